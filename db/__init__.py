@@ -1,0 +1,1 @@
+"""Database layer: engine and sessions, typed models, migrations, the embedded server."""

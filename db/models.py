@@ -1,0 +1,399 @@
+"""Typed SQLAlchemy 2.x models: the product's whole schema.
+
+Event tables hold one row per student per date; summary tables (``student_summary``,
+``class_week_summary``) are refreshed by the ETL in the same transaction as each load and are
+what the dashboards read instead of scanning every event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ROLES = ("admin", "staff", "teacher")
+TIERS = ("High", "Moderate", "Low")
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a stable constraint naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSONB, list[Any]: JSONB}
+
+
+def _now() -> Any:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+# --------------------------------------------------------------------------- organisation
+
+
+class School(Base):
+    """A school; every class and student belongs to one."""
+
+    __tablename__ = "schools"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    created_at: Mapped[dt.datetime] = _now()
+
+
+class SchoolClass(Base):
+    """A class (form/section) of one grade level in one school year."""
+
+    __tablename__ = "classes"
+    __table_args__ = (
+        UniqueConstraint("school_id", "school_year", "name"),
+        Index("ix_classes_school_grade", "school_id", "grade_level"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(Text)
+    grade_level: Mapped[int] = mapped_column(SmallInteger)
+    school_year: Mapped[str] = mapped_column(String(9))  # e.g. "2025-2026"
+
+
+class Student(Base):
+    """A student; ``source_id`` is the school's own id, kept as text (``00123`` stays ``00123``)."""
+
+    __tablename__ = "students"
+    __table_args__ = (UniqueConstraint("school_id", "source_id"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    source_id: Mapped[str] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(Text)
+    gender: Mapped[str] = mapped_column(Text, server_default="Unknown")
+    age: Mapped[int | None] = mapped_column(SmallInteger)
+    created_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = _now()
+
+
+class Enrollment(Base):
+    """A student's membership of a class in a school year."""
+
+    __tablename__ = "enrollments"
+    __table_args__ = (Index("ix_enrollments_class_id", "class_id"),)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id", ondelete="CASCADE"), primary_key=True)
+    school_year: Mapped[str] = mapped_column(String(9))
+
+
+# --------------------------------------------------------------------------- events (one row per student per date)
+
+
+class Attendance(Base):
+    """Attendance rate of one student for the week starting ``date`` (fraction 0-1)."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (CheckConstraint("rate >= 0 AND rate <= 1", name="rate_range"), Index("ix_attendance_date", "date"))
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    rate: Mapped[float] = mapped_column(Double)
+    imputed: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("ingestion_runs.id", ondelete="SET NULL"))
+
+
+class StudyHours(Base):
+    """Hours of study reported by one student for the week starting ``date``."""
+
+    __tablename__ = "study_hours"
+    __table_args__ = (CheckConstraint("hours >= 0 AND hours <= 80", name="hours_range"), Index("ix_study_hours_date", "date"))
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    hours: Mapped[float] = mapped_column(Double)
+    imputed: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("ingestion_runs.id", ondelete="SET NULL"))
+
+
+class ActivityParticipation(Base):
+    """Whether a student took part in an activity (default: sports) in the week starting ``date``."""
+
+    __tablename__ = "activity_participation"
+    __table_args__ = (Index("ix_activity_participation_date", "date"),)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    activity: Mapped[str] = mapped_column(Text, primary_key=True, server_default="sports")
+    participated: Mapped[bool] = mapped_column(Boolean)
+    imputed: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("ingestion_runs.id", ondelete="SET NULL"))
+
+
+class Assessment(Base):
+    """An assessment of a school: a weekly running grade, a test or the final exam."""
+
+    __tablename__ = "assessments"
+    __table_args__ = (UniqueConstraint("school_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text, server_default="weekly")  # weekly | test | final
+    date: Mapped[dt.date] = mapped_column(Date)
+    max_score: Mapped[float] = mapped_column(Double, server_default=text("100"))
+
+
+class Score(Base):
+    """One student's score (0-100) on one assessment; ``date`` is copied from the assessment."""
+
+    __tablename__ = "scores"
+    __table_args__ = (
+        CheckConstraint("score >= 0 AND score <= 100", name="score_range"),
+        Index("ix_scores_student_date", "student_id", "date"),
+        Index("ix_scores_date", "date"),
+    )
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date)
+    score: Mapped[float] = mapped_column(Double)
+    imputed: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("ingestion_runs.id", ondelete="SET NULL"))
+
+
+# --------------------------------------------------------------------------- derived-value rules (configurable)
+
+
+class DerivationRule(Base):
+    """A configurable mapping used to derive labels.
+
+    ``kind`` is one of ``study_bin`` (hours per week), ``sports_level`` (share of weeks with sports),
+    ``performance`` (score), ``low_attendance`` (rate below ``upper`` is low). A value ``v`` gets
+    ``label`` when ``lower <= v < upper`` (a null bound is open).
+    """
+
+    __tablename__ = "derivation_rules"
+    __table_args__ = (UniqueConstraint("kind", "label"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(Text)
+    lower: Mapped[float | None] = mapped_column(Double)
+    upper: Mapped[float | None] = mapped_column(Double)
+    ordinal: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+
+
+# --------------------------------------------------------------------------- summaries read by the dashboards
+
+
+class StudentSummary(Base):
+    """One row per student over all their data, refreshed by each load."""
+
+    __tablename__ = "student_summary"
+    __table_args__ = (
+        Index("ix_student_summary_scope", "school_id", "grade_level", "class_id"),
+        Index("ix_student_summary_class_id", "class_id"),
+    )
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    class_id: Mapped[int | None] = mapped_column(ForeignKey("classes.id", ondelete="SET NULL"))
+    grade_level: Mapped[int | None] = mapped_column(SmallInteger)
+    school_year: Mapped[str | None] = mapped_column(String(9))
+    gender: Mapped[str | None] = mapped_column(Text)
+    age: Mapped[int | None] = mapped_column(SmallInteger)
+    n_weeks: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    first_date: Mapped[dt.date | None] = mapped_column(Date)
+    last_date: Mapped[dt.date | None] = mapped_column(Date)
+    attendance_mean: Mapped[float | None] = mapped_column(Double)
+    study_hours_mean: Mapped[float | None] = mapped_column(Double)
+    sports_rate: Mapped[float | None] = mapped_column(Double)
+    score_mean: Mapped[float | None] = mapped_column(Double)
+    latest_score: Mapped[float | None] = mapped_column(Double)
+    latest_score_date: Mapped[dt.date | None] = mapped_column(Date)
+    study_bin: Mapped[str | None] = mapped_column(Text)
+    sports_level: Mapped[str | None] = mapped_column(Text)
+    performance_label: Mapped[str | None] = mapped_column(Text)
+    low_attendance: Mapped[bool | None] = mapped_column(Boolean)
+    chronically_absent: Mapped[bool | None] = mapped_column(Boolean)
+    updated_at: Mapped[dt.datetime] = _now()
+
+
+class ClassWeekSummary(Base):
+    """Sums and counts per class and week, so trends over any set of classes add up exactly."""
+
+    __tablename__ = "class_week_summary"
+    __table_args__ = (Index("ix_class_week_summary_week", "week"),)
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id", ondelete="CASCADE"), primary_key=True)
+    week: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    n_students: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    attendance_sum: Mapped[float] = mapped_column(Double, server_default=text("0"))
+    attendance_n: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    study_sum: Mapped[float] = mapped_column(Double, server_default=text("0"))
+    study_n: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    score_sum: Mapped[float] = mapped_column(Double, server_default=text("0"))
+    score_n: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    sports_sum: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    sports_n: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+
+# --------------------------------------------------------------------------- operations
+
+
+class IngestionRun(Base):
+    """One attempt to load one file."""
+
+    __tablename__ = "ingestion_runs"
+    __table_args__ = (Index("ix_ingestion_runs_sha256", "sha256"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_name: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    format: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    status: Mapped[str] = mapped_column(Text)  # running | succeeded | failed | skipped | dry_run
+    rows_read: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    rows_inserted: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    rows_updated: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    rows_rejected: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    rows_duplicate: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    options: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[dt.datetime] = _now()
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class RejectedRow(Base):
+    """A row of a file that failed validation, kept with its raw values and every reason."""
+
+    __tablename__ = "rejected_rows"
+    __table_args__ = (Index("ix_rejected_rows_run_id", "run_id"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("ingestion_runs.id", ondelete="CASCADE"))
+    line_number: Mapped[int] = mapped_column(Integer)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    reasons: Mapped[list[str]] = mapped_column(ARRAY(Text))
+
+
+class User(Base):
+    """A person who can log in; teachers see only the classes in ``user_classes``."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'staff', 'teacher')", name="role_valid"),
+        Index("uq_users_email_lower", text("lower(email)"), unique=True),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(Text)
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text)
+    full_name: Mapped[str | None] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[dt.datetime] = _now()
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UserClass(Base):
+    """A teacher's assignment to a class."""
+
+    __tablename__ = "user_classes"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id", ondelete="CASCADE"), primary_key=True)
+
+
+class LoginAttempt(Base):
+    """A login attempt, kept to throttle failures per account and per address."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_email_at", "email", "at"), Index("ix_login_attempts_address_at", "address", "at"))
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    email: Mapped[str] = mapped_column(Text)
+    address: Mapped[str] = mapped_column(Text)
+    success: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[dt.datetime] = _now()
+
+
+class AuditLog(Base):
+    """Who did what, when: logins, logouts, profile views, exports, uploads, user changes."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"), Index("ix_audit_log_action", "action"))
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[dt.datetime] = _now()
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor: Mapped[str | None] = mapped_column(Text)  # email as typed, also for failed logins
+    action: Mapped[str] = mapped_column(Text)
+    target: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    address: Mapped[str | None] = mapped_column(Text)
+
+
+# --------------------------------------------------------------------------- model registry and predictions
+
+
+class ModelVersion(Base):
+    """A trained risk model: one artifact on disk and its provenance here."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (
+        Index("uq_model_versions_one_active", "is_active", unique=True, postgresql_where=text("is_active")),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(Text, unique=True)
+    created_at: Mapped[dt.datetime] = _now()
+    model_type: Mapped[str] = mapped_column(Text)
+    as_of: Mapped[dt.date | None] = mapped_column(Date)
+    data_hash: Mapped[str] = mapped_column(Text)
+    code_version: Mapped[str] = mapped_column(Text)
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    features: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    threshold: Mapped[float] = mapped_column(Double)
+    artifact_path: Mapped[str] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+
+
+class Prediction(Base):
+    """A student's risk score from one model version, with the top reasons in plain words."""
+
+    __tablename__ = "predictions"
+    __table_args__ = (
+        CheckConstraint("tier IN ('High', 'Moderate', 'Low')", name="tier_valid"),
+        Index("ix_predictions_model_tier", "model_version_id", "tier"),
+    )
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    probability: Mapped[float] = mapped_column(Double)
+    tier: Mapped[str] = mapped_column(Text)
+    reasons: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    scored_at: Mapped[dt.datetime] = _now()
+
+
+DATA_TABLES = (
+    "scores",
+    "assessments",
+    "activity_participation",
+    "study_hours",
+    "attendance",
+    "predictions",
+    "student_summary",
+    "class_week_summary",
+    "enrollments",
+    "students",
+)
+"""Tables emptied by ``ingest --truncate``: students and their data. Schools and classes stay, so
+teachers keep their class assignments; users, runs and the audit log stay too."""

@@ -1,0 +1,5 @@
+"""`python -m studentperf` runs the console command."""
+
+from studentperf.cli import app
+
+app()

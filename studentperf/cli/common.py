@@ -1,0 +1,72 @@
+"""Shared plumbing of the CLI commands: settings, database, one-line errors and exit codes."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import NoReturn, TypeVar
+
+import typer
+
+from studentperf.logging import configure_logging
+from studentperf.settings import Settings, SettingsError
+
+T = TypeVar("T")
+log = logging.getLogger("studentperf.cli")
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, logging configured; exits with a sentence if invalid."""
+    try:
+        settings = Settings.from_env()
+    except (SettingsError, ValueError) as exc:
+        fail(str(exc))
+    configure_logging(settings)
+    return settings
+
+
+def open_database(settings: Settings, *, migrate: bool = True):  # noqa: ANN201
+    """Connect (embedded server when DATABASE_URL is unset) and migrate; exits with a sentence on failure."""
+    from sqlalchemy.exc import OperationalError
+
+    from db.database import connect
+
+    try:
+        return connect(settings.database_url, settings.home, migrate=migrate)
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        fail(f"Cannot reach the database: {reason}")
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print one clear sentence on stderr and exit non-zero."""
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def domain_errors() -> Iterator[None]:
+    """Turn the product's expected errors into a one-line message and exit code 1 (2 for bad input)."""
+    from services.errors import DomainError, InvalidInput
+
+    try:
+        yield
+    except InvalidInput as exc:
+        fail(str(exc), code=2)
+    except DomainError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        fail("interrupted; nothing was committed by the step in progress", code=130)
+
+
+def is_terminal() -> bool:
+    """True when stdout is a terminal (progress bars and colours)."""
+    return sys.stdout.isatty()
+
+
+def call(fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+    """Call ``fn`` with domain errors translated."""
+    with domain_errors():
+        return fn(*args, **kwargs)

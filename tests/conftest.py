@@ -1,0 +1,97 @@
+"""Layered fixtures: a session-scoped PostgreSQL database, per-test transactions, settings.
+
+Tests use ``DATABASE_URL`` when set (a throwaway database is created on that server and dropped at
+the end), else an embedded server in a temporary folder, so they also pass on a fresh laptop.
+Never SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from db.database import Database, connect
+from db.engine import normalise_url
+from db.models import DATA_TABLES
+from studentperf.settings import Settings
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def _admin_engine(url: str):
+    return create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def test_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A STUDENTPERF_HOME for the whole test session."""
+    return tmp_path_factory.mktemp("studentperf-home")
+
+
+@pytest.fixture(scope="session")
+def database_url(test_home: Path) -> Iterator[str]:
+    """URL of a fresh database for this test session (created and dropped here)."""
+    base = os.environ.get("DATABASE_URL")
+    if not base:
+        from db.embedded import embedded_url
+
+        yield embedded_url(test_home / "pgdata")
+        return
+    name = f"studentperf_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = _admin_engine(base)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(normalise_url(base)).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        from db.engine import make_engine
+
+        make_engine.cache_clear()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, test_home: Path) -> Settings:
+    """Settings for tests: the test database, a test secret, the test home."""
+    return Settings(database_url=database_url, secret_key="test-secret-key-not-for-production", home=test_home)
+
+
+@pytest.fixture(scope="session")
+def database(settings: Settings) -> Database:
+    """The migrated test database."""
+    return connect(settings.database_url, settings.home, migrate=True)
+
+
+@pytest.fixture()
+def session(database: Database) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test."""
+    with database.engine.connect() as conn:
+        trans = conn.begin()
+        with Session(bind=conn, join_transaction_mode="create_savepoint") as s:
+            yield s
+        trans.rollback()
+
+
+def truncate_data(database: Database, extra: tuple[str, ...] = ()) -> None:
+    """Empty the student-data tables (and ``extra``) for tests that commit."""
+    tables = ", ".join((*DATA_TABLES, "classes", "schools", "ingestion_runs", "rejected_rows", *extra))
+    with database.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture()
+def clean_db(database: Database) -> Iterator[Database]:
+    """The test database emptied of student data before and after the test (for code that commits)."""
+    truncate_data(database)
+    yield database
+    truncate_data(database)
