@@ -1,0 +1,259 @@
+"""Features as of a date: one row per current student, built in SQL from data up to ``as_of`` only.
+
+Population: every student whose latest enrollment is in the latest school year of their school
+(the "current" students). Only rows dated on or before ``as_of`` feed the features, so adding data
+after ``as_of`` never changes them. "Recent" means the last four weeks (dates after ``as_of - 28 days``).
+
+The label is the year's final outcome: the running grade at the student's LAST score date (all data),
+failing when below the pass threshold. Training keeps only students whose last score date is after
+``as_of`` (an outcome already known at ``as_of`` is not a prediction).
+
+Default training date ("early enough to act"): the score date at 60 % of the year's distinct score
+dates (``TRAIN_FRACTION``), so the model learns from what a school knows part-way through the year.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
+
+RECENT_DAYS = 28
+TRAIN_FRACTION = 0.6
+
+NUMERIC_FEATURES: tuple[str, ...] = (
+    "grade_level",
+    "n_weeks",
+    "att_rate",
+    "att_recent",
+    "att_trend",
+    "att_low_share",
+    "att_vs_class",
+    "study_mean",
+    "study_trend",
+    "study_vs_class",
+    "sports_share",
+    "score_latest",
+    "score_mean",
+    "score_min",
+    "score_slope",
+    "score_trend",
+    "score_vs_class",
+)
+DEMOGRAPHIC_NUMERIC: tuple[str, ...] = ("age",)
+DEMOGRAPHIC_CATEGORICAL: tuple[str, ...] = ("gender",)
+CONTEXT_COLUMNS: tuple[str, ...] = (
+    "class_att_rate",
+    "class_att_recent",
+    "class_att_trend",
+    "class_study_mean",
+    "class_study_trend",
+    "class_sports_share",
+    "class_score_latest",
+    "class_score_mean",
+    "class_score_slope",
+    "class_score_trend",
+    "class_grade_level",
+    "class_n_weeks",
+)
+"""Class medians kept beside the features so reasons can say "class median 94 %"."""
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Which columns a model uses; saved with the model and checked when it is loaded."""
+
+    include_demographics: bool = False
+
+    @property
+    def numeric(self) -> list[str]:
+        """Numeric model inputs."""
+        return list(NUMERIC_FEATURES) + (list(DEMOGRAPHIC_NUMERIC) if self.include_demographics else [])
+
+    @property
+    def categorical(self) -> list[str]:
+        """Categorical model inputs (one-hot encoded in the pipeline)."""
+        return list(DEMOGRAPHIC_CATEGORICAL) if self.include_demographics else []
+
+    @property
+    def columns(self) -> list[str]:
+        """Every model input, in order."""
+        return self.numeric + self.categorical
+
+
+_FEATURES_SQL = """
+WITH latest AS (
+    SELECT school_id, max(school_year) AS school_year FROM classes GROUP BY school_id
+),
+pop AS (
+    SELECT DISTINCT ON (e.student_id) e.student_id, e.class_id, c.school_id, c.grade_level, e.school_year
+    FROM enrollments e JOIN classes c ON c.id = e.class_id
+    {class_filter}
+    ORDER BY e.student_id, e.school_year DESC, e.class_id
+),
+cur AS (
+    SELECT pop.* FROM pop JOIN latest l ON l.school_id = pop.school_id AND l.school_year = pop.school_year
+),
+att AS (
+    SELECT a.student_id,
+           count(*) AS n_weeks,
+           avg(a.rate) AS att_rate,
+           avg(a.rate) FILTER (WHERE a.date > :recent_start) AS att_recent,
+           avg(a.rate) FILTER (WHERE a.date <= :recent_start) AS att_before,
+           avg((a.rate < 0.9)::int) AS att_low_share
+    FROM attendance a JOIN cur USING (student_id)
+    WHERE a.date <= :as_of GROUP BY a.student_id
+),
+sh AS (
+    SELECT h.student_id,
+           avg(h.hours) AS study_mean,
+           avg(h.hours) FILTER (WHERE h.date > :recent_start) AS study_recent,
+           avg(h.hours) FILTER (WHERE h.date <= :recent_start) AS study_before
+    FROM study_hours h JOIN cur USING (student_id)
+    WHERE h.date <= :as_of GROUP BY h.student_id
+),
+sp AS (
+    SELECT p.student_id, avg(p.participated::int) AS sports_share
+    FROM activity_participation p JOIN cur USING (student_id)
+    WHERE p.date <= :as_of AND p.activity = 'sports' GROUP BY p.student_id
+),
+sc AS (
+    SELECT s.student_id,
+           (array_agg(s.score ORDER BY s.date DESC))[1] AS score_latest,
+           avg(s.score) AS score_mean,
+           min(s.score) AS score_min,
+           regr_slope(s.score, (s.date - CAST(:as_of AS date))::float8 / 7.0) AS score_slope,
+           avg(s.score) FILTER (WHERE s.date > :recent_start) AS score_recent,
+           avg(s.score) FILTER (WHERE s.date <= :recent_start) AS score_before
+    FROM scores s JOIN cur USING (student_id)
+    WHERE s.date <= :as_of GROUP BY s.student_id
+),
+base AS (
+    SELECT cur.student_id, cur.class_id, cur.school_id, cur.grade_level::float8 AS grade_level,
+           st.gender, st.age::float8 AS age,
+           coalesce(att.n_weeks, 0)::float8 AS n_weeks,
+           att.att_rate, att.att_recent, att.att_recent - att.att_before AS att_trend, att.att_low_share,
+           sh.study_mean, sh.study_recent - sh.study_before AS study_trend,
+           sp.sports_share,
+           sc.score_latest, sc.score_mean, sc.score_min, sc.score_slope,
+           sc.score_recent - sc.score_before AS score_trend
+    FROM cur
+    JOIN students st ON st.id = cur.student_id
+    LEFT JOIN att ON att.student_id = cur.student_id
+    LEFT JOIN sh ON sh.student_id = cur.student_id
+    LEFT JOIN sp ON sp.student_id = cur.student_id
+    LEFT JOIN sc ON sc.student_id = cur.student_id
+),
+cls AS (
+    SELECT class_id,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY att_rate) AS class_att_rate,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY att_recent) AS class_att_recent,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY att_trend) AS class_att_trend,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY study_mean) AS class_study_mean,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY study_trend) AS class_study_trend,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY sports_share) AS class_sports_share,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY score_latest) AS class_score_latest,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY score_mean) AS class_score_mean,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY score_slope) AS class_score_slope,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY score_trend) AS class_score_trend,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY grade_level) AS class_grade_level,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY n_weeks) AS class_n_weeks
+    FROM base GROUP BY class_id
+)
+SELECT base.*,
+       base.att_rate - cls.class_att_rate AS att_vs_class,
+       base.study_mean - cls.class_study_mean AS study_vs_class,
+       base.score_latest - cls.class_score_latest AS score_vs_class,
+       cls.class_att_rate, cls.class_att_recent, cls.class_att_trend, cls.class_study_mean,
+       cls.class_study_trend, cls.class_sports_share, cls.class_score_latest, cls.class_score_mean,
+       cls.class_score_slope, cls.class_score_trend, cls.class_grade_level, cls.class_n_weeks
+FROM base JOIN cls ON cls.class_id = base.class_id
+ORDER BY base.student_id
+"""
+
+_LABELS_SQL = """
+SELECT DISTINCT ON (student_id) student_id, score AS final_score, date AS final_date
+FROM scores ORDER BY student_id, date DESC
+"""
+
+
+def _conn(bind: Connection | Session) -> Connection:
+    return bind.connection() if isinstance(bind, Session) else bind
+
+
+def build_features(
+    bind: Connection | Session, as_of: dt.date, *, class_ids: Sequence[int] | None = None
+) -> pd.DataFrame:
+    """One row per current student (index ``student_id``) from data dated on or before ``as_of``.
+
+    Parameters
+    ----------
+    bind : a SQLAlchemy connection or session.
+    as_of : the last date whose data may be used.
+    class_ids : restrict to these classes (class medians stay exact: the whole class is read).
+    """
+    class_filter = "WHERE e.class_id = ANY(:class_ids)" if class_ids is not None else ""
+    params: dict[str, object] = {"as_of": as_of, "recent_start": as_of - dt.timedelta(days=RECENT_DAYS)}
+    if class_ids is not None:
+        params["class_ids"] = [int(c) for c in class_ids]
+    result = _conn(bind).execute(text(_FEATURES_SQL.format(class_filter=class_filter)), params)
+    frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return _typed(frame)
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    numeric = [*NUMERIC_FEATURES, *DEMOGRAPHIC_NUMERIC, *CONTEXT_COLUMNS]
+    out = frame.copy()
+    for column in numeric:
+        out[column] = pd.to_numeric(out[column], errors="coerce").astype("float64")
+    out["gender"] = out["gender"].astype(object).where(out["gender"].notna(), "Unknown")
+    for column in ("student_id", "class_id", "school_id"):
+        out[column] = out[column].astype("int64")
+    return out.set_index("student_id")
+
+
+def final_outcomes(bind: Connection | Session) -> pd.DataFrame:
+    """Each student's final running grade and its date (index ``student_id``)."""
+    result = _conn(bind).execute(text(_LABELS_SQL))
+    frame = pd.DataFrame(result.fetchall(), columns=["student_id", "final_score", "final_date"])
+    frame["final_score"] = frame["final_score"].astype("float64")
+    return frame.astype({"student_id": "int64"}).set_index("student_id")
+
+
+def training_frame(bind: Connection | Session, as_of: dt.date, pass_threshold: float) -> pd.DataFrame:
+    """Features as of ``as_of`` joined to the label ``at_risk`` (final grade below ``pass_threshold``)."""
+    features = build_features(bind, as_of)
+    outcomes = final_outcomes(bind)
+    frame = features.join(outcomes, how="inner")
+    frame = frame[pd.to_datetime(frame["final_date"]) > pd.Timestamp(as_of)]
+    frame = frame.assign(at_risk=(frame["final_score"] < pass_threshold).astype("int64"))
+    return frame
+
+
+def score_dates(bind: Connection | Session) -> list[dt.date]:
+    """The distinct score dates of the latest school year, in order."""
+    sql = text(
+        "SELECT DISTINCT s.date FROM scores s "
+        "WHERE s.date >= (SELECT max(date) FROM scores) - 366 ORDER BY s.date"
+    )
+    return [row[0] for row in _conn(bind).execute(sql)]
+
+
+def default_training_as_of(bind: Connection | Session, fraction: float = TRAIN_FRACTION) -> dt.date | None:
+    """The score date at ``fraction`` of the year's score dates (None when there are no scores)."""
+    dates = score_dates(bind)
+    if not dates:
+        return None
+    index = max(0, int(np.ceil(fraction * len(dates))) - 1)
+    return dates[index]
+
+
+def latest_data_date(bind: Connection | Session) -> dt.date | None:
+    """The most recent date with attendance or scores (default date for scoring)."""
+    sql = text("SELECT greatest((SELECT max(date) FROM attendance), (SELECT max(date) FROM scores))")
+    return _conn(bind).execute(sql).scalar()

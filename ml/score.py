@@ -1,0 +1,152 @@
+"""Score every current student with the active model into ``predictions``, with three reasons each.
+
+Tiers (cut-offs configurable, ``TierCutoffs``): High when the probability is at or above ``high``
+(default: the model's threshold, the F1-best cut chosen out-of-fold); Low below ``low`` (default: half
+of it); Moderate in between. Like DEWS, the Moderate band holds the students the model cannot place
+confidently on either side of the line: close below the threshold, where a small change in attendance
+or grades would flag them, so they are worth watching but not yet an intervention.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from db.database import Database
+from db.models import Prediction
+from ml.errors import NotEnoughData
+from ml.explain import contributions, probability_from_margin
+from ml.features import build_features, latest_data_date
+from ml.reasons import top_reasons
+from ml.registry import LoadedModel, load_model
+from studentperf.settings import Settings
+
+TIERS = ("High", "Moderate", "Low")
+
+
+@dataclass(frozen=True)
+class TierCutoffs:
+    """Probability cut-offs of the tiers; None means the model's default."""
+
+    high: float | None = None
+    low: float | None = None
+
+    def resolve(self, threshold: float) -> tuple[float, float]:
+        """The (high, low) cut-offs for a model whose decision threshold is ``threshold``."""
+        high = self.high if self.high is not None else threshold
+        low = self.low if self.low is not None else high / 2
+        if not 0 <= low <= high <= 1:
+            from ml.errors import MLError
+
+            raise MLError(f"Tier cut-offs must satisfy 0 <= low ({low}) <= high ({high}) <= 1.")
+        return float(high), float(low)
+
+
+def assign_tiers(probability: np.ndarray, high: float, low: float) -> np.ndarray:
+    """High / Moderate / Low for each probability."""
+    return np.where(probability >= high, "High", np.where(probability >= low, "Moderate", "Low"))
+
+
+@dataclass
+class ScoreResult:
+    """What one scoring run did: which model, which date, how many per tier, how long each step took."""
+
+    version: str
+    as_of: dt.date
+    n_scored: int
+    tiers: dict[str, int]
+    cutoffs: tuple[float, float]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One short paragraph for the CLI."""
+        counts = ", ".join(f"{t} {self.tiers.get(t, 0)}" for t in TIERS)
+        timing = ", ".join(f"{k} {v:.2f}s" for k, v in self.seconds.items())
+        return (
+            f"scored {self.n_scored} students as of {self.as_of} with model {self.version}: {counts} "
+            f"(High >= {self.cutoffs[0]:.3f}, Low < {self.cutoffs[1]:.3f}); {timing}"
+        )
+
+
+def predict_frame(model: LoadedModel, frame: pd.DataFrame) -> tuple[np.ndarray, list[list[dict[str, Any]]]]:
+    """Probabilities and top-three reasons for every row of a feature frame."""
+    contrib = contributions(model, frame)
+    probability = probability_from_margin(contrib.margin, contrib.space)
+    return probability, top_reasons(contrib.values, frame)
+
+
+def _copy_predictions(session: Session, rows: pd.DataFrame) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for rec in rows.itertuples(index=False):
+        writer.writerow(rec)
+    buffer.seek(0)
+    raw = session.connection().connection.dbapi_connection
+    with raw.cursor() as cursor:
+        cursor.copy_expert(
+            "COPY predictions (student_id, model_version_id, as_of, probability, tier, reasons) "
+            "FROM STDIN WITH (FORMAT csv)",
+            buffer,
+        )
+
+
+def write_predictions(
+    session: Session, model: LoadedModel, as_of: dt.date, frame: pd.DataFrame, probability: np.ndarray,
+    tiers: np.ndarray, reasons: list[list[dict[str, Any]]],
+) -> None:
+    """Replace this model's predictions with the new ones (bulk COPY)."""
+    session.execute(delete(Prediction).where(Prediction.model_version_id == model.info.id))
+    rows = pd.DataFrame({
+        "student_id": frame.index.to_numpy(),
+        "model_version_id": model.info.id,
+        "as_of": as_of.isoformat(),
+        "probability": np.round(probability, 6),
+        "tier": tiers,
+        "reasons": [json.dumps(r) for r in reasons],
+    })
+    _copy_predictions(session, rows)
+
+
+def score_all(
+    database: Database, settings: Settings, as_of: dt.date | None = None, *, cutoffs: TierCutoffs | None = None
+) -> ScoreResult:
+    """Score every current student with the active model as of ``as_of`` (default: the latest data date).
+
+    Parameters
+    ----------
+    database : the product database; predictions are written in one transaction.
+    settings : product settings (kept for symmetry with training; the model carries its own threshold).
+    as_of : the features' date.
+    cutoffs : tier cut-offs; default High >= model threshold, Low < half of it.
+    """
+    seconds: dict[str, float] = {}
+    with database.begin() as session:
+        model = load_model(session)
+        as_of = as_of or latest_data_date(session)
+        if as_of is None:
+            raise NotEnoughData("No attendance or scores in the database: load a school export first.")
+        start = time.perf_counter()
+        frame = build_features(session, as_of)
+        seconds["features"] = time.perf_counter() - start
+        if frame.empty:
+            raise NotEnoughData("No current students to score: load a school export first.")
+        start = time.perf_counter()
+        probability, reasons = predict_frame(model, frame)
+        seconds["predict+reasons"] = time.perf_counter() - start
+        high, low = (cutoffs or TierCutoffs()).resolve(model.threshold)
+        tiers = assign_tiers(probability, high, low)
+        start = time.perf_counter()
+        write_predictions(session, model, as_of, frame, probability, tiers, reasons)
+        seconds["write"] = time.perf_counter() - start
+    counts = {t: int((tiers == t).sum()) for t in TIERS}
+    return ScoreResult(model.info.version, as_of, len(frame), counts, (high, low), seconds)
