@@ -1,0 +1,416 @@
+"""The two Effects pages: study hours against scores, and sports participation against scores and attendance.
+
+Aggregates (2-D histogram, quantiles, counts, means, variances, rank sums, correlations) are
+computed in SQL over :func:`services.queries.student_metrics`; only the sufficient statistics come
+back, and scipy turns them into p-values. The results are exact, not estimated from a sample.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+from scipy import stats
+from sqlalchemy import Float, Integer, Select, cast, func, select, type_coerce
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+
+from services.queries import Band, M, load_rules, student_metrics
+from services.scope import Filters, Viewer
+
+ASSOCIATION_NOTE = (
+    "These are associations, not causes: students who differ in study habits or sports also differ in "
+    "other ways (motivation, health, support at home) that this data does not measure."
+)
+SCORE_BIN = 5.0
+
+
+# --------------------------------------------------------------------------- correlations
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """A correlation coefficient with its two-sided p-value and a 95 % confidence interval (Fisher z)."""
+
+    method: str  # "pearson" or "spearman"
+    r: float
+    p_value: float
+    ci_low: float
+    ci_high: float
+    n: int
+
+
+def correlation(method: str, r: float, n: int, level: float = 0.95) -> Correlation:
+    """p-value from the t distribution with n-2 df (as scipy), CI by Fisher's z.
+
+    The z standard error is ``1/sqrt(n-3)`` for Pearson and Fieller's ``sqrt(1.06/(n-3))`` for Spearman.
+    """
+    r = max(-1.0, min(1.0, r))
+    if n < 4:
+        return Correlation(method, r, math.nan, math.nan, math.nan, n)
+    if abs(r) == 1.0:
+        p = 0.0
+    else:
+        t = r * math.sqrt((n - 2) / (1 - r * r))
+        p = float(2 * stats.t.sf(abs(t), n - 2))
+    se = math.sqrt((1.06 if method == "spearman" else 1.0) / (n - 3))
+    z = math.atanh(min(max(r, -0.999999999999), 0.999999999999))
+    crit = float(stats.norm.ppf(0.5 + level / 2))
+    return Correlation(method, r, p, math.tanh(z - crit * se), math.tanh(z + crit * se), n)
+
+
+def _quartiles(column) -> object:
+    """``percentile_cont(ARRAY[0.25, 0.5, 0.75])``: the quartiles of ``column`` as a float array."""
+    q = func.percentile_cont(type_coerce([0.25, 0.5, 0.75], ARRAY(Float))).within_group(column)
+    return type_coerce(q, ARRAY(Float))
+
+
+def _avg_rank(column) -> object:
+    """Average rank of ``column`` (ties share the mean of their positions), as scipy.stats.rankdata."""
+    return (func.rank().over(order_by=column) + func.count().over(order_by=column)) / 2.0
+
+
+# --------------------------------------------------------------------------- study hours
+
+
+@dataclass(frozen=True)
+class StudyGrid:
+    """Counts of students per (study hours, score) cell: a 2-D histogram computed in SQL."""
+
+    cells: pd.DataFrame  # columns hours_lower, score_lower, count (non-empty cells only)
+    hours_width: float
+    hours_max: float  # the last hours bin also holds everything above it
+    score_width: float
+    n: int
+
+    @property
+    def empty(self) -> bool:
+        """True when no student has both measures."""
+        return self.n == 0
+
+
+def study_hours_grid(*, session: Session, viewer: Viewer, filters: Filters, max_bins: int = 30) -> StudyGrid:
+    """Weekly study hours (x) against latest score (y), binned in SQL so no student reaches the browser.
+
+    Parameters
+    ----------
+    session:
+        An open session; nothing is written.
+    viewer:
+        Whose scope to count.
+    filters:
+        The filter bar's values.
+    max_bins:
+        At most this many hour bins; the range stops at the 99th percentile of hours.
+    """
+    m = student_metrics(viewer, filters, load_rules(session)).cte("m")
+    x, y = m.c[M.STUDY_HOURS], m.c[M.SCORE]
+    present = (x.is_not(None), y.is_not(None))
+    p99 = session.scalar(select(func.percentile_cont(0.99).within_group(x)).where(*present)) or 0.0
+    width = max(0.5, math.ceil(float(p99) / max_bins * 2) / 2)
+    n_x = max(1, math.ceil(float(p99) / width))
+    n_y = round(100 / SCORE_BIN)
+    bx = func.least(cast(func.floor(x / width), Integer), n_x - 1).label("bx")
+    by = func.least(cast(func.floor(y / SCORE_BIN), Integer), n_y - 1).label("by")
+    rows = session.execute(select(bx, by, func.count()).where(*present).group_by(bx, by)).all()
+    cells = pd.DataFrame(rows, columns=["bx", "by", "count"])
+    cells = pd.DataFrame(
+        {
+            "hours_lower": cells["bx"].astype("float64") * width,
+            "score_lower": cells["by"].astype("float64") * SCORE_BIN,
+            "count": cells["count"].astype("int64"),
+        }
+    )
+    return StudyGrid(cells=cells, hours_width=width, hours_max=n_x * width, score_width=SCORE_BIN, n=int(cells["count"].sum()))
+
+
+@dataclass(frozen=True)
+class StudyEffect:
+    """Median score per study band, correlations of hours with scores, and a caption from the numbers."""
+
+    bands: pd.DataFrame  # columns band, n, q1, median, q3 (in rule order; empty bands kept with n=0)
+    pearson: Correlation | None
+    spearman: Correlation | None
+    caption: str
+    note: str = ASSOCIATION_NOTE
+
+    @property
+    def empty(self) -> bool:
+        """True when no student has both measures."""
+        return self.pearson is None
+
+
+def _band_quantiles(y, band_col, present) -> Select:
+    q = _quartiles(y)
+    return select(band_col, func.count(), q).where(*present, band_col.is_not(None)).group_by(band_col)
+
+
+def study_hours_effect(*, session: Session, viewer: Viewer, filters: Filters) -> StudyEffect:
+    """Median latest score per study band, and Pearson and Spearman correlations of hours with score.
+
+    Parameters
+    ----------
+    session:
+        An open session; nothing is written.
+    viewer:
+        Whose scope to count.
+    filters:
+        The filter bar's values.
+    """
+    rules = load_rules(session)
+    m = student_metrics(viewer, filters, rules).subquery("m")
+    x, y = m.c[M.STUDY_HOURS], m.c[M.SCORE]
+    present = (x.is_not(None), y.is_not(None))
+    by_band = {r[0]: r for r in session.execute(_band_quantiles(y, m.c[M.STUDY_BAND], present)).all()}
+    bands = pd.DataFrame(
+        [_quantile_row(b.label, by_band.get(b.label)) for b in rules.study_bands],
+        columns=["band", "n", "q1", "median", "q3"],
+    )
+    ranked = select(x.label("x"), y.label("y"), _avg_rank(x).label("rx"), _avg_rank(y).label("ry")).where(*present).subquery()
+    row = session.execute(
+        select(func.count(), func.corr(ranked.c.x, ranked.c.y), func.corr(ranked.c.rx, ranked.c.ry))
+    ).one()
+    n = int(row[0])
+    pearson = correlation("pearson", float(row[1]), n) if n >= 3 and row[1] is not None else None
+    spearman = correlation("spearman", float(row[2]), n) if n >= 3 and row[2] is not None else None
+    return StudyEffect(bands=bands, pearson=pearson, spearman=spearman, caption=study_caption(bands, rules.study_bands, spearman))
+
+
+def _quantile_row(label: str, row) -> tuple:
+    if row is None:
+        return (label, 0, math.nan, math.nan, math.nan)
+    q = row[2]
+    return (label, int(row[1]), float(q[0]), float(q[1]), float(q[2]))
+
+
+def band_words(band: Band, unit: str = "h") -> str:
+    """``under 1 h``, ``1-3 h``, ``6 h or more``."""
+    if band.lower is None and band.upper is not None:
+        return f"under {band.upper:g} {unit}"
+    if band.upper is None and band.lower is not None:
+        return f"{band.lower:g} {unit} or more"
+    return f"{band.lower:g}-{band.upper:g} {unit}"
+
+
+def _strength(r: float) -> str:
+    a = abs(r)
+    return "very weakly" if a < 0.1 else "weakly" if a < 0.3 else "moderately" if a < 0.5 else "strongly"
+
+
+def study_caption(bands: pd.DataFrame, rules: tuple[Band, ...], spearman: Correlation | None) -> str:
+    """A sentence from the numbers: the top study band's median score against the bottom band's."""
+    filled = [(b, row) for b, row in zip(rules, bands.itertuples(index=False), strict=True) if row.n > 0]
+    if len(filled) < 2 or spearman is None:
+        return "Too few students in different study bands to compare."
+    (low, lrow), (high, hrow) = filled[0], filled[-1]
+    diff = hrow.median - lrow.median
+    more = "more" if diff >= 0 else "less"
+    direction = "rise" if spearman.r > 0 else "fall"
+    return (
+        f"Students studying {band_words(high)} a week score a median of {abs(diff):.1f} points {more} than "
+        f"those studying {band_words(low)} ({hrow.median:.1f} vs {lrow.median:.1f}; n = {hrow.n:,} and {lrow.n:,}). "
+        f"Scores {_strength(spearman.r)} {direction} with study hours (Spearman ρ = {spearman.r:.2f}, "
+        f"95 % CI {spearman.ci_low:.2f} to {spearman.ci_high:.2f})."
+    )
+
+
+# --------------------------------------------------------------------------- sports
+
+
+@dataclass(frozen=True)
+class GroupTest:
+    """Participants against non-participants (Welch) and across all levels (ANOVA, Kruskal-Wallis)."""
+
+    metric: str  # M.SCORE or M.ATTENDANCE
+    n_participants: int
+    n_none: int
+    mean_participants: float
+    mean_none: float
+    welch_t: float
+    welch_df: float
+    welch_p: float
+    cohens_d: float
+    anova_f: float
+    anova_p: float
+    eta_squared: float
+    kruskal_h: float
+    kruskal_p: float
+    epsilon_squared: float
+
+
+@dataclass(frozen=True)
+class SportsEffect:
+    """Box-plot quantiles per participation level (per metric), the tests, and a caption."""
+
+    boxes: pd.DataFrame  # columns metric, level, n, lower, q1, median, q3, upper, mean, var
+    tests: dict[str, GroupTest]
+    caption: str
+    note: str = ASSOCIATION_NOTE
+
+    @property
+    def empty(self) -> bool:
+        """True when no student has a participation level."""
+        return int(self.boxes["n"].sum()) == 0 if len(self.boxes) else True
+
+
+METRICS = (M.SCORE, M.ATTENDANCE)
+
+
+def _level_stats(session: Session, m, metric: str, levels: tuple[str, ...]) -> pd.DataFrame:
+    """Per level: n, Tukey box (whiskers at the last values within 1.5 IQR), mean and sample variance."""
+    level, x = m.c[M.SPORTS_LEVEL], m.c[metric]
+    q = _quartiles(x)
+    quart = (
+        select(
+            level.label("level"), func.count().label("n"), q.label("q"), func.avg(x).label("mean"),
+            func.coalesce(func.var_samp(x), 0.0).label("var"),
+        )
+        .where(x.is_not(None), level.is_not(None))
+        .group_by(level)
+        .subquery()
+    )
+    q1, q3 = quart.c.q[1], quart.c.q[3]
+    iqr = q3 - q1
+    lower = func.min(x).filter(x >= q1 - 1.5 * iqr)
+    upper = func.max(x).filter(x <= q3 + 1.5 * iqr)
+    keys = (quart.c.level, quart.c.n, quart.c.q, quart.c.mean, quart.c.var)
+    rows = session.execute(
+        select(*keys, lower, upper).join(m, (level == quart.c.level) & x.is_not(None)).group_by(*keys)
+    ).all()
+    found = {r[0]: r for r in rows}
+    out = []
+    for name in levels:
+        r = found.get(name)
+        if r is None:
+            out.append((metric, name, 0, *([math.nan] * 7)))
+        else:
+            q1v, med, q3v = (float(v) for v in r[2])
+            out.append((metric, name, int(r[1]), float(r[5]), q1v, med, q3v, float(r[6]), float(r[3]), float(r[4])))
+    return pd.DataFrame(out, columns=["metric", "level", "n", "lower", "q1", "median", "q3", "upper", "mean", "var"])
+
+
+def _rank_sums(session: Session, m, metric: str) -> tuple[dict[str, tuple[int, float]], float]:
+    """Per level: n and the sum of average ranks; and the tie term sum(t^3 - t), in one pass."""
+    level, x = m.c[M.SPORTS_LEVEL], m.c[metric]
+    ranked = select(
+        level.label("level"), _avg_rank(x).label("r"), func.count().over(partition_by=x).label("t")
+    ).where(x.is_not(None), level.is_not(None)).subquery()
+    t = cast(ranked.c.t, Float)
+    rows = session.execute(
+        select(ranked.c.level, func.count(), func.sum(ranked.c.r), func.sum(t * t - 1)).group_by(ranked.c.level)
+    ).all()
+    return {r[0]: (int(r[1]), float(r[2])) for r in rows}, float(sum(r[3] for r in rows))
+
+
+def pooled(groups: list[tuple[int, float, float]]) -> tuple[int, float, float]:
+    """Combine (n, mean, sample variance) of groups into those of their union, exactly."""
+    n = sum(g[0] for g in groups)
+    if n == 0:
+        return 0, math.nan, math.nan
+    mean = sum(g[0] * g[1] for g in groups) / n
+    ss = sum((g[0] - 1) * g[2] + g[0] * (g[1] - mean) ** 2 for g in groups)
+    return n, mean, ss / (n - 1) if n > 1 else math.nan
+
+
+def welch(a: tuple[int, float, float], b: tuple[int, float, float]) -> tuple[float, float, float, float]:
+    """Welch's t, its df, two-sided p and Cohen's d (pooled SD) from (n, mean, variance) of two groups."""
+    (n1, m1, v1), (n2, m2, v2) = a, b
+    if n1 < 2 or n2 < 2:
+        return (math.nan,) * 4
+    res = stats.ttest_ind_from_stats(m1, math.sqrt(v1), n1, m2, math.sqrt(v2), n2, equal_var=False)
+    se2 = v1 / n1 + v2 / n2
+    df = se2**2 / ((v1 / n1) ** 2 / (n1 - 1) + (v2 / n2) ** 2 / (n2 - 1)) if se2 > 0 else math.nan
+    sp = math.sqrt(((n1 - 1) * v1 + (n2 - 1) * v2) / (n1 + n2 - 2))
+    d = (m1 - m2) / sp if sp > 0 else math.nan
+    return float(res.statistic), df, float(res.pvalue), d
+
+
+def anova(groups: list[tuple[int, float, float]]) -> tuple[float, float, float]:
+    """One-way ANOVA F, p and eta squared from (n, mean, variance) of each group."""
+    groups = [g for g in groups if g[0] > 0]
+    k, n = len(groups), sum(g[0] for g in groups)
+    if k < 2 or n <= k:
+        return math.nan, math.nan, math.nan
+    grand = sum(g[0] * g[1] for g in groups) / n
+    ssb = sum(g[0] * (g[1] - grand) ** 2 for g in groups)
+    ssw = sum((g[0] - 1) * g[2] for g in groups)
+    if ssw <= 0:
+        return math.nan, math.nan, math.nan
+    f = (ssb / (k - 1)) / (ssw / (n - k))
+    return f, float(stats.f.sf(f, k - 1, n - k)), ssb / (ssb + ssw)
+
+
+def kruskal(sums: list[tuple[int, float]], tie_sum: float) -> tuple[float, float, float]:
+    """Kruskal-Wallis H (tie-corrected, as scipy), p and epsilon squared from rank sums per group."""
+    sums = [s for s in sums if s[0] > 0]
+    k, n = len(sums), sum(s[0] for s in sums)
+    if k < 2 or n < 2:
+        return math.nan, math.nan, math.nan
+    h = 12.0 / (n * (n + 1)) * sum(r * r / c for c, r in sums) - 3 * (n + 1)
+    correction = 1 - tie_sum / (n**3 - n)
+    if correction <= 0:
+        return math.nan, math.nan, math.nan
+    h /= correction
+    return h, float(stats.chi2.sf(h, k - 1)), h / (n - 1)
+
+
+def _group_test(session: Session, m, metric: str, table: pd.DataFrame) -> GroupTest:
+    groups = [(int(r.n), float(r.mean), float(r.var)) for r in table.itertuples(index=False)]
+    none, part = groups[0], pooled([g for g in groups[1:] if g[0] > 0])
+    t, df, p, d = welch(part, none)
+    f, fp, eta2 = anova(groups)
+    sums, tie_sum = _rank_sums(session, m, metric)
+    h, hp, eps2 = kruskal([sums.get(name, (0, 0.0)) for name in table["level"]], tie_sum)
+    return GroupTest(metric, part[0], none[0], part[1], none[1], t, df, p, d, f, fp, eta2, h, hp, eps2)
+
+
+def sports_effect(*, session: Session, viewer: Viewer, filters: Filters) -> SportsEffect:
+    """Scores and attendance by sports participation level, with Welch, ANOVA and Kruskal-Wallis.
+
+    Parameters
+    ----------
+    session:
+        An open session; nothing is written.
+    viewer:
+        Whose scope to count.
+    filters:
+        The filter bar's values. Participants are every level but the first (``none``).
+    """
+    rules = load_rules(session)
+    levels = tuple(b.label for b in rules.sports_levels)
+    m = student_metrics(viewer, filters, rules).cte("m")
+    tables = {metric: _level_stats(session, m, metric, levels) for metric in METRICS}
+    boxes = pd.concat(list(tables.values()), ignore_index=True)
+    if int(boxes["n"].sum()) == 0:
+        return SportsEffect(boxes=boxes, tests={}, caption="No student has a sports participation level.")
+    tests = {metric: _group_test(session, m, metric, tables[metric]) for metric in METRICS}
+    return SportsEffect(boxes=boxes, tests=tests, caption=sports_caption(tests))
+
+
+def _p(p: float) -> str:
+    if math.isnan(p):
+        return "p not defined"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _size(d: float) -> str:
+    a = abs(d)
+    return "negligible" if a < 0.2 else "small" if a < 0.5 else "medium" if a < 0.8 else "large"
+
+
+def sports_caption(tests: dict[str, GroupTest]) -> str:
+    """Sentences from the numbers: how participants differ from non-participants in score and attendance."""
+    s, a = tests[M.SCORE], tests[M.ATTENDANCE]
+    if s.n_participants < 2 or s.n_none < 2:
+        return "Too few participants or non-participants to compare."
+    diff = s.mean_participants - s.mean_none
+    att = (a.mean_participants - a.mean_none) * 100
+    return (
+        f"Students who play sports score {abs(diff):.1f} points {'higher' if diff >= 0 else 'lower'} on average "
+        f"than those who do not ({s.mean_participants:.1f} vs {s.mean_none:.1f}; Welch {_p(s.welch_p)}, "
+        f"Cohen's d = {s.cohens_d:.2f}, a {_size(s.cohens_d)} difference), and attend "
+        f"{abs(att):.1f} percentage points {'more' if att >= 0 else 'less'} ({_p(a.welch_p)}, d = {a.cohens_d:.2f}). "
+        f"Participation level explains {s.eta_squared * 100:.1f} % of the variance in scores (η², ANOVA {_p(s.anova_p)})."
+    )
+

@@ -1,0 +1,261 @@
+"""The one place that builds the scoped, filtered student set every analytics service reads.
+
+:func:`student_metrics` returns one row per student in the viewer's scope that matches the filters,
+with the per-student measures in :class:`M` columns. Without a date range it reads
+``student_summary``; with one it aggregates the event tables over the range. Every builder applies
+``viewer.class_clause(...)``: a teacher's query never reaches another class, whatever the filters say.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import Session
+
+from db.models import (
+    ActivityParticipation,
+    Attendance,
+    ClassWeekSummary,
+    DerivationRule,
+    SchoolClass,
+    Score,
+    StudentSummary,
+    StudyHours,
+)
+from services.scope import Filters, Viewer
+
+SS = StudentSummary
+CHRONIC_DEFAULT = 0.90
+SPORTS = "sports"
+
+
+class M:
+    """Column names of :func:`student_metrics` rows."""
+
+    STUDENT_ID = "student_id"
+    SCHOOL_ID = "school_id"
+    CLASS_ID = "class_id"
+    GRADE = "grade_level"
+    ATTENDANCE = "attendance"  # mean weekly attendance rate, 0-1
+    STUDY_HOURS = "study_hours"  # mean weekly study hours
+    SPORTS_RATE = "sports_rate"  # share of weeks with sports, 0-1
+    SCORE_MEAN = "score_mean"  # mean of the weekly running grades
+    SCORE = "score"  # latest running grade (the outcome)
+    STUDY_BAND = "study_band"
+    SPORTS_LEVEL = "sports_level"
+    CHRONIC = "chronically_absent"
+
+
+@dataclass(frozen=True)
+class Band:
+    """One labelled interval of a derivation rule: ``lower <= v < upper`` (None is open)."""
+
+    label: str
+    lower: float | None
+    upper: float | None
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The derivation rules the analytics need, read from ``derivation_rules``."""
+
+    study_bands: tuple[Band, ...]
+    sports_levels: tuple[Band, ...]
+    chronic_below: float = CHRONIC_DEFAULT
+
+
+def load_rules(session: Session) -> Rules:
+    """Read the study bands, sports levels and chronic-absence threshold (one small query)."""
+    rows = session.execute(
+        select(DerivationRule.kind, DerivationRule.label, DerivationRule.lower, DerivationRule.upper)
+        .where(DerivationRule.kind.in_(("study_bin", "sports_level", "chronic_absence")))
+        .order_by(DerivationRule.kind, DerivationRule.ordinal)
+    ).all()
+    bands = {kind: tuple(Band(r.label, r.lower, r.upper) for r in rows if r.kind == kind) for kind in ("study_bin", "sports_level")}
+    chronic = next((r.upper for r in rows if r.kind == "chronic_absence" and r.upper is not None), CHRONIC_DEFAULT)
+    return Rules(study_bands=bands["study_bin"], sports_levels=bands["sports_level"], chronic_below=chronic)
+
+
+def band_case(value: ColumnElement, bands: tuple[Band, ...]) -> ColumnElement[str]:
+    """SQL ``CASE`` giving the label of the band ``value`` falls in (NULL when none or when value is NULL)."""
+    whens = []
+    for band in bands:
+        conds = [value >= band.lower] if band.lower is not None else []
+        conds += [value < band.upper] if band.upper is not None else []
+        whens.append((and_(value.is_not(None), *conds), literal(band.label)))
+    return case(*whens, else_=null()) if whens else null()
+
+
+def has_date_range(filters: Filters) -> bool:
+    """True when the filters restrict dates (event tables must be read, not the year summary)."""
+    return filters.date_from is not None or filters.date_to is not None
+
+
+def only_class_filters(filters: Filters) -> bool:
+    """True when no per-student filter (study band, attendance) is set: class-week sums answer trends."""
+    return filters.study_band is None and filters.min_attendance is None
+
+
+def date_clause(column: ColumnElement, filters: Filters) -> list[ColumnElement[bool]]:
+    """Conditions keeping ``column`` inside the filters' date range."""
+    conds: list[ColumnElement[bool]] = []
+    if filters.date_from is not None:
+        conds.append(column >= filters.date_from)
+    if filters.date_to is not None:
+        conds.append(column <= filters.date_to)
+    return conds
+
+
+def _class_conditions(viewer: Viewer, filters: Filters, *, class_id, school_id, grade) -> list[ColumnElement[bool]]:
+    conds = [viewer.class_clause(class_id)]
+    if filters.school_id is not None:
+        conds.append(school_id == filters.school_id)
+    if filters.grade_level is not None:
+        conds.append(grade == filters.grade_level)
+    if filters.class_id is not None:
+        conds.append(class_id == filters.class_id)
+    return conds
+
+
+def scoped_summary(viewer: Viewer, filters: Filters) -> list[ColumnElement[bool]]:
+    """Conditions on ``student_summary`` for the viewer's scope and the school/grade/class filters."""
+    return _class_conditions(viewer, filters, class_id=SS.class_id, school_id=SS.school_id, grade=SS.grade_level)
+
+
+def scoped_classes(viewer: Viewer, filters: Filters) -> Select:
+    """Ids of the classes in the viewer's scope matching the school/grade/class filters."""
+    c = SchoolClass
+    return select(c.id).where(*_class_conditions(viewer, filters, class_id=c.id, school_id=c.school_id, grade=c.grade_level))
+
+
+def _summary_metrics(viewer: Viewer, filters: Filters) -> Select:
+    return select(
+        SS.student_id.label(M.STUDENT_ID),
+        SS.school_id.label(M.SCHOOL_ID),
+        SS.class_id.label(M.CLASS_ID),
+        SS.grade_level.label(M.GRADE),
+        SS.attendance_mean.label(M.ATTENDANCE),
+        SS.study_hours_mean.label(M.STUDY_HOURS),
+        SS.sports_rate.label(M.SPORTS_RATE),
+        SS.score_mean.label(M.SCORE_MEAN),
+        SS.latest_score.label(M.SCORE),
+        SS.study_bin.label(M.STUDY_BAND),
+        SS.sports_level.label(M.SPORTS_LEVEL),
+        SS.chronically_absent.label(M.CHRONIC),
+    ).where(*scoped_summary(viewer, filters))
+
+
+def _per_student(base, table, value: ColumnElement, filters: Filters, *extra: ColumnElement[bool]):
+    """Per-student mean of ``value`` over the date range, for the students of ``base``."""
+    return (
+        select(table.student_id, func.avg(value).label("v"))
+        .join(base, base.c.student_id == table.student_id)
+        .where(*date_clause(table.date, filters), *extra)
+        .group_by(table.student_id)
+        .subquery()
+    )
+
+
+def _event_metrics(viewer: Viewer, filters: Filters, rules: Rules) -> Select:
+    base = (
+        select(SS.student_id, SS.school_id, SS.class_id, SS.grade_level)
+        .where(*scoped_summary(viewer, filters))
+        .cte("scoped_students")
+    )
+    att = _per_student(base, Attendance, Attendance.rate, filters)
+    study = _per_student(base, StudyHours, StudyHours.hours, filters)
+    sports = _per_student(
+        base, ActivityParticipation, cast(ActivityParticipation.participated, Integer), filters,
+        ActivityParticipation.activity == SPORTS,
+    )
+    latest = func.array_agg(aggregate_order_by(Score.score, Score.date.desc(), Score.assessment_id.desc()))[1]
+    scores = (
+        select(Score.student_id, func.avg(Score.score).label("mean"), latest.label("latest"))
+        .join(base, base.c.student_id == Score.student_id)
+        .where(*date_clause(Score.date, filters))
+        .group_by(Score.student_id)
+        .subquery()
+    )
+    return (
+        select(
+            base.c.student_id.label(M.STUDENT_ID),
+            base.c.school_id.label(M.SCHOOL_ID),
+            base.c.class_id.label(M.CLASS_ID),
+            base.c.grade_level.label(M.GRADE),
+            att.c.v.label(M.ATTENDANCE),
+            study.c.v.label(M.STUDY_HOURS),
+            cast(sports.c.v, Float).label(M.SPORTS_RATE),
+            scores.c.mean.label(M.SCORE_MEAN),
+            scores.c.latest.label(M.SCORE),
+            band_case(study.c.v, rules.study_bands).label(M.STUDY_BAND),
+            band_case(sports.c.v, rules.sports_levels).label(M.SPORTS_LEVEL),
+            cast(att.c.v < rules.chronic_below, Boolean).label(M.CHRONIC),
+        )
+        .outerjoin(att, att.c.student_id == base.c.student_id)
+        .outerjoin(study, study.c.student_id == base.c.student_id)
+        .outerjoin(sports, sports.c.student_id == base.c.student_id)
+        .outerjoin(scores, scores.c.student_id == base.c.student_id)
+        .where(or_(att.c.v.is_not(None), scores.c.mean.is_not(None), study.c.v.is_not(None)))
+    )
+
+
+def student_metrics(viewer: Viewer, filters: Filters, rules: Rules) -> Select:
+    """One row per student in scope matching every filter, with the :class:`M` columns.
+
+    Without a date range the year's ``student_summary`` is read; with one, the event tables are
+    aggregated over the range (and bands re-derived with ``rules``). The study-band and attendance
+    filters apply to the measures of the same period.
+    """
+    inner = _event_metrics(viewer, filters, rules) if has_date_range(filters) else _summary_metrics(viewer, filters)
+    if only_class_filters(filters):
+        return inner
+    sub = inner.subquery("metrics")
+    conds: list[ColumnElement[bool]] = []
+    if filters.study_band is not None:
+        conds.append(sub.c[M.STUDY_BAND] == filters.study_band)
+    if filters.min_attendance is not None:
+        conds.append(sub.c[M.ATTENDANCE] >= filters.min_attendance)
+    return select(sub).where(*conds)
+
+
+def class_week_sums(viewer: Viewer, filters: Filters) -> Select:
+    """Weekly means over the scoped classes from ``class_week_summary`` (columns week, attendance, score, study)."""
+    c = ClassWeekSummary
+    return (
+        select(
+            c.week.label("week"),
+            (func.sum(c.attendance_sum) / func.nullif(func.sum(c.attendance_n), 0)).label("attendance"),
+            (func.sum(c.score_sum) / func.nullif(func.sum(c.score_n), 0)).label("score"),
+            (func.sum(c.study_sum) / func.nullif(func.sum(c.study_n), 0)).label("study_hours"),
+        )
+        .where(c.class_id.in_(scoped_classes(viewer, filters)), *date_clause(c.week, filters))
+        .group_by(c.week)
+        .order_by(c.week)
+    )
+
+
+def event_week_means(students, table, value: ColumnElement, filters: Filters, name: str) -> Select:
+    """Weekly mean of ``value`` in ``table`` over the students of the ``students`` subquery."""
+    return (
+        select(table.date.label("week"), func.avg(value).label(name))
+        .join(students, students.c[M.STUDENT_ID] == table.student_id)
+        .where(*date_clause(table.date, filters))
+        .group_by(table.date)
+    )
+
