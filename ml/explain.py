@@ -7,13 +7,19 @@ linear margin). Random forest: ``shap.TreeExplainer`` in probability space.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import xgboost as xgb
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
+from ml.errors import NotEnoughData
+from ml.features import CONTEXT_COLUMNS, build_features
 from ml.pipeline import output_feature_map
+from ml.reasons import all_reasons, plain
 from ml.registry import LoadedModel, require_columns
 
 
@@ -66,3 +72,51 @@ def probability_from_margin(margin: np.ndarray, space: str) -> np.ndarray:
     if space == "probability":
         return np.clip(margin, 0.0, 1.0)
     return 1.0 / (1.0 + np.exp(-margin))
+
+
+@dataclass(frozen=True)
+class StudentExplanation:
+    """Exact contributions for one student, their values and the class medians, and the reasons in words."""
+
+    student_id: int
+    class_id: int
+    as_of: object
+    probability: float
+    base_value: float
+    margin: float
+    space: str
+    contributions: dict[str, float]
+    values: dict[str, object]
+    reasons: list[dict]
+
+
+def current_class(session: Session, student_id: int) -> int | None:
+    """The class of the student's latest enrollment (None when not enrolled)."""
+    sql = text(
+        "SELECT class_id FROM enrollments WHERE student_id = :s ORDER BY school_year DESC, class_id LIMIT 1"
+    )
+    return session.execute(sql, {"s": int(student_id)}).scalar()
+
+
+def explain_one(session: Session, model: LoadedModel, student_id: int, as_of: dt.date) -> StudentExplanation:
+    """Exact SHAP contributions for one current student as of ``as_of`` (reads only the student's class)."""
+    class_id = current_class(session, student_id)
+    frame = build_features(session, as_of, class_ids=[class_id]) if class_id is not None else None
+    if frame is None or student_id not in frame.index:
+        raise NotEnoughData(f"Student {student_id} is not a current student with data to explain.")
+    one = frame.loc[[student_id]]
+    contrib = contributions(model, one)
+    row = one.iloc[0]
+    values = contrib.values.iloc[0]
+    return StudentExplanation(
+        student_id=int(student_id),
+        class_id=int(class_id),
+        as_of=as_of,
+        probability=float(probability_from_margin(contrib.margin, contrib.space)[0]),
+        base_value=contrib.base_value,
+        margin=float(contrib.margin[0]),
+        space=contrib.space,
+        contributions={k: float(v) for k, v in values.items()},
+        values={c: plain(row[c]) for c in (*model.columns, *CONTEXT_COLUMNS) if c in row.index},
+        reasons=all_reasons(values, row),
+    )

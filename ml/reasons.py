@@ -92,15 +92,16 @@ def describe(factor: Factor, value: Any, reference: Any, contribution: float) ->
         text += f", class median {_fmt(factor, reference)}"
     return {
         "factor": factor.name,
-        "value": _plain(value),
-        "class_median": _plain(reference),
+        "value": plain(value),
+        "class_median": plain(reference),
         "contribution": round(float(contribution), 4),
         "effect": "raises" if contribution > 0 else "lowers",
         "text": f"{text}: {effect}",
     }
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A JSON-friendly value: numpy floats rounded, NaN as None."""
     if value is None:
         return None
     if isinstance(value, (float, np.floating)):

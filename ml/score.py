@@ -54,6 +54,7 @@ class TierCutoffs:
 
 def assign_tiers(probability: np.ndarray, high: float, low: float) -> np.ndarray:
     """High / Moderate / Low for each probability."""
+    probability = np.asarray(probability, dtype=float)
     return np.where(probability >= high, "High", np.where(probability >= low, "Moderate", "Low"))
 
 

@@ -1,9 +1,112 @@
-"""CLI commands of the ml area (filled in by its owner)."""
+"""`studentperf train`, `studentperf score`, `studentperf models list|activate`: the risk model."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+from typing import TypeVar
+
 import typer
+
+from studentperf.cli.common import fail, load_settings, open_database
+
+T = TypeVar("T")
+
+models_app = typer.Typer(help="Registered risk models: list them, choose the active one.", no_args_is_help=True)
+
+
+def _date(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"--as-of must be a date like 2026-02-09, not {value!r}.", code=2)
+
+
+def _run(fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+    """Call ``fn`` with the ml package's expected errors turned into one line and exit code 1."""
+    from ml.errors import MLError
+    from studentperf.cli.common import domain_errors
+
+    with domain_errors():
+        try:
+            return fn(*args, **kwargs)
+        except MLError as exc:
+            fail(str(exc))
+
+
+def train(
+    as_of: str | None = typer.Option(None, "--as-of", help="Features' date (default: 60 % into the year)."),
+    model: str = typer.Option("xgboost", "--model", help="xgboost, logreg or rf."),
+    demographics: bool = typer.Option(False, "--demographics/--no-demographics", help="Use gender and age."),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the split and the model."),
+    activate: bool = typer.Option(True, "--activate/--no-activate", help="Make the new model the active one."),
+) -> None:
+    """Train a risk model, compare it with logistic regression and the rule baseline, register it."""
+    from ml.train import train_and_register
+
+    settings = load_settings()
+    database = open_database(settings)
+    result = _run(train_and_register, database, settings, _date(as_of), model, seed=seed,
+                  include_demographics=demographics, activate=activate)
+    typer.echo(result.summary())
+
+
+def score(
+    as_of: str | None = typer.Option(None, "--as-of", help="Features' date (default: the latest data date)."),
+    high: float | None = typer.Option(None, "--high", help="Probability at or above which a student is High."),
+    low: float | None = typer.Option(None, "--low", help="Probability below which a student is Low."),
+) -> None:
+    """Score every current student with the active model into the predictions table."""
+    from ml.score import TierCutoffs, score_all
+
+    settings = load_settings()
+    database = open_database(settings)
+    result = _run(score_all, database, settings, _date(as_of), cutoffs=TierCutoffs(high=high, low=low))
+    typer.echo(result.summary())
+
+
+@models_app.command("list")
+def list_models() -> None:
+    """List registered models, newest first (* marks the active one)."""
+    from ml.registry import list_models as registry_list
+
+    settings = load_settings()
+    database = open_database(settings)
+    with database.begin() as session:
+        infos = registry_list(session)
+    if not infos:
+        typer.echo("no models yet: run `studentperf train`")
+        return
+    for info in infos:
+        model = info.metrics.get("model") or {}
+        rule = info.metrics.get("rule") or {}
+        auc, rule_auc = model.get("roc_auc"), rule.get("roc_auc")
+        typer.echo(
+            f"{'*' if info.is_active else ' '} {info.version}  {info.model_type:<8} as of {info.as_of}  "
+            f"AUC {auc if auc is None else f'{auc:.3f}'} (rule {rule_auc if rule_auc is None else f'{rule_auc:.3f}'})"
+            f"  data {info.data_hash[:8]}  code {info.code_version}"
+        )
+
+
+@models_app.command("activate")
+def activate(version: str = typer.Argument(..., help="The version to make active.")) -> None:
+    """Make VERSION the active model (refused if its features do not match the current code)."""
+    from ml.registry import activate_version
+
+    settings = load_settings()
+    database = open_database(settings)
+
+    def _activate() -> str:
+        with database.begin() as session:
+            return activate_version(session, version).version
+
+    typer.echo(f"active model: {_run(_activate)}")
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this module's commands."""
+    """Attach `train`, `score` and the `models` group."""
+    app.command("train")(train)
+    app.command("score")(score)
+    app.add_typer(models_app, name="models")
