@@ -1,0 +1,213 @@
+"""Load stage: COPY cleaned chunks into a TEMP staging table, then upsert set-based.
+
+Everything runs on the caller's session, inside the caller's transaction: the staging tables are
+``ON COMMIT DROP`` and nothing here commits. Upserts only touch rows whose values differ
+(``ON CONFLICT ... DO UPDATE ... WHERE (...) IS DISTINCT FROM (...)``), so re-loading the same
+data changes nothing; ``RETURNING (xmax = 0)`` tells inserted rows from updated ones.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from etl.clean import STAGE_COLUMNS
+
+STAGE_DDL = """
+CREATE TEMP TABLE etl_stage (
+    line integer, school text, source_id text, name text, gender text, age smallint, grade smallint,
+    class_name text, school_year text, date date, hours double precision, rate double precision,
+    sports boolean, score double precision
+) ON COMMIT DROP;
+CREATE TEMP TABLE etl_changed (student_id bigint, date date) ON COMMIT DROP;
+"""
+
+REJECT_DDL = """
+CREATE TEMP TABLE etl_rejects (line_number integer, raw jsonb, reasons text[]) ON COMMIT DROP;
+"""
+
+SETUP_SQL = [
+    "SET LOCAL work_mem = '256MB'",
+    "INSERT INTO schools (name) SELECT DISTINCT school FROM etl_stage ON CONFLICT (name) DO NOTHING",
+    """CREATE TEMP TABLE etl_student ON COMMIT DROP AS
+       SELECT DISTINCT ON (s.school, s.source_id) sc.id AS school_id, s.source_id, s.name, s.gender, s.age,
+              s.school_year, s.class_name, s.grade
+       FROM etl_stage s JOIN schools sc ON sc.name = s.school
+       ORDER BY s.school, s.source_id, s.date DESC, s.line DESC""",
+    """INSERT INTO students AS t (school_id, source_id, name, gender, age)
+       SELECT school_id, source_id, name, gender, age FROM etl_student
+       ON CONFLICT (school_id, source_id) DO UPDATE
+       SET name = excluded.name, gender = excluded.gender, age = excluded.age, updated_at = now()
+       WHERE (t.name, t.gender, t.age) IS DISTINCT FROM (excluded.name, excluded.gender, excluded.age)""",
+    """CREATE TEMP TABLE etl_enrol ON COMMIT DROP AS
+       SELECT DISTINCT ON (sc.id, s.source_id, s.school_year) sc.id AS school_id, s.source_id, s.school_year,
+              s.class_name, s.grade
+       FROM etl_stage s JOIN schools sc ON sc.name = s.school
+       ORDER BY sc.id, s.source_id, s.school_year, s.date DESC, s.line DESC""",
+    """INSERT INTO classes AS t (school_id, name, grade_level, school_year)
+       SELECT school_id, class_name, max(grade), school_year FROM etl_enrol GROUP BY 1, 2, 4
+       ON CONFLICT (school_id, school_year, name) DO UPDATE SET grade_level = excluded.grade_level
+       WHERE t.grade_level IS DISTINCT FROM excluded.grade_level""",
+    """CREATE TEMP TABLE etl_enrol_ids ON COMMIT DROP AS
+       SELECT st.id AS student_id, c.id AS class_id, e.school_year
+       FROM etl_enrol e
+       JOIN students st ON st.school_id = e.school_id AND st.source_id = e.source_id
+       JOIN classes c ON c.school_id = e.school_id AND c.school_year = e.school_year AND c.name = e.class_name""",
+    """DELETE FROM enrollments en USING etl_enrol_ids e
+       WHERE en.student_id = e.student_id AND en.school_year = e.school_year AND en.class_id <> e.class_id""",
+    """INSERT INTO enrollments (student_id, class_id, school_year)
+       SELECT student_id, class_id, school_year FROM etl_enrol_ids ON CONFLICT DO NOTHING""",
+    """INSERT INTO assessments (school_id, name, kind, date)
+       SELECT DISTINCT sc.id, 'Week of ' || s.date, 'weekly', s.date
+       FROM (SELECT DISTINCT school, date FROM etl_stage) s JOIN schools sc ON sc.name = s.school
+       ON CONFLICT (school_id, name) DO NOTHING""",
+    """CREATE TEMP TABLE etl_rows ON COMMIT DROP AS
+       SELECT DISTINCT ON (st.id, s.date) st.id AS student_id, s.date, a.id AS assessment_id, s.line,
+              s.hours, s.hours IS NULL AS hours_imp, s.rate, s.rate IS NULL AS rate_imp,
+              s.score, s.score IS NULL AS score_imp, s.sports
+       FROM etl_stage s
+       JOIN schools sc ON sc.name = s.school
+       JOIN students st ON st.school_id = sc.id AND st.source_id = s.source_id
+       JOIN assessments a ON a.school_id = sc.id AND a.name = 'Week of ' || s.date
+       ORDER BY st.id, s.date, s.line DESC""",
+]
+
+IMPUTE_SQL = """
+WITH need AS (SELECT DISTINCT student_id FROM etl_rows WHERE {col} IS NULL),
+     med AS (SELECT r.student_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY r.{col}) AS m
+             FROM etl_rows r JOIN need USING (student_id) GROUP BY r.student_id),
+     whole AS (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY {col}) AS m FROM etl_rows)
+UPDATE etl_rows r SET {col} = coalesce(med.m, whole.m)
+FROM med, whole WHERE r.{col} IS NULL AND med.student_id = r.student_id
+"""
+
+UPSERT_SQL = """
+WITH r AS (
+    INSERT INTO {table} AS t ({key}, {cols}, imputed, run_id)
+    SELECT {src_key}, {src_cols}, {imp}, :run_id FROM etl_rows WHERE {where}
+    ON CONFLICT ({key}) DO UPDATE SET {sets}, imputed = excluded.imputed, run_id = excluded.run_id
+    WHERE ({old}, t.imputed) IS DISTINCT FROM ({new}, excluded.imputed)
+    RETURNING t.student_id, t.date, (t.xmax = 0) AS ins
+), ch AS (
+    INSERT INTO etl_changed SELECT student_id, date FROM r WHERE NOT ins
+)
+SELECT count(*) FILTER (WHERE ins) AS inserted, count(*) FILTER (WHERE NOT ins) AS updated FROM r
+"""
+
+TARGETS = {
+    # table: (conflict key, target columns, source key, source columns, imputed flag, row filter)
+    "attendance": ("student_id, date", ["rate"], "student_id, date", ["rate"], "rate_imp", "rate IS NOT NULL"),
+    "study_hours": ("student_id, date", ["hours"], "student_id, date", ["hours"], "hours_imp", "hours IS NOT NULL"),
+    "activity_participation": ("student_id, date, activity", ["participated"], "student_id, date, 'sports'",
+                               ["sports"], "false", "sports IS NOT NULL"),
+    "scores": ("student_id, assessment_id", ["date", "score"], "student_id, assessment_id",
+               ["date", "score"], "score_imp", "score IS NOT NULL"),
+}
+
+
+@dataclass
+class LoadCounts:
+    """What the set-based load did, in file rows."""
+
+    staged: int = 0
+    unique: int = 0
+    inserted: int = 0
+    updated: int = 0
+
+    @property
+    def duplicates(self) -> int:
+        """Rows dropped because another row of the file had the same student and date."""
+        return self.staged - self.unique
+
+
+def _raw_cursor(session: Session):  # noqa: ANN202
+    """The psycopg2 cursor of the session's connection (same transaction)."""
+    return session.connection().connection.dbapi_connection.cursor()
+
+
+def create_staging(session: Session) -> None:
+    """Create the TEMP staging tables (dropped at commit or rollback)."""
+    session.execute(text(STAGE_DDL))
+    session.execute(text(REJECT_DDL))
+
+
+def _copy(session: Session, table: str, frame: pd.DataFrame, columns: tuple[str, ...] | list[str]) -> None:
+    """COPY a frame into ``table`` as CSV (empty unquoted cells are NULL)."""
+    buf = io.StringIO()
+    frame.to_csv(buf, index=False, header=False, na_rep="")
+    buf.seek(0)
+    with _raw_cursor(session) as cur:
+        cur.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", buf)
+
+
+def stage_chunk(session: Session, frame: pd.DataFrame) -> None:
+    """Append one cleaned chunk to the staging table."""
+    if len(frame):
+        _copy(session, "etl_stage", frame, STAGE_COLUMNS)
+
+
+def stage_rejects(session: Session, rejected: pd.DataFrame) -> None:
+    """Append rejected rows (line, raw JSON, reasons) to the reject staging table."""
+    if not len(rejected):
+        return
+    frame = rejected.assign(reasons=rejected["reasons"].map(_pg_array))
+    _copy(session, "etl_rejects", frame, ["line_number", "raw", "reasons"])
+
+
+def _pg_array(items: list[str]) -> str:
+    """A PostgreSQL text[] literal."""
+    quoted = ('"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"' for s in items)
+    return "{" + ",".join(quoted) + "}"
+
+
+def save_rejects(session: Session, run_id: int) -> int:
+    """Move staged rejects into ``rejected_rows`` for ``run_id``; return how many."""
+    result = session.execute(text(
+        "INSERT INTO rejected_rows (run_id, line_number, raw, reasons) "
+        "SELECT :run_id, line_number, raw, reasons FROM etl_rejects ORDER BY line_number"), {"run_id": run_id})
+    return result.rowcount
+
+
+def _upsert(session: Session, table: str, run_id: int) -> tuple[int, int]:
+    """Upsert one event table from ``etl_rows``; return (inserted, updated)."""
+    key, cols, src_key, src_cols, imp, where = TARGETS[table]
+    sql = UPSERT_SQL.format(
+        table=table, key=key, cols=", ".join(cols), src_key=src_key, src_cols=", ".join(src_cols), imp=imp,
+        where=where, sets=", ".join(f"{c} = excluded.{c}" for c in cols),
+        old=", ".join(f"t.{c}" for c in cols), new=", ".join(f"excluded.{c}" for c in cols))
+    row = session.execute(text(sql), {"run_id": run_id}).one()
+    return int(row.inserted), int(row.updated)
+
+
+def load_staged(session: Session, run_id: int) -> LoadCounts:
+    """Upsert everything staged into the product's tables; return the counts.
+
+    Parameters
+    ----------
+    session : a session inside the file's transaction.
+    run_id : the ``ingestion_runs`` row the event rows are tagged with.
+    """
+    counts = LoadCounts(staged=session.execute(text("SELECT count(*) FROM etl_stage")).scalar_one())
+    for sql in SETUP_SQL:
+        session.execute(text(sql))
+    counts.unique = session.execute(text("SELECT count(*) FROM etl_rows")).scalar_one()
+    nulls = session.execute(text(
+        "SELECT count(*) FILTER (WHERE hours IS NULL) AS hours, count(*) FILTER (WHERE rate IS NULL) AS rate, "
+        "count(*) FILTER (WHERE score IS NULL) AS score FROM etl_rows")).one()._asdict()
+    for col, n in nulls.items():
+        if n:
+            session.execute(text(IMPUTE_SQL.format(col=col)))
+    for table in ("attendance", "study_hours", "activity_participation"):
+        _upsert(session, table, run_id)
+    counts.inserted, _ = _upsert(session, "scores", run_id)
+    counts.updated = session.execute(text("SELECT count(*) FROM (SELECT DISTINCT student_id, date FROM etl_changed) c")).scalar_one()
+    return counts
+
+
+def touched_students(session: Session) -> list[int]:
+    """Ids of the students in the staged file."""
+    return list(session.execute(text("SELECT DISTINCT student_id FROM etl_enrol_ids")).scalars())

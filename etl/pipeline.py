@@ -1,0 +1,251 @@
+"""The ingestion pipeline: read -> validate -> clean -> stage -> load -> summaries, one transaction per file.
+
+A file is loaded all or nothing: its rows, its rejected rows, the summary refresh and its
+``ingestion_runs`` row are committed together. On an error the transaction is rolled back and a
+``failed`` run is recorded in a transaction of its own; a killed process leaves no trace at all.
+A file whose sha256 already loaded successfully is skipped unless ``force``. Python holds one
+chunk (``batch_size`` rows) at a time; whole-file work (duplicates, medians, upserts) happens in SQL.
+
+Files without a ``student_id`` column (e.g. the Kaggle "Student Performance Factors" export) get
+deterministic ids ``<id_prefix>-<line>`` (``line-0000002`` for the first data row) and files without
+a ``date`` column get ``default_date`` (2025-09-01 unless given), so re-ingesting such a file updates
+the same rows instead of duplicating them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from os import PathLike
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from db.database import Database
+from db.models import DATA_TABLES
+from db.summaries import refresh_summaries
+from etl.clean import DEFAULT_DATE, DEFAULT_ID_PREFIX, CleanOptions, clean
+from etl.load import create_staging, load_staged, save_rejects, stage_chunk, stage_rejects, touched_students
+from etl.read import FileFormat, read_chunks, sniff
+from etl.validate import validate
+from services.errors import DomainError, InvalidInput, Unavailable
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int], None]
+"""Called after each chunk with (rows read so far, estimated total rows)."""
+
+
+@dataclass
+class IngestReport:
+    """The outcome of ingesting one file."""
+
+    run_id: int | None
+    file_name: str
+    sha256: str
+    status: str  # succeeded | skipped | dry_run | failed
+    rows_read: int = 0
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_rejected: int = 0
+    rows_duplicate: int = 0
+    duration_s: float = 0.0
+    message: str = ""
+    format: dict[str, object] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-friendly dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """Options of one ingest call."""
+
+    school: str = "Demo School"
+    dry_run: bool = False
+    truncate: bool = False
+    batch_size: int = 100_000
+    force: bool = False
+    user_id: int | None = None
+    id_prefix: str = DEFAULT_ID_PREFIX
+    default_date: dt.date = DEFAULT_DATE
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-friendly dict (stored on the run)."""
+        return {**asdict(self), "default_date": self.default_date.isoformat()}
+
+
+RUN_INSERT = text("""
+INSERT INTO ingestion_runs (file_name, sha256, format, status, options, user_id)
+VALUES (:file_name, :sha256, CAST(:format AS jsonb), :status, CAST(:options AS jsonb), :user_id) RETURNING id
+""")
+RUN_FINISH = text("""
+UPDATE ingestion_runs SET status = :status, rows_read = :rows_read, rows_inserted = :rows_inserted,
+    rows_updated = :rows_updated, rows_rejected = :rows_rejected, rows_duplicate = :rows_duplicate,
+    error = :error, finished_at = now(), duration_ms = :duration_ms
+WHERE id = :run_id
+""")
+
+
+def _json(value: object) -> str:
+    import json
+
+    return json.dumps(value, default=str)
+
+
+def _start_run(session: Session, path: Path, fmt: FileFormat, opts: IngestOptions, status: str) -> int:
+    """Insert the ``ingestion_runs`` row; return its id."""
+    params = {"file_name": path.name, "sha256": fmt.sha256, "format": _json(fmt.to_dict()), "status": status,
+              "options": _json(opts.to_dict()), "user_id": opts.user_id}
+    return int(session.execute(RUN_INSERT, params).scalar_one())
+
+
+def _finish_run(session: Session, report: IngestReport, error: str | None = None) -> None:
+    """Write the counts and the outcome on the run row."""
+    params = {k: getattr(report, k) for k in ("run_id", "status", "rows_read", "rows_inserted", "rows_updated",
+                                                "rows_rejected", "rows_duplicate")}
+    session.execute(RUN_FINISH, {**params, "error": error, "duration_ms": int(report.duration_s * 1000)})
+
+
+def _already_loaded(database: Database, sha256: str) -> int | None:
+    """Id of a succeeded run of the same bytes, if any."""
+    with database.begin() as s:
+        return s.execute(text("SELECT id FROM ingestion_runs WHERE sha256 = :h AND status = 'succeeded' "
+                              "ORDER BY id DESC LIMIT 1"), {"h": sha256}).scalar()
+
+
+def _stage_file(session: Session, path: Path, fmt: FileFormat, opts: IngestOptions, report: IngestReport,
+                progress: Progress | None) -> None:
+    """Read, validate and clean the file chunk by chunk into the staging tables."""
+    options = CleanOptions(school=opts.school, id_prefix=opts.id_prefix, default_date=opts.default_date)
+    estimate = 0
+    for chunk in read_chunks(path, fmt, opts.batch_size):
+        checked = validate(chunk)
+        stage_chunk(session, clean(checked.rows, options))
+        stage_rejects(session, checked.rejected)
+        report.rows_read += len(chunk)
+        report.rows_rejected += len(checked.rejected)
+        if progress is not None:
+            if not estimate and len(chunk):
+                estimate = fmt.estimated_rows
+            progress(report.rows_read, max(estimate, report.rows_read))
+    if report.rows_read == 0:
+        raise InvalidInput(f"{path.name} has a header but no rows.")
+
+
+def _load(session: Session, path: Path, fmt: FileFormat, opts: IngestOptions, report: IngestReport,
+          progress: Progress | None, started: float) -> None:
+    """The whole load of one file inside ``session``'s transaction."""
+    if opts.truncate:
+        session.execute(text(f"TRUNCATE {', '.join(DATA_TABLES)}"))
+    report.run_id = _start_run(session, path, fmt, opts, "running")
+    create_staging(session)
+    _stage_file(session, path, fmt, opts, report, progress)
+    save_rejects(session, report.run_id)
+    counts = load_staged(session, report.run_id)
+    report.rows_inserted, report.rows_updated = counts.inserted, counts.updated
+    report.rows_duplicate = counts.duplicates
+    refresh_summaries(session, touched_students(session))
+    report.status = "dry_run" if opts.dry_run else "succeeded"
+    report.duration_s = time.perf_counter() - started
+    _finish_run(session, report)
+
+
+def _record_run(database: Database, path: Path, fmt: FileFormat, opts: IngestOptions, report: IngestReport,
+                error: str | None = None) -> None:
+    """Record a failed, skipped or dry run in its own transaction (after any rollback)."""
+    with database.begin() as s:
+        report.run_id = _start_run(s, path, fmt, opts, report.status)
+        _finish_run(s, report, error)
+
+
+def _message(report: IngestReport) -> str:
+    """One sentence summarising a run."""
+    verb = {"dry_run": "would load", "succeeded": "loaded"}.get(report.status, report.status)
+    return (f"{report.file_name}: {verb} {report.rows_read} rows ({report.rows_inserted} new, "
+            f"{report.rows_updated} updated, {report.rows_rejected} rejected, {report.rows_duplicate} duplicate).")
+
+
+def _run(database: Database, path: Path, fmt: FileFormat, opts: IngestOptions, report: IngestReport,
+         progress: Progress | None, started: float) -> None:
+    """Load in one transaction; commit, or roll back for a dry run (and on any error)."""
+    with database.Session() as session:
+        session.begin()
+        try:
+            _load(session, path, fmt, opts, report, progress, started)
+        except DBAPIError as exc:
+            session.rollback()
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise Unavailable(f"{path.name} could not be loaded: {reason}") from exc
+        except BaseException:
+            session.rollback()
+            raise
+        if opts.dry_run:
+            session.rollback()
+        else:
+            session.commit()
+
+
+def ingest_file(database: Database, path: str | PathLike[str], *, school: str = "Demo School", dry_run: bool = False,
+                truncate: bool = False, batch_size: int = 100_000, force: bool = False, user_id: int | None = None,
+                progress: Progress | None = None, id_prefix: str = DEFAULT_ID_PREFIX,
+                default_date: dt.date = DEFAULT_DATE) -> IngestReport:
+    """Load one flat export file into the database, all or nothing.
+
+    Parameters
+    ----------
+    database : the product's database.
+    path : a CSV file in the format of docs/EXPORT_FORMAT.md (aliases, ``;``/tab, Latin-1 accepted).
+    school : school of rows without a ``school`` column.
+    dry_run : compute what would change, then roll back (the run is recorded as ``dry_run``).
+    truncate : empty ``db.models.DATA_TABLES`` first, in the same transaction.
+    batch_size : rows per chunk (bounds the memory used).
+    force : load even if the same bytes were loaded successfully before.
+    user_id : who asked (kept on the run).
+    progress : called with (rows read, estimated total) after each chunk.
+    id_prefix, default_date : ids and date for files without ``student_id`` / ``date`` columns.
+
+    Raises
+    ------
+    InvalidInput : the file is unusable (missing, empty, unreadable, lacks a required column); nothing changes.
+    """
+    if batch_size < 1:
+        raise InvalidInput("batch_size must be at least 1.")
+    started = time.perf_counter()
+    path = Path(path)
+    fmt = sniff(path)
+    opts = IngestOptions(school, dry_run, truncate, batch_size, force, user_id, id_prefix, default_date)
+    report = IngestReport(None, path.name, fmt.sha256, "running", format=fmt.to_dict())
+    previous = None if (force or dry_run) else _already_loaded(database, fmt.sha256)
+    if previous is not None:
+        report.status, report.message = "skipped", f"{path.name} was already loaded (run {previous}); use --force to reload."
+        _record_run(database, path, fmt, opts, report)
+        return report
+    try:
+        _run(database, path, fmt, opts, report, progress, started)
+    except InvalidInput:
+        raise
+    except Exception as exc:
+        report.status, report.duration_s = "failed", time.perf_counter() - started
+        report.message = str(exc) if isinstance(exc, DomainError) else f"{path.name} could not be loaded: {exc}"
+        _record_run(database, path, fmt, opts, report, report.message)
+        log.error("ingest failed", extra={"file": path.name, "run_id": report.run_id, "error": report.message})
+        if isinstance(exc, DomainError):
+            raise
+        raise Unavailable(report.message) from exc
+    report.duration_s = time.perf_counter() - started
+    if dry_run:
+        _record_run(database, path, fmt, opts, report)
+    report.message = _message(report)
+    log.info("ingest finished", extra={k: v for k, v in report.to_dict().items() if k != "format"})
+    return report
+
+
+def ingest_paths(database: Database, paths: Iterable[str | PathLike[str]], **options: object) -> list[IngestReport]:
+    """Ingest several files in order, each in its own transaction; stop at the first bad file."""
+    return [ingest_file(database, p, **options) for p in paths]  # type: ignore[arg-type]

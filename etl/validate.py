@@ -1,0 +1,145 @@
+"""Validate stage: parse a raw text chunk into typed columns and collect every reason a row fails.
+
+Parsing (text -> number, date, yes/no) reports mistyped values; a pandera schema with ``lazy=True``
+then checks ranges on the parsed values, so a row's reasons are all reported together. Blank
+numbers are not errors here (the clean stage imputes them); a blank ``student_id`` or ``date`` is.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+NA_TOKENS = ("", "na", "n/a", "null", "none", "nan", "-", "?")
+RANGES: dict[str, tuple[float, float]] = {
+    "age": (10, 20),
+    "grade_level": (1, 13),
+    "study_hours": (0, 80),
+    "attendance_rate": (0, 100),  # a fraction 0-1, or a percent 0-100 (converted by the clean stage)
+    "final_score": (0, 100),
+}
+INTEGERS = ("age", "grade_level")
+DATE_RANGE = (pd.Timestamp("2000-01-01"), pd.Timestamp("2100-01-01"))
+YES = ("yes", "y", "true", "t", "1")
+NO = ("no", "n", "false", "f", "0")
+TEXT = ("student_id", "student_name", "gender", "class_name", "school")
+
+
+@dataclass(frozen=True)
+class Validated:
+    """The typed rows that passed and the rejected rows (line, raw JSON, reasons)."""
+
+    rows: pd.DataFrame
+    rejected: pd.DataFrame
+
+
+def _schema(columns: list[str]) -> pa.DataFrameSchema:
+    """Range checks for the parsed columns present in the chunk."""
+    cols: dict[str, pa.Column] = {}
+    for name, (lo, hi) in RANGES.items():
+        if name in columns:
+            checks = [pa.Check.in_range(lo, hi)]
+            if name in INTEGERS:
+                checks.append(pa.Check(lambda s: s.isna() | (s == s.round()), element_wise=False, name="whole"))
+            cols[name] = pa.Column(float, checks, nullable=True)
+    if "date" in columns:
+        cols["date"] = pa.Column("datetime64[ns]", pa.Check.in_range(*DATE_RANGE), nullable=True)
+    return pa.DataFrameSchema(cols, strict=False, coerce=False)
+
+
+def is_blank(values: pd.Series) -> pd.Series:
+    """True where a cell is empty or a usual missing-value token (NA, n/a, null, ...)."""
+    return values.str.strip().str.lower().isin(NA_TOKENS)
+
+
+def _parse_numbers(raw: pd.Series, blank: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Numbers (decimal comma accepted) and the mask of mistyped cells."""
+    text = raw.str.strip()
+    values = pd.to_numeric(text.mask(blank), errors="coerce")
+    bad = values.isna() & ~blank
+    if bad.any():
+        retry = pd.to_numeric(text[bad].str.replace(",", ".", regex=False), errors="coerce")
+        values = values.astype("float64")
+        values[bad] = retry
+        bad = values.isna() & ~blank
+    return values.astype("float64"), bad
+
+
+def _parse_yes_no(raw: pd.Series, blank: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Booleans (yes/no, y/n, true/false, 1/0, any case) and the mask of unrecognised cells."""
+    low = raw.str.strip().str.lower()
+    yes, no = low.isin(YES), low.isin(NO)
+    values = pd.Series(np.where(yes, True, np.where(no, False, None)), index=raw.index, dtype="boolean")
+    return values, ~(yes | no | blank)
+
+
+def parse(chunk: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[str]]]:
+    """Typed columns for a raw chunk, and the parse errors per row index."""
+    out = pd.DataFrame({"_line": chunk["_line"]}, index=chunk.index)
+    errors: dict[int, list[str]] = {}
+
+    def note(mask: pd.Series, column: str, message: str) -> None:
+        for idx in mask.index[mask]:
+            errors.setdefault(idx, []).append(message.format(value=chunk.at[idx, column]))
+
+    for name in TEXT:
+        if name in chunk:
+            blank = is_blank(chunk[name])
+            out[name] = chunk[name].str.strip().mask(blank)
+    if "student_id" in out:
+        note(out["student_id"].isna(), "student_id", "student_id is blank")
+    for name in RANGES:
+        if name in chunk:
+            out[name], bad = _parse_numbers(chunk[name], is_blank(chunk[name]))
+            note(bad, name, name + " {value!r} is not a number")
+    if "date" in chunk:
+        text = chunk["date"].str.strip()
+        out["date"] = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce").astype("datetime64[ns]")
+        note(out["date"].isna(), "date", "date {value!r} is not a date (YYYY-MM-DD)")
+    if "sports_participation" in chunk:
+        blank = is_blank(chunk["sports_participation"])
+        out["sports_participation"], bad = _parse_yes_no(chunk["sports_participation"], blank)
+        note(bad, "sports_participation", "sports_participation {value!r} is not yes or no")
+    return out, errors
+
+
+def _range_errors(parsed: pd.DataFrame, errors: dict[int, list[str]]) -> None:
+    """Run the pandera schema lazily and add each failure's reason to ``errors``."""
+    try:
+        _schema(list(parsed.columns)).validate(parsed, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        cases = cases[cases["index"].notna()]
+        for column, check, value, idx in cases[["column", "check", "failure_case", "index"]].itertuples(index=False):
+            if column == "date":
+                reason = f"date {value} is outside {DATE_RANGE[0].year}-{DATE_RANGE[1].year}"
+            elif check == "whole":
+                reason = f"{column} {value:g} is not a whole number"
+            else:
+                lo, hi = RANGES[column]
+                reason = f"{column} {float(value):g} is out of range {lo:g}-{hi:g}"
+            errors.setdefault(int(idx), []).append(reason)
+
+
+def validate(chunk: pd.DataFrame) -> Validated:
+    """Split a raw chunk into typed valid rows and rejected rows with every reason.
+
+    Parameters
+    ----------
+    chunk : raw text rows from ``etl.read.read_chunks`` (our column names plus ``_line``).
+    """
+    parsed, errors = parse(chunk)
+    _range_errors(parsed, errors)
+    bad = pd.Index(sorted(errors))
+    raw_cols = [c for c in chunk.columns if c != "_line"]
+    rejected = pd.DataFrame({
+        "line_number": chunk.loc[bad, "_line"].astype(int).to_numpy(),
+        "raw": [json.dumps(dict(zip(raw_cols, map(str, row), strict=True)))
+                for row in chunk.loc[bad, raw_cols].itertuples(index=False)],
+        "reasons": [errors[i] for i in bad],
+    })
+    return Validated(parsed.drop(index=bad), rejected)
