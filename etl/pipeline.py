@@ -242,7 +242,7 @@ def ingest_file(database: Database, path: str | PathLike[str], *, school: str = 
     if dry_run:
         _record_run(database, path, fmt, opts, report)
     report.message = _message(report)
-    log.info("ingest finished", extra={k: v for k, v in report.to_dict().items() if k != "format"})
+    log.info("ingest finished", extra={k: v for k, v in report.to_dict().items() if k not in ("format", "message")})
     return report
 
 

@@ -125,7 +125,8 @@ def sniff(path: str | Path) -> FileFormat:
     mapping, ignored = map_columns(columns)
     missing = [c for c in REQUIRED if c not in mapping.values()]
     if missing:
-        raise InvalidInput(f"{path.name} has no {', '.join(missing)} column (found: {', '.join(columns)}).")
+        noun = "column" if len(missing) == 1 else "columns"
+        raise InvalidInput(f"{path.name} lacks the required {noun} {', '.join(missing)} (found: {', '.join(columns)}).")
     if ignored:
         log.info("ignoring extra columns", extra={"file": path.name, "ignored": list(ignored)})
     return FileFormat(encoding, delimiter, mapping, ignored, sha, size, _estimate_rows(path, size))
