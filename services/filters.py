@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.models import ClassWeekSummary, School, SchoolClass
@@ -194,7 +194,7 @@ def filter_options(*, session: Session, viewer: Viewer, filters: Filters) -> Fil
     ).all()
     in_school = [scoped.c.school_id == filters.school_id] if filters.school_id else []
     grades = session.execute(
-        select(distinct(scoped.c.grade_level)).where(*in_school).order_by(scoped.c.grade_level)
+        select(scoped.c.grade_level).where(*in_school).distinct().order_by(scoped.c.grade_level)
     ).scalars()
     in_grade = [scoped.c.grade_level == filters.grade_level] if filters.grade_level else []
     classes = session.execute(

@@ -24,6 +24,7 @@ from db.models import (
     Student,
     StudyHours,
 )
+from services.scope import Viewer
 
 FIRST_WEEK = dt.date(2025, 9, 1)
 N_WEEKS = 12
@@ -132,3 +133,8 @@ def derive_summaries(session: Session) -> None:
     session.execute(text("DELETE FROM class_week_summary"))
     session.execute(text(SUMMARY_SQL))
     session.execute(text(WEEK_SQL))
+
+
+def teacher_of(*class_ids: int) -> Viewer:
+    """A teacher of the given classes."""
+    return Viewer(user_id=2, email="teacher@example.org", role="teacher", class_ids=frozenset(class_ids))

@@ -48,7 +48,3 @@ def admin() -> Viewer:
     """An administrator."""
     return Viewer(user_id=1, email="admin@example.org", role="admin")
 
-
-def teacher_of(*class_ids: int) -> Viewer:
-    """A teacher of the given classes."""
-    return Viewer(user_id=2, email="teacher@example.org", role="teacher", class_ids=frozenset(class_ids))

@@ -1,0 +1,297 @@
+"""People who log in: accounts, argon2 passwords, teachers' classes, login throttling."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.orm import Session
+
+from db.models import ROLES, LoginAttempt, SchoolClass, User, UserClass
+from services import audit
+from services.errors import DomainError, InvalidInput, NotFound
+from services.scope import TEACHER, Viewer
+
+MIN_PASSWORD_LENGTH = 10
+ACCOUNT_FAILURE_LIMIT = 5
+ADDRESS_FAILURE_LIMIT = 20
+THROTTLE_WINDOW = dt.timedelta(minutes=15)
+BAD_CREDENTIALS = "The email or password is not correct."
+THROTTLED = "Too many failed logins: wait 15 minutes and try again."
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_hasher = PasswordHasher()
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed logins for this account or address in the throttle window."""
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """A user as plain data (never the password hash)."""
+
+    id: int
+    email: str
+    role: str
+    full_name: str | None
+    is_active: bool
+    classes: tuple[str, ...] = ()
+    last_login_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    """What a login attempt came to; the caller commits so failures are kept."""
+
+    status: str  # ok | failed | throttled
+    viewer: Viewer | None = None
+    message: str = ""
+    epoch: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when the person is now logged in."""
+        return self.status == "ok"
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of ``password``."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """True when ``password`` matches ``password_hash`` (False for a malformed hash)."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def normalise_email(email: str) -> str:
+    """The email trimmed and lower-cased, or InvalidInput when it is not an email address."""
+    cleaned = (email or "").strip().lower()
+    if not _EMAIL.match(cleaned) or len(cleaned) > 254:
+        raise InvalidInput(f"{email!r} is not an email address.")
+    return cleaned
+
+
+def check_password_strength(password: str) -> None:
+    """Raise InvalidInput when ``password`` is too short to be used."""
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.")
+
+
+def _find_user(session: Session, email: str) -> User | None:
+    return session.scalars(select(User).where(func.lower(User.email) == email.lower())).first()
+
+
+def resolve_classes(session: Session, specs: Iterable[str]) -> list[int]:
+    """Class ids for names (``9A``) or numeric ids; an unknown or ambiguous name is InvalidInput."""
+    ids: list[int] = []
+    for spec in (s.strip() for s in specs if s and s.strip()):
+        if spec.isdigit():
+            found = session.scalars(select(SchoolClass.id).where(SchoolClass.id == int(spec))).all()
+        else:
+            found = session.scalars(select(SchoolClass.id).where(SchoolClass.name == spec).order_by(SchoolClass.id)).all()
+        if not found:
+            raise InvalidInput(f"There is no class {spec!r}.")
+        if len(found) > 1:
+            raise InvalidInput(f"The class name {spec!r} matches {len(found)} classes (ids {', '.join(map(str, found))}): give the id instead.")
+        ids.append(found[0])
+    return sorted(set(ids))
+
+
+def _class_names(session: Session, user_id: int) -> tuple[str, ...]:
+    query = (
+        select(SchoolClass.name)
+        .join(UserClass, UserClass.class_id == SchoolClass.id)
+        .where(UserClass.user_id == user_id)
+        .order_by(SchoolClass.name)
+    )
+    return tuple(session.scalars(query))
+
+
+def _info(session: Session, user: User) -> UserInfo:
+    return UserInfo(user.id, user.email, user.role, user.full_name, user.is_active, _class_names(session, user.id), user.last_login_at)
+
+
+def add_user(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    role: str,
+    classes: Iterable[str] = (),
+    full_name: str | None = None,
+    actor: str | None = None,
+    address: str | None = None,
+) -> UserInfo:
+    """Create a user with an argon2 hash; teachers get their classes; audited as ``user.add``.
+
+    Parameters
+    ----------
+    session : the caller's session; the caller commits.
+    email : the login, unique regardless of case.
+    password : at least ``MIN_PASSWORD_LENGTH`` characters; only its hash is stored.
+    role : admin, staff or teacher.
+    classes : class names or ids (teachers only).
+    full_name : optional display name.
+    actor, address : who made the change, for the audit log.
+    """
+    email = normalise_email(email)
+    if role not in ROLES:
+        raise InvalidInput(f"The role must be one of {', '.join(ROLES)}, not {role!r}.")
+    check_password_strength(password)
+    class_ids = resolve_classes(session, classes)
+    if class_ids and role != TEACHER:
+        raise InvalidInput("Only teachers are assigned classes; admins and staff see every class.")
+    if _find_user(session, email) is not None:
+        raise InvalidInput(f"A user {email} already exists.")
+    user = User(email=email, password_hash=hash_password(password), role=role, full_name=full_name, is_active=True)
+    session.add(user)
+    session.flush()
+    session.add_all(UserClass(user_id=user.id, class_id=c) for c in class_ids)
+    session.flush()
+    details = {"role": role, "class_ids": class_ids}
+    audit.record(session, action=audit.USER_ADD, actor=actor, target=email, details=details, address=address)
+    return _info(session, user)
+
+
+def set_classes(session: Session, *, email: str, classes: Iterable[str], actor: str | None = None) -> UserInfo:
+    """Replace a teacher's class assignments; audited as ``user.classes``."""
+    user = _find_user(session, normalise_email(email))
+    if user is None:
+        raise NotFound(f"There is no user {email}.")
+    class_ids = resolve_classes(session, classes)
+    if class_ids and user.role != TEACHER:
+        raise InvalidInput("Only teachers are assigned classes; admins and staff see every class.")
+    session.execute(delete(UserClass).where(UserClass.user_id == user.id))
+    session.add_all(UserClass(user_id=user.id, class_id=c) for c in class_ids)
+    session.flush()
+    audit.record(session, action="user.classes", actor=actor, target=user.email, details={"class_ids": class_ids})
+    return _info(session, user)
+
+
+def list_users(session: Session) -> list[UserInfo]:
+    """Every user, by email."""
+    return [_info(session, u) for u in session.scalars(select(User).order_by(func.lower(User.email)))]
+
+
+def deactivate_user(session: Session, *, email: str, actor: str | None = None, address: str | None = None) -> UserInfo:
+    """Deactivate a user (they lose access on their next request); audited as ``user.deactivate``."""
+    user = _find_user(session, normalise_email(email))
+    if user is None:
+        raise NotFound(f"There is no user {email}.")
+    user.is_active = False
+    session.flush()
+    end_sessions(session, user_id=user.id)
+    audit.record(session, action=audit.USER_DEACTIVATE, user_id=None, actor=actor, target=user.email, address=address)
+    return _info(session, user)
+
+
+def end_sessions(session: Session, *, user_id: int) -> None:
+    """Invalidate every login session of a user (their cookies stop working on the next request)."""
+    session.execute(update(User).where(User.id == user_id).values(session_epoch=User.session_epoch + 1))
+
+
+def logout(session: Session, *, user_id: int, actor: str | None, address: str | None) -> None:
+    """Log a user out everywhere and record it in the audit log."""
+    end_sessions(session, user_id=user_id)
+    audit.record(session, action=audit.LOGOUT, user_id=user_id, actor=actor, address=address)
+
+
+def load_viewer(session: Session, user_id: int, *, epoch: int | None = None) -> Viewer | None:
+    """The viewer for an active user id, with a teacher's class ids.
+
+    None when the user is missing or inactive, or when ``epoch`` is given and the user's sessions
+    were ended since (logout, deactivation).
+    """
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        return None
+    if epoch is not None and user.session_epoch != epoch:
+        return None
+    class_ids: frozenset[int] = frozenset()
+    if user.role == TEACHER:
+        class_ids = frozenset(session.scalars(select(UserClass.class_id).where(UserClass.user_id == user.id)))
+    return Viewer(user_id=user.id, email=user.email, role=user.role, class_ids=class_ids)
+
+
+def _failures_since_last_success(session: Session, email: str) -> int:
+    since = func.now() - THROTTLE_WINDOW
+    last_ok = (
+        select(func.max(LoginAttempt.at)).where(LoginAttempt.email == email, LoginAttempt.success).scalar_subquery()
+    )
+    query = select(func.count()).where(
+        LoginAttempt.email == email,
+        LoginAttempt.success.is_(False),
+        LoginAttempt.at > func.greatest(since, func.coalesce(last_ok, since)),
+    )
+    return int(session.scalar(query) or 0)
+
+
+def _failures_from(session: Session, address: str) -> int:
+    query = select(func.count()).where(
+        LoginAttempt.address == address,
+        LoginAttempt.success.is_(False),
+        LoginAttempt.at > func.now() - THROTTLE_WINDOW,
+    )
+    return int(session.scalar(query) or 0)
+
+
+def is_throttled(session: Session, *, email: str, address: str) -> bool:
+    """True when the account or the address has too many recent failed logins."""
+    return (
+        _failures_since_last_success(session, email) >= ACCOUNT_FAILURE_LIMIT
+        or _failures_from(session, address) >= ADDRESS_FAILURE_LIMIT
+    )
+
+
+def _check_credentials(session: Session, email: str, password: str) -> User | None:
+    user = _find_user(session, email)
+    if user is None:
+        verify_password(_dummy_hash(), password)  # same cost whether or not the account exists
+        return None
+    if not verify_password(user.password_hash, password) or not user.is_active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def authenticate(session: Session, *, email: str, password: str, address: str) -> LoginOutcome:
+    """Check a login, throttled per account and per address; records the attempt and an audit entry.
+
+    Parameters
+    ----------
+    session : the caller's session; the caller must commit whatever the outcome (failures count).
+    email, password : as typed in the form.
+    address : the client's address.
+    """
+    key = (email or "").strip().lower()[:254]
+    session.execute(text("SELECT pg_advisory_xact_lock(7261002, hashtext(:k))"), {"k": key})
+    if is_throttled(session, email=key, address=address):
+        audit.record(session, action=audit.LOGIN_THROTTLED, actor=key, address=address)
+        return LoginOutcome("throttled", message=THROTTLED)
+    user = _check_credentials(session, key, password or "")
+    session.add(LoginAttempt(email=key, address=address, success=user is not None))
+    if user is None:
+        audit.record(session, action=audit.LOGIN_FAILURE, actor=key, address=address)
+        return LoginOutcome("failed", message=BAD_CREDENTIALS)
+    user.last_login_at = func.now()
+    session.flush()
+    audit.record(session, action=audit.LOGIN_SUCCESS, user_id=user.id, actor=user.email, address=address)
+    return LoginOutcome("ok", viewer=load_viewer(session, user.id), epoch=user.session_epoch)
