@@ -304,6 +304,7 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     created_at: Mapped[dt.datetime] = _now()
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    session_epoch: Mapped[int] = mapped_column(Integer, server_default=text("0"))  # bumped to end all sessions
 
 
 class UserClass(Base):

@@ -1,0 +1,23 @@
+"""``GET /api/v1/me``: who the session belongs to."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify
+
+from dashboard.api import api_bp
+from dashboard.auth import current_viewer
+
+
+@api_bp.get("/me")
+def me() -> Response:
+    """The logged-in user's id, email, role and (for teachers) class ids."""
+    viewer = current_viewer()
+    return jsonify(
+        {
+            "id": viewer.user_id,
+            "email": viewer.email,
+            "role": viewer.role,
+            "class_ids": sorted(viewer.class_ids),
+            "sees_everything": viewer.sees_everything,
+        }
+    )

@@ -1,0 +1,89 @@
+"""The app factory: Flask server, login, the request guard, Dash with Pages, the REST API, error pages."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import dash_bootstrap_components as dbc
+from dash import Dash
+from flask import Flask, Response, jsonify
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from dashboard import shell
+from dashboard.api import register_api
+from dashboard.auth import auth_bp, login_manager
+from dashboard.deps import DB_KEY, SETTINGS_KEY
+from dashboard.errors import register_error_handlers
+from dashboard.security import add_security_headers, configure_cookies, endpoints_matching, install_guard
+from db.database import Database, connect
+from services.health import check_database
+from studentperf.settings import Settings
+
+log = logging.getLogger("studentperf.web")
+
+HERE = Path(__file__).resolve().parent
+PAGES_FOLDER = HERE / "pages"
+ASSETS_FOLDER = HERE.parent / "assets"
+DASH_KEY = "studentperf.dash"
+STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
+SHELL_RULES = ("/", "/<path:path>", "/_dash-layout", "/_dash-dependencies", "/_reload-hash")
+
+
+def open_database(settings: Settings) -> Database:
+    """Connect and migrate; when the database is down, a lazy handle that reconnects by itself."""
+    try:
+        return connect(settings.database_url, settings.home)
+    except (OperationalError, InterfaceError) as exc:
+        log.warning("database unreachable at start-up; serving anyway and retrying on each request: %s", type(exc).__name__)
+        return connect(settings.database_url, settings.home, migrate=False)
+
+
+def create_app(settings: Settings) -> Flask:
+    """Build the whole web app for ``settings`` (one per Gunicorn worker; engines are per process)."""
+    server = Flask(__name__, static_folder=None, template_folder=str(HERE / "templates"))
+    configure_cookies(server, settings)
+    server.extensions[SETTINGS_KEY] = settings
+    server.extensions[DB_KEY] = open_database(settings)
+    login_manager.init_app(server)
+    server.register_blueprint(auth_bp)
+    register_api(server)
+    server.add_url_rule("/healthz", "healthz", healthz)
+    server.extensions[DASH_KEY] = mount_dash(server)
+    public = endpoints_matching(server, lambda rule: rule.startswith(STATIC_PREFIXES) or rule == "/_favicon.ico")
+    public |= {"auth.login_form", "auth.login_submit", "healthz"}
+    install_guard(server, public=public, shell=endpoints_matching(server, lambda rule: rule in SHELL_RULES))
+    register_error_handlers(server)
+    add_security_headers(server)
+    return server
+
+
+def mount_dash(server: Flask) -> Dash:
+    """Mount Dash with Pages on ``server`` and claim its callbacks now (so several apps can coexist)."""
+    app = Dash(
+        __name__,
+        server=server,
+        use_pages=True,
+        pages_folder=str(PAGES_FOLDER),
+        assets_folder=str(ASSETS_FOLDER),
+        external_stylesheets=[dbc.themes.BOOTSTRAP],
+        title="Student performance",
+        update_title=None,
+        suppress_callback_exceptions=False,
+        serve_locally=True,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    app.layout = shell.layout
+    shell.register_callbacks(app)
+    with server.test_request_context("/"):
+        app._setup_server()  # what Dash does on its first request: takes the pages' global callbacks now
+    return app
+
+
+def healthz() -> tuple[Response, int]:
+    """Liveness and database reachability, without login: 200 when the database answers, else 503."""
+    from dashboard.deps import get_database
+
+    health = check_database(get_database().engine)
+    body = {"status": "ok" if health.database_ok else "degraded", "database": "ok" if health.database_ok else "unreachable"}
+    return jsonify(body), 200 if health.database_ok else 503

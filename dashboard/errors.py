@@ -1,0 +1,71 @@
+"""Errors translated once at the HTTP edge: a status and one sentence, JSON or a small page, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, render_template
+from sqlalchemy.exc import InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from dashboard.security import DB_DOWN, error_json, wants_json
+from services.errors import DomainError, Forbidden, InvalidInput, NotFound, Unavailable
+from services.users import TooManyAttempts
+
+log = logging.getLogger("studentperf.web")
+
+STATUS = {NotFound: 404, Forbidden: 403, InvalidInput: 400, Unavailable: 503, TooManyAttempts: 429}
+SENTENCES = {
+    400: "The request is malformed.",
+    401: "Log in to use this.",
+    403: "You may not do this.",
+    404: "There is nothing at this address.",
+    405: "This address does not accept that method.",
+    413: "The upload is too large.",
+    415: "The request body must be JSON.",
+    429: "Too many requests: wait a little and try again.",
+    500: "Something went wrong on our side; it was logged.",
+    503: DB_DOWN,
+}
+
+
+def status_of(exc: DomainError) -> int:
+    """The HTTP status of a domain error."""
+    for kind, status in STATUS.items():
+        if isinstance(exc, kind):
+            return status
+    return 400
+
+
+def error_response(message: str, status: int) -> Response:
+    """One sentence as JSON (API, Dash, non-GET) or as a small HTML page."""
+    if wants_json():
+        return error_json(message, status)
+    html = render_template("error.html", message=message, status=status)
+    return Response(html, status=status, mimetype="text/html")
+
+
+def register_error_handlers(server: Flask) -> None:
+    """Domain errors -> 4xx/503, HTTP errors -> their sentence, anything else -> 500 logged."""
+
+    @server.errorhandler(DomainError)
+    def _domain(exc: DomainError) -> Response:
+        return error_response(str(exc) or SENTENCES.get(status_of(exc), ""), status_of(exc))
+
+    @server.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        return error_response(SENTENCES.get(status, exc.name + "."), status)
+
+    for db_error in (OperationalError, InterfaceError):
+        server.register_error_handler(db_error, _database_down)
+
+    @server.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(SENTENCES[500], 500)
+
+
+def _database_down(exc: Exception) -> Response:
+    log.warning("database unreachable: %s", type(exc).__name__)
+    return error_response(DB_DOWN, 503)

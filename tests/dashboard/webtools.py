@@ -1,0 +1,154 @@
+"""Helpers of the dashboard tests: users, clients, logins through the form, Dash callback requests."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from werkzeug.test import TestResponse
+
+from db.database import Database
+from services.users import hash_password
+
+PASSWORD = "correct-horse-battery-staple"
+ROLE_EMAILS = {
+    "admin": "admin@test.example",
+    "staff": "staff@test.example",
+    "teacher": "teacher@test.example",
+    "teacher2": "teacher2@test.example",
+}
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_addresses = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class TestUser:
+    """A user the tests can log in as."""
+
+    __test__ = False
+    email: str
+    password: str
+    role: str
+    user_id: int
+    class_ids: tuple[int, ...] = ()
+
+
+@lru_cache(maxsize=4)
+def password_hash(password: str = PASSWORD) -> str:
+    """The argon2 hash of a test password (computed once: argon2 is slow on purpose)."""
+    return hash_password(password)
+
+
+def next_address() -> str:
+    """A fresh fake client address (10.x.y.z)."""
+    n = next(_addresses)
+    return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
+
+
+def csrf_from(response: TestResponse) -> str:
+    """The CSRF token in a server-rendered form."""
+    match = _CSRF.search(response.get_data(as_text=True))
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def login(client: FlaskClient, email: str, password: str, next_: str = "/") -> TestResponse:
+    """Log in through the real form: GET /login for the token, then POST it."""
+    token = csrf_from(client.get("/login"))
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token, "next": next_})
+
+
+def make_client(app: Flask, address: str | None = None) -> FlaskClient:
+    """An anonymous test client with its own client address."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address or next_address()
+    return client
+
+
+def ensure_classes(database: Database, n: int = 2) -> list[int]:
+    """Ids of the first ``n`` classes, creating a test school and classes when there are too few."""
+    with database.begin() as s:
+        ids = list(s.execute(text("SELECT id FROM classes ORDER BY id LIMIT :n"), {"n": n}).scalars())
+        if len(ids) >= n:
+            return ids
+        school = s.execute(
+            text("INSERT INTO schools (name) VALUES ('Test School') ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id")
+        ).scalar_one()
+        for i in range(1, n + 1):
+            s.execute(
+                text(
+                    "INSERT INTO classes (school_id, name, grade_level, school_year) VALUES (:s, :name, 9, '2025-2026') "
+                    "ON CONFLICT DO NOTHING"
+                ),
+                {"s": school, "name": f"T{i}"},
+            )
+        return list(s.execute(text("SELECT id FROM classes ORDER BY id LIMIT :n"), {"n": n}).scalars())
+
+
+def make_user(database: Database, email: str, role: str, class_ids: Iterable[int] = (), password: str = PASSWORD) -> TestUser:
+    """Create (or reset to active, with these classes) a user committed to the database."""
+    with database.begin() as s:
+        user_id = s.execute(
+            text(
+                "INSERT INTO users (email, password_hash, role, is_active) VALUES (:e, :h, :r, true) "
+                "ON CONFLICT (lower(email)) DO UPDATE SET password_hash = EXCLUDED.password_hash, "
+                "role = EXCLUDED.role, is_active = true RETURNING id"
+            ),
+            {"e": email, "h": password_hash(password), "r": role},
+        ).scalar_one()
+        s.execute(text("DELETE FROM user_classes WHERE user_id = :u"), {"u": user_id})
+        for class_id in class_ids:
+            s.execute(text("INSERT INTO user_classes (user_id, class_id) VALUES (:u, :c)"), {"u": user_id, "c": class_id})
+    return TestUser(email, password, role, user_id, tuple(class_ids))
+
+
+def _stringify(component_id: str | dict[str, Any]) -> str:
+    if isinstance(component_id, dict):
+        return json.dumps(component_id, sort_keys=True, separators=(",", ":"))
+    return component_id
+
+
+def _dependency(item: Any) -> dict[str, Any]:
+    if isinstance(item, dict):
+        return {"value": None, **item}
+    component_id, prop, *value = item
+    return {"id": component_id, "property": prop, "value": value[0] if value else None}
+
+
+def dash_body(output: str | list[str], inputs: Iterable[Any], state: Iterable[Any] = (), triggered: list[str] | None = None) -> dict[str, Any]:
+    """The JSON the Dash renderer posts to ``/_dash-update-component``.
+
+    ``output`` is ``"id.prop"`` or a list of them (multi-output); ``inputs``/``state`` items are
+    ``(id, prop, value)`` tuples or ``{"id", "property", "value"}`` dicts.
+    """
+    outputs = [output] if isinstance(output, str) else list(output)
+    specs = [{"id": o.rsplit(".", 1)[0], "property": o.rsplit(".", 1)[1]} for o in outputs]
+    inputs_list = [_dependency(i) for i in inputs]
+    key = outputs[0] if isinstance(output, str) else "..." .join(outputs).join(["..", ".."])
+    return {
+        "output": key,
+        "outputs": specs[0] if isinstance(output, str) else specs,
+        "inputs": inputs_list,
+        "state": [_dependency(s) for s in state],
+        "changedPropIds": triggered if triggered is not None else [f"{_stringify(i['id'])}.{i['property']}" for i in inputs_list[:1]],
+    }
+
+
+def post_dash(client: FlaskClient, output: str | list[str], inputs: Iterable[Any], state: Iterable[Any] = (), triggered: list[str] | None = None) -> TestResponse:
+    """Post one callback request to ``/_dash-update-component`` (see :func:`dash_body`)."""
+    return client.post("/_dash-update-component", json=dash_body(output, inputs, state, triggered))
+
+
+def callback_bodies(dash_app: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """For every server callback of ``dash_app``: its key and a request body with null values."""
+    for key, spec in dash_app.callback_map.items():
+        outputs = [o.strip() for o in key.strip(".").split("...")] if key.startswith("..") else key
+        yield key, dash_body(outputs, spec.get("inputs", []), spec.get("state", []))
