@@ -81,4 +81,4 @@ def load_school(database: Database, n_students: int, seed: int, workdir: Path) -
         ingest_file(database, path)
         return "etl.pipeline.ingest_file"
     load_frame(database, generate_school(n_students, seed=seed))
-    return "tests.ml.loader.load_frame"
+    return "tests/ml/ml_school.load_frame"
