@@ -1,0 +1,225 @@
+"""Integration tests of the ingestion pipeline on real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import SHARED_DATA
+from sqlalchemy import text
+
+import etl.pipeline as pipeline
+from db.database import Database
+from db.summaries import refresh_summaries
+from etl.generate import generate_school, write_school
+from etl.pipeline import ingest_file, ingest_paths
+from etl.validate import RANGES
+from services.errors import InvalidInput, Unavailable
+
+KAGGLE = SHARED_DATA / "kaggle-student-performance-factors" / "StudentPerformanceFactors.csv"
+TABLES = ("schools", "classes", "students", "enrollments", "attendance", "study_hours", "activity_participation",
+          "assessments", "scores", "student_summary", "class_week_summary", "rejected_rows")
+
+
+def snapshot(database: Database) -> dict[str, object]:
+    """Row counts of every data table plus a checksum of the values."""
+    with database.begin() as s:
+        out: dict[str, object] = {t: s.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in TABLES}
+        out["score_sum"] = s.execute(text("SELECT round(sum(score)::numeric, 3) FROM scores")).scalar()
+        out["rate_sum"] = s.execute(text("SELECT round(sum(rate)::numeric, 3) FROM attendance")).scalar()
+    return out
+
+
+def scalar(database: Database, sql: str, **params: object) -> object:
+    with database.begin() as s:
+        return s.execute(text(sql), params).scalar()
+
+
+@pytest.fixture()
+def school_csv(tmp_path: Path) -> Path:
+    return write_school(tmp_path / "school.csv", 60, seed=11)
+
+
+def test_round_trip_counts(clean_db: Database, school_csv: Path) -> None:
+    report = ingest_file(clean_db, school_csv, batch_size=500)  # several chunks
+    n = 60 * 40
+    assert (report.status, report.rows_read, report.rows_inserted, report.rows_updated) == ("succeeded", n, n, 0)
+    assert report.rows_rejected == 0 and report.rows_duplicate == 0
+    for table in ("attendance", "study_hours", "activity_participation", "scores"):
+        assert scalar(clean_db, f"SELECT count(*) FROM {table}") == n
+    assert scalar(clean_db, "SELECT count(*) FROM students") == 60
+    assert scalar(clean_db, "SELECT count(*) FROM assessments") == 40
+    assert scalar(clean_db, "SELECT count(*) FROM students WHERE source_id = '00001'") == 1  # leading zeros
+    run = scalar(clean_db, "SELECT row_to_json(r) FROM ingestion_runs r WHERE id = :i", i=report.run_id)
+    assert run["status"] == "succeeded" and run["rows_inserted"] == n and run["format"]["delimiter"] == ","
+    assert run["duration_ms"] > 0 and len(run["sha256"]) == 64
+
+
+def test_summaries_match_the_file(clean_db: Database, school_csv: Path) -> None:
+    ingest_file(clean_db, school_csv)
+    df = pd.read_csv(school_csv, dtype={"student_id": str})
+    last = df.sort_values("date").groupby("student_id")["final_score"].last()
+    with clean_db.begin() as s:
+        rows = s.execute(text("SELECT st.source_id, ss.latest_score, ss.n_weeks, ss.attendance_mean, "
+                              "ss.performance_label, ss.class_id IS NOT NULL FROM student_summary ss "
+                              "JOIN students st ON st.id = ss.student_id")).all()
+        week = s.execute(text("SELECT sum(n_students), sum(score_sum), sum(score_n) FROM class_week_summary")).one()
+    assert len(rows) == 60
+    for source_id, latest, n_weeks, att, label, has_class in rows:
+        assert latest == pytest.approx(last[source_id]) and n_weeks == 40 and has_class
+        assert att == pytest.approx(df.loc[df.student_id == source_id, "attendance_rate"].mean())
+        assert label == ("Failing" if latest < 60 else "Passing" if latest < 70 else "Good" if latest < 85 else "Excellent")
+    assert week[0] == 60 * 40 and week[2] == 60 * 40 and week[1] == pytest.approx(df["final_score"].sum())
+    before = snapshot(clean_db)
+    with clean_db.begin() as s:
+        refresh_summaries(s)  # a full refresh gives the same
+    assert snapshot(clean_db) == before
+
+
+def test_same_file_is_skipped_and_force_changes_nothing(clean_db: Database, school_csv: Path) -> None:
+    ingest_file(clean_db, school_csv)
+    before = snapshot(clean_db)
+    again = ingest_file(clean_db, school_csv)
+    assert again.status == "skipped" and "already loaded" in again.message
+    forced = ingest_file(clean_db, school_csv, force=True)
+    assert (forced.status, forced.rows_inserted, forced.rows_updated) == ("succeeded", 0, 0)
+    assert snapshot(clean_db) == before
+    assert scalar(clean_db, "SELECT count(*) FROM ingestion_runs WHERE status = 'skipped'") == 1
+
+
+def test_changed_file_updates_without_duplicates(clean_db: Database, school_csv: Path, tmp_path: Path) -> None:
+    ingest_file(clean_db, school_csv)
+    df = pd.read_csv(school_csv, dtype=str)
+    df.loc[:9, "final_score"] = "99.5"
+    df.loc[5:14, "attendance_rate"] = "0.5"  # overlaps rows 5-9: 15 distinct rows change
+    extra = df.iloc[[0]].assign(student_id="09999", date="2025-09-01")
+    changed = pd.concat([df, extra])
+    path = tmp_path / "changed.csv"
+    changed.to_csv(path, index=False)
+    report = ingest_file(clean_db, path)
+    assert (report.rows_inserted, report.rows_updated) == (1, 15)
+    assert scalar(clean_db, "SELECT count(*) FROM scores") == 60 * 40 + 1
+    assert scalar(clean_db, "SELECT count(*) FROM scores WHERE score = 99.5") == 11
+    assert scalar(clean_db, "SELECT max(latest_score) FROM student_summary ss JOIN students s ON s.id = ss.student_id "
+                            "WHERE s.source_id = '09999'") == 99.5
+
+
+@pytest.mark.parametrize("where", ["staging", "summaries"])
+def test_failure_mid_load_writes_nothing(clean_db: Database, school_csv: Path, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    ingest_file(clean_db, write_school(tmp_path / "first.csv", 20, seed=3))
+    before = snapshot(clean_db)
+    calls = {"n": 0}
+    real_stage = pipeline.stage_chunk
+
+    def flaky_stage(session, frame):  # noqa: ANN001, ANN202
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("disk on fire")
+        real_stage(session, frame)
+
+    def broken_refresh(session, ids):  # noqa: ANN001, ANN202
+        assert scalar_in(session, "SELECT count(*) FROM scores") > 20 * 40  # the upserts did run
+        raise RuntimeError("disk on fire")
+
+    if where == "staging":
+        monkeypatch.setattr(pipeline, "stage_chunk", flaky_stage)
+    else:
+        monkeypatch.setattr(pipeline, "refresh_summaries", broken_refresh)
+    with pytest.raises(Unavailable, match="disk on fire"):
+        ingest_file(clean_db, school_csv, batch_size=300)
+    assert snapshot(clean_db) == before
+    run = scalar(clean_db, "SELECT row_to_json(r) FROM ingestion_runs r ORDER BY id DESC LIMIT 1")
+    assert run["status"] == "failed" and "disk on fire" in run["error"]
+
+
+def scalar_in(session, sql: str) -> object:  # noqa: ANN001
+    return session.execute(text(sql)).scalar()
+
+
+def _expected_rejects(df: pd.DataFrame) -> dict[int, set[str]]:
+    """Independent check of the dirty frame: line -> columns at fault."""
+    bad: dict[int, set[str]] = {}
+    dates = pd.to_datetime(df["date"], format="%Y-%m-%d", errors="coerce")
+    for i in df.index[dates.isna()]:
+        bad.setdefault(i + 2, set()).add("date")
+    for col, (lo, hi) in RANGES.items():
+        values = pd.to_numeric(df[col].where(df[col] != ""), errors="coerce")
+        wrong = (values.isna() & (df[col] != "")) | (values < lo) | (values > hi)
+        for i in df.index[wrong]:
+            bad.setdefault(i + 2, set()).add(col)
+    return bad
+
+
+def test_dirty_file_rejects_each_fault_with_its_reason(clean_db: Database, tmp_path: Path) -> None:
+    path = write_school(tmp_path / "dirty.csv", 150, seed=21, dirty=True)
+    df = generate_school(150, seed=21, dirty=True)
+    expected = _expected_rejects(df)
+    assert len(expected) > 20
+    report = ingest_file(clean_db, path, batch_size=1000)
+    with clean_db.begin() as s:
+        got = {line: (raw, reasons) for line, raw, reasons in
+               s.execute(text("SELECT line_number, raw, reasons FROM rejected_rows WHERE run_id = :r"),
+                         {"r": report.run_id})}
+        genders = set(s.execute(text("SELECT DISTINCT gender FROM students")).scalars())
+        rates = s.execute(text("SELECT min(rate), max(rate), count(*) FILTER (WHERE imputed) FROM attendance")).one()
+        hours_imputed = s.execute(text("SELECT count(*) FROM study_hours WHERE imputed")).scalar()
+    assert set(got) == set(expected)
+    for line, cols in expected.items():
+        raw, reasons = got[line]
+        assert {r.split(" ")[0] for r in reasons} == cols, (line, reasons)
+        assert raw["student_id"] == df.at[line - 2, "student_id"]
+    valid = df.drop(index=[line - 2 for line in expected])
+    assert report.rows_duplicate == int(valid.duplicated(["student_id", "date"]).sum()) > 0
+    assert report.rows_rejected == len(expected)
+    assert report.rows_inserted == len(valid) - report.rows_duplicate
+    assert genders <= {"Female", "Male", "Other", "Unknown"}
+    assert 0 <= rates[0] and rates[1] <= 1 and rates[2] > 0 and hours_imputed > 0  # percents converted, blanks imputed
+
+
+def test_kaggle_file_loads(clean_db: Database) -> None:
+    if not KAGGLE.exists():
+        pytest.skip("shared data not present")
+    report = ingest_file(clean_db, KAGGLE)
+    assert (report.rows_read, report.rows_rejected) == (6607, 1)
+    assert report.rows_inserted == 6607 - 1
+    assert scalar(clean_db, "SELECT count(*) FROM students") == 6606
+    reasons = scalar(clean_db, "SELECT reasons FROM rejected_rows WHERE run_id = :r", r=report.run_id)
+    assert reasons == ["final_score 101 is out of range 0-100"]
+    assert scalar(clean_db, "SELECT max(rate) FROM attendance") <= 1  # percent converted
+    assert scalar(clean_db, "SELECT count(*) FROM students WHERE source_id = 'line-0000002'") == 1
+    again = ingest_file(clean_db, KAGGLE, force=True)
+    assert (again.rows_inserted, again.rows_updated) == (0, 0)
+    assert scalar(clean_db, "SELECT count(*) FROM students") == 6606
+
+
+def test_missing_column_changes_nothing(clean_db: Database, school_csv: Path, tmp_path: Path) -> None:
+    ingest_file(clean_db, school_csv)
+    before = snapshot(clean_db)
+    runs = scalar(clean_db, "SELECT count(*) FROM ingestion_runs")
+    path = tmp_path / "nofinal.csv"
+    pd.read_csv(school_csv, dtype=str).drop(columns="final_score").to_csv(path, index=False)
+    with pytest.raises(InvalidInput, match="final_score"):
+        ingest_file(clean_db, path, truncate=True)
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("student_id,date,study_hours,attendance_rate,final_score\n")
+    with pytest.raises(InvalidInput, match="no rows"):
+        ingest_file(clean_db, header_only, truncate=True)
+    assert snapshot(clean_db) == before
+    assert scalar(clean_db, "SELECT count(*) FROM ingestion_runs") == runs
+
+
+def test_dry_run_and_truncate(clean_db: Database, school_csv: Path, tmp_path: Path) -> None:
+    dry = ingest_file(clean_db, school_csv, dry_run=True)
+    assert (dry.status, dry.rows_inserted) == ("dry_run", 60 * 40)
+    assert scalar(clean_db, "SELECT count(*) FROM scores") == 0
+    assert scalar(clean_db, "SELECT status FROM ingestion_runs WHERE id = :i", i=dry.run_id) == "dry_run"
+    ingest_file(clean_db, school_csv)
+    other = write_school(tmp_path / "other.csv", 10, seed=5)
+    reports = ingest_paths(clean_db, [other], truncate=True, school="Other School")
+    assert reports[0].rows_inserted == 400
+    assert scalar(clean_db, "SELECT count(*) FROM students") == 10
+    assert scalar(clean_db, "SELECT count(*) FROM student_summary") == 10
+    assert json.loads(json.dumps(reports[0].to_dict()))["status"] == "succeeded"
