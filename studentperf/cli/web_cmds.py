@@ -1,9 +1,124 @@
-"""CLI commands of the web area (filled in by its owner)."""
+"""`studentperf serve` (Gunicorn) and `studentperf users ...` (accounts, roles, teachers' classes)."""
 
 from __future__ import annotations
 
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+
 import typer
+
+from studentperf.cli.common import domain_errors, fail, load_settings, open_database
+
+users_app = typer.Typer(help="Dashboard accounts: add, list, deactivate.", no_args_is_help=True)
+GUNICORN_CONF = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
+
+
+def _actor() -> str:
+    """Who ran the command, for the audit log."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def read_password(prompt: bool) -> str:
+    """The new password: typed twice at a terminal, else the first line of stdin (never an argument)."""
+    if prompt:
+        return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    line = sys.stdin.readline()
+    if not line:
+        fail("no password on stdin: pipe it in (echo ... | studentperf users add ...) or run at a terminal")
+    return line.rstrip("\r\n")
+
+
+@users_app.command("add")
+def add(
+    email: str = typer.Argument(..., help="The login email."),
+    role: str = typer.Option(..., "--role", help="admin, staff or teacher."),
+    classes: str = typer.Option("", "--classes", help="Teachers: comma-separated class names or ids, e.g. 9A,9B."),
+    name: str = typer.Option(None, "--name", help="Full name shown in the dashboard."),
+) -> None:
+    """Add a user; the password is prompted (twice) or read from stdin when not a terminal."""
+    from services.users import add_user
+
+    settings = load_settings()
+    password = read_password(sys.stdin.isatty())
+    database = open_database(settings)
+    with domain_errors(), database.begin() as s:
+        info = add_user(
+            s, email=email, password=password, role=role, classes=[c for c in classes.split(",") if c.strip()],
+            full_name=name, actor=_actor(),
+        )
+    extra = f" (classes {', '.join(info.classes)})" if info.classes else ""
+    typer.echo(f"added {info.email} as {info.role}{extra}")
+
+
+@users_app.command("list")
+def list_(as_json: bool = typer.Option(False, "--json", help="One JSON document instead of a table.")) -> None:
+    """List every user with role, status and classes."""
+    from services.users import list_users
+
+    database = open_database(load_settings())
+    with domain_errors(), database.begin() as s:
+        rows = list_users(s)
+    if as_json:
+        typer.echo(json.dumps([_row(u) for u in rows], indent=2, default=str))
+        return
+    if not rows:
+        typer.echo("no users yet: add one with `studentperf users add EMAIL --role admin`")
+        return
+    for u in rows:
+        status = "active" if u.is_active else "deactivated"
+        typer.echo(f"{u.email:<36} {u.role:<8} {status:<12} {', '.join(u.classes)}")
+
+
+def _row(user: object) -> dict[str, object]:
+    from dataclasses import asdict
+
+    return asdict(user)  # type: ignore[call-overload]
+
+
+@users_app.command("deactivate")
+def deactivate(email: str = typer.Argument(..., help="The user's email.")) -> None:
+    """Deactivate a user: they are logged out on their next request and cannot log in."""
+    from services.users import deactivate_user
+
+    database = open_database(load_settings())
+    with domain_errors(), database.begin() as s:
+        info = deactivate_user(s, email=email, actor=_actor())
+    typer.echo(f"deactivated {info.email}")
+
+
+def serve(
+    host: str = typer.Option(None, "--host", help="Address to listen on (default from STUDENTPERF_BIND, else 0.0.0.0)."),
+    port: int = typer.Option(None, "--port", help="Port (default from PORT, else 8050)."),
+    workers: int = typer.Option(None, "--workers", min=1, help="Gunicorn worker processes (default STUDENTPERF_WORKERS)."),
+) -> None:
+    """Serve the dashboard with Gunicorn (gunicorn.conf.py; one app and engine per worker)."""
+    from studentperf.settings import SettingsError
+
+    settings = load_settings()
+    try:
+        settings.require_secret_key()
+    except SettingsError as exc:
+        fail(str(exc))
+    env = dict(os.environ)
+    if host or port:
+        current = env.get("STUDENTPERF_BIND") or f"0.0.0.0:{env.get('PORT') or 8050}"
+        old_host, _, old_port = current.rpartition(":")
+        env["STUDENTPERF_BIND"] = f"{host or old_host}:{port or old_port}"
+    if workers:
+        env["STUDENTPERF_WORKERS"] = str(workers)
+    args = [sys.executable, "-m", "gunicorn", "dashboard.wsgi:app"]
+    if GUNICORN_CONF.exists():
+        args[3:3] = ["-c", str(GUNICORN_CONF)]
+    os.execvpe(sys.executable, args, env)
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this module's commands."""
+    """Attach `serve` and the `users` group."""
+    app.command("serve")(serve)
+    app.add_typer(users_app, name="users")

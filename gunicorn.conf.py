@@ -1,0 +1,67 @@
+"""Gunicorn settings for ``studentperf serve`` (and ``gunicorn -c gunicorn.conf.py dashboard.wsgi:app``).
+
+Read from the environment: ``STUDENTPERF_BIND`` (or ``PORT``), ``STUDENTPERF_WORKERS``,
+``STUDENTPERF_THREADS``, ``STUDENTPERF_TIMEOUT``, ``LOG_LEVEL``, ``LOG_FORMAT=json`` for JSON access
+lines. No preloading: each worker imports ``dashboard.wsgi`` after the fork and builds its own app,
+SQLAlchemy engine and connection pool (engines are never shared across processes).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw.isdigit() else default
+
+
+def _bind() -> str:
+    if os.environ.get("STUDENTPERF_BIND"):
+        return os.environ["STUDENTPERF_BIND"]
+    return f"0.0.0.0:{_int('PORT', 8050)}"
+
+
+wsgi_app = "dashboard.wsgi:app"
+bind = _bind()
+workers = _int("STUDENTPERF_WORKERS", min(4, multiprocessing.cpu_count() * 2 + 1))
+threads = _int("STUDENTPERF_THREADS", 2)
+worker_class = "gthread" if threads > 1 else "sync"
+timeout = _int("STUDENTPERF_TIMEOUT", 120)
+graceful_timeout = 30
+keepalive = 5
+max_requests = 1000
+max_requests_jitter = 100
+preload_app = False
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+errorlog = "-"
+accesslog = "-"
+
+if os.environ.get("LOG_FORMAT", "").lower() == "json":
+    access_log_format = json.dumps(
+        {
+            "ts": "%(t)s",
+            "logger": "gunicorn.access",
+            "remote": "%(h)s",
+            "method": "%(m)s",
+            "path": "%(U)s",
+            "status": "%(s)s",
+            "bytes": "%(B)s",
+            "duration_ms": "%(M)s",
+            "user_agent": "%(a)s",
+        }
+    )
+else:
+    access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms'
+
+
+def post_fork(server, worker):  # noqa: ANN001, ANN201, ARG001
+    """With preloading turned on, drop the connection pool inherited from the master (never share sockets)."""
+    import sys
+
+    module = sys.modules.get("dashboard.wsgi")
+    if module is not None:
+        module.app.extensions["studentperf.db"].engine.dispose(close=False)
