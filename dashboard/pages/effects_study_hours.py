@@ -1,0 +1,63 @@
+"""Study hours (``/effects/study-hours``): scores against study hours, medians per band, correlations."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, dcc, html
+
+from dashboard import ids
+from dashboard.auth import current_viewer
+from dashboard.components import filter_bar
+from dashboard.components.empty import empty_state, graph
+from dashboard.components.stats import study_stats
+from dashboard.deps import read_session
+from dashboard.figures.effects import band_medians, study_heatmap
+from services.effects import study_hours_effect, study_hours_grid
+
+PATH = "/effects/study-hours"
+dash.register_page(__name__, path=PATH, name="Study hours", title="Study hours", order=1)
+
+
+def _panel(container_id: str, lg: int = 6) -> dbc.Col:
+    card = dbc.Card(dbc.CardBody(dcc.Loading(html.Div(id=container_id), type="dot")), className="analytics-panel h-100")
+    return dbc.Col(card, xs=12, lg=lg)
+
+
+def layout(**query: str) -> html.Div:
+    """The filter bar from the query string, then the heatmap, the band medians and the statistics."""
+    return html.Div(
+        [
+            html.H2("Study hours and scores", className="page-title"),
+            filter_bar.filter_bar(query, PATH),
+            dbc.Row([_panel(ids.STUDY_SCATTER), _panel(ids.STUDY_BANDS)], className="g-3"),
+            dbc.Row([_panel(ids.STUDY_STATS, lg=12)], className="g-3 mt-1"),
+        ],
+        id=ids.STUDY_PAGE,
+        className="analytics-page",
+    )
+
+
+@callback(Output(ids.STUDY_SCATTER, "children"), Input(ids.FILTER_QUERY, "data"))
+def update_heatmap(query: str | None) -> object:
+    """Students per (study hours, score) cell, counted in SQL."""
+    filters = filter_bar.read_filters(query)
+    viewer = current_viewer()
+    with read_session() as session:
+        grid = study_hours_grid(session=session, viewer=viewer, filters=filters)
+    if grid.empty:
+        return empty_state(ids.STUDY_SCATTER)
+    figure = study_heatmap(grid.cells, hours_width=grid.hours_width, hours_max=grid.hours_max, score_width=grid.score_width)
+    return graph(ids.STUDY_SCATTER_GRAPH, figure)
+
+
+@callback(Output(ids.STUDY_BANDS, "children"), Output(ids.STUDY_STATS, "children"), Input(ids.FILTER_QUERY, "data"))
+def update_effect(query: str | None) -> tuple[object, object]:
+    """Median score per study band, and the correlations with their caption."""
+    filters = filter_bar.read_filters(query)
+    viewer = current_viewer()
+    with read_session() as session:
+        effect = study_hours_effect(session=session, viewer=viewer, filters=filters)
+    if effect.empty:
+        return empty_state(ids.STUDY_BANDS), empty_state(ids.STUDY_STATS)
+    return graph(ids.STUDY_BANDS_GRAPH, band_medians(effect.bands)), study_stats(effect)

@@ -1,0 +1,83 @@
+"""Overview (``/``): KPI cards, the score distribution and weekly trends of the filtered scope."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, dcc, html
+from flask import current_app
+
+from dashboard import ids
+from dashboard.auth import current_viewer
+from dashboard.components import filter_bar
+from dashboard.components.empty import empty_state, graph
+from dashboard.components.kpi import kpi_cards
+from dashboard.deps import SETTINGS_KEY, read_session
+from dashboard.figures.overview import score_histogram, weekly_trends
+from services.overview import kpi_summary, score_distribution
+from services.overview import weekly_trends as trends_service
+
+PATH = "/"
+dash.register_page(__name__, path=PATH, name="Overview", title="Overview", order=0)
+filter_bar.register_callbacks()  # the bar is shared by every analytics page; its callbacks live once per app
+
+
+def _panel(container_id: str) -> dbc.Card:
+    return dbc.Card(dbc.CardBody(dcc.Loading(html.Div(id=container_id), type="dot")), className="analytics-panel h-100")
+
+
+def layout(**query: str) -> html.Div:
+    """The page for this request: the filter bar from the query string, then empty containers the callbacks fill."""
+    return html.Div(
+        [
+            html.H2("Overview", className="page-title"),
+            filter_bar.filter_bar(query, PATH),
+            dcc.Loading(html.Div(id=ids.OVERVIEW_KPIS, className="kpi-area"), type="dot"),
+            dbc.Row(
+                [dbc.Col(_panel(ids.OVERVIEW_DISTRIBUTION), xs=12, lg=6), dbc.Col(_panel(ids.OVERVIEW_TRENDS), xs=12, lg=6)],
+                className="g-3 mt-1",
+            ),
+        ],
+        id=ids.OVERVIEW_PAGE,
+        className="analytics-page",
+    )
+
+
+def _pass_threshold() -> float:
+    settings = current_app.extensions.get(SETTINGS_KEY)
+    return float(getattr(settings, "pass_threshold", 60.0))
+
+
+@callback(Output(ids.OVERVIEW_KPIS, "children"), Input(ids.FILTER_QUERY, "data"))
+def update_kpis(query: str | None) -> object:
+    """KPI cards of the filtered scope."""
+    filters = filter_bar.read_filters(query)
+    viewer = current_viewer()
+    with read_session() as session:
+        summary = kpi_summary(session=session, viewer=viewer, filters=filters, pass_threshold=_pass_threshold())
+    return kpi_cards(summary)
+
+
+@callback(Output(ids.OVERVIEW_DISTRIBUTION, "children"), Input(ids.FILTER_QUERY, "data"))
+def update_distribution(query: str | None) -> object:
+    """Histogram of the latest scores with the skewness note."""
+    filters = filter_bar.read_filters(query)
+    viewer = current_viewer()
+    with read_session() as session:
+        dist = score_distribution(session=session, viewer=viewer, filters=filters)
+    if dist.empty:
+        return empty_state(ids.OVERVIEW_DISTRIBUTION)
+    figure = score_histogram(dist.bins, pass_threshold=_pass_threshold(), median=dist.median)
+    return [graph(ids.OVERVIEW_DISTRIBUTION_GRAPH, figure), html.P(dist.note, className="stats-note")]
+
+
+@callback(Output(ids.OVERVIEW_TRENDS, "children"), Input(ids.FILTER_QUERY, "data"))
+def update_trends(query: str | None) -> object:
+    """Weekly attendance and score lines."""
+    filters = filter_bar.read_filters(query)
+    viewer = current_viewer()
+    with read_session() as session:
+        trends = trends_service(session=session, viewer=viewer, filters=filters)
+    if trends.empty:
+        return empty_state(ids.OVERVIEW_TRENDS)
+    return graph(ids.OVERVIEW_TRENDS_GRAPH, weekly_trends(trends.frame))
