@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from dash.exceptions import DependencyException
 from flask import Flask, Response, render_template
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -56,6 +57,10 @@ def register_error_handlers(server: Flask) -> None:
     def _http(exc: HTTPException) -> Response:
         status = exc.code or 500
         return error_response(SENTENCES.get(status, exc.name + "."), status)
+
+    @server.errorhandler(DependencyException)
+    def _no_such_resource(_exc: DependencyException) -> Response:
+        return error_response(SENTENCES[404], 404)  # a component-suite path Dash never registered
 
     for db_error in (OperationalError, InterfaceError):
         server.register_error_handler(db_error, _database_down)
