@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import dash_bootstrap_components as dbc
 from dash import Dash
 from flask import Flask, Response, jsonify
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -59,14 +58,16 @@ def create_app(settings: Settings) -> Flask:
 
 
 def mount_dash(server: Flask) -> Dash:
-    """Mount Dash with Pages on ``server`` and claim its callbacks now (so several apps can coexist)."""
+    """Mount Dash with Pages on ``server`` and claim its callbacks now (so several apps can coexist).
+
+    Bootstrap 5.3 is served from ``assets/0-bootstrap-5.3.6.min.css`` (vendored, MIT; sorted first), so nothing comes from a CDN.
+    """
     app = Dash(
         __name__,
         server=server,
         use_pages=True,
         pages_folder=str(PAGES_FOLDER),
         assets_folder=str(ASSETS_FOLDER),
-        external_stylesheets=[dbc.themes.BOOTSTRAP],
         title="Student performance",
         update_title=None,
         suppress_callback_exceptions=False,
