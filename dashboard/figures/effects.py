@@ -42,8 +42,8 @@ def band_medians(bands: pd.DataFrame) -> go.Figure:
         )
     )
     fig.update_xaxes(title="Study hours per week")
-    fig.update_yaxes(title="Median latest score (bars: 25th-75th percentile)", range=[0, 100])
-    return styled(fig, "Median score by study band")
+    fig.update_yaxes(title="Median latest score", range=[0, 100])
+    return styled(fig, "Median score by study band (whiskers: 25th-75th percentile)")
 
 
 def level_boxes(boxes: pd.DataFrame, *, title: str, unit: str, scale: float = 1.0) -> go.Figure:
