@@ -40,11 +40,17 @@ class CleanOptions:
     default_date: dt.date = DEFAULT_DATE
 
 
+def _gender(value: object) -> str:
+    """One canonical gender label."""
+    low = value.strip().lower() if isinstance(value, str) else ""
+    return GENDERS.get(low, UNKNOWN if low == "" else "Other")
+
+
 def normalise_gender(values: pd.Series) -> pd.Series:
     """Canonical gender labels; blank is ``Unknown``, anything unrecognised ``Other``."""
-    low = values.fillna("").str.strip().str.lower()
-    out = low.map(GENDERS)
-    return out.where(out.notna(), np.where(low == "", UNKNOWN, "Other")).astype(str)
+    codes, uniques = pd.factorize(values)
+    mapped = np.asarray([_gender(u) for u in uniques] + [UNKNOWN], dtype=object)
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
 
 
 def to_fraction(rate: pd.Series) -> pd.Series:
@@ -54,8 +60,17 @@ def to_fraction(rate: pd.Series) -> pd.Series:
 
 def school_year(dates: pd.Series) -> pd.Series:
     """``2025-2026`` for any date from 2025-08-01 to 2026-07-31."""
-    start = dates.dt.year - (dates.dt.month < 8).astype(int)
-    return start.astype(str) + "-" + (start + 1).astype(str)
+    def one(d: pd.Timestamp) -> str:
+        start = d.year - (d.month < 8)
+        return f"{start}-{start + 1}"
+    return _per_unique_date(dates, one)
+
+
+def _per_unique_date(dates: pd.Series, fn) -> pd.Series:  # noqa: ANN001
+    """Apply ``fn`` to each distinct date only."""
+    codes, uniques = pd.factorize(dates)
+    mapped = np.asarray([fn(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(mapped[codes], index=dates.index, dtype=object)
 
 
 def _text(rows: pd.DataFrame, name: str, default: str | None) -> pd.Series:
@@ -93,10 +108,16 @@ def clean(rows: pd.DataFrame, options: CleanOptions) -> pd.DataFrame:
         "grade": rows.get("grade_level", na).fillna(0).astype("Int16"),
         "class_name": _text(rows, "class_name", UNASSIGNED),
         "school_year": school_year(date),
-        "date": date.dt.strftime("%Y-%m-%d"),
+        "date": _per_unique_date(date, lambda d: d.strftime("%Y-%m-%d")),
         "hours": rows["study_hours"],
         "rate": to_fraction(rows["attendance_rate"]),
         "sports": rows.get("sports_participation", pd.Series(pd.NA, index=rows.index, dtype="boolean")),
         "score": rows["final_score"],
     })
     return out.loc[:, list(STAGE_COLUMNS)]
+
+
+def latest_per_student_year(staged: pd.DataFrame) -> pd.DataFrame:
+    """The latest staged row (by date, then line) of each student and school year in a chunk."""
+    ordered = staged.sort_values(["date", "line"], kind="stable")
+    return ordered.drop_duplicates(["school", "source_id", "school_year"], keep="last")

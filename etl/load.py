@@ -9,13 +9,17 @@ data changes nothing; ``RETURNING (xmax = 0)`` tells inserted rows from updated 
 from __future__ import annotations
 
 import io
+import logging
+import time
 from dataclasses import dataclass
 
 import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from etl.clean import STAGE_COLUMNS
+from etl.clean import STAGE_COLUMNS, latest_per_student_year
+
+log = logging.getLogger(__name__)
 
 STAGE_DDL = """
 CREATE TEMP TABLE etl_stage (
@@ -24,6 +28,8 @@ CREATE TEMP TABLE etl_stage (
     sports boolean, score double precision
 ) ON COMMIT DROP;
 CREATE TEMP TABLE etl_changed (student_id bigint, date date) ON COMMIT DROP;
+CREATE TEMP TABLE etl_stage_students (LIKE etl_stage) ON COMMIT DROP;
+CREATE TEMP TABLE etl_new_students (id bigint PRIMARY KEY) ON COMMIT DROP;
 """
 
 REJECT_DDL = """
@@ -36,17 +42,20 @@ SETUP_SQL = [
     """CREATE TEMP TABLE etl_student ON COMMIT DROP AS
        SELECT DISTINCT ON (s.school, s.source_id) sc.id AS school_id, s.source_id, s.name, s.gender, s.age,
               s.school_year, s.class_name, s.grade
-       FROM etl_stage s JOIN schools sc ON sc.name = s.school
+       FROM etl_stage_students s JOIN schools sc ON sc.name = s.school
        ORDER BY s.school, s.source_id, s.date DESC, s.line DESC""",
-    """INSERT INTO students AS t (school_id, source_id, name, gender, age)
-       SELECT school_id, source_id, name, gender, age FROM etl_student
-       ON CONFLICT (school_id, source_id) DO UPDATE
-       SET name = excluded.name, gender = excluded.gender, age = excluded.age, updated_at = now()
-       WHERE (t.name, t.gender, t.age) IS DISTINCT FROM (excluded.name, excluded.gender, excluded.age)""",
+    """WITH r AS (
+         INSERT INTO students AS t (school_id, source_id, name, gender, age)
+         SELECT school_id, source_id, name, gender, age FROM etl_student
+         ON CONFLICT (school_id, source_id) DO UPDATE
+         SET name = excluded.name, gender = excluded.gender, age = excluded.age, updated_at = now()
+         WHERE (t.name, t.gender, t.age) IS DISTINCT FROM (excluded.name, excluded.gender, excluded.age)
+         RETURNING t.id, (t.xmax = 0) AS ins)
+       INSERT INTO etl_new_students SELECT id FROM r WHERE ins""",
     """CREATE TEMP TABLE etl_enrol ON COMMIT DROP AS
        SELECT DISTINCT ON (sc.id, s.source_id, s.school_year) sc.id AS school_id, s.source_id, s.school_year,
               s.class_name, s.grade
-       FROM etl_stage s JOIN schools sc ON sc.name = s.school
+       FROM etl_stage_students s JOIN schools sc ON sc.name = s.school
        ORDER BY sc.id, s.source_id, s.school_year, s.date DESC, s.line DESC""",
     """INSERT INTO classes AS t (school_id, name, grade_level, school_year)
        SELECT school_id, class_name, max(grade), school_year FROM etl_enrol GROUP BY 1, 2, 4
@@ -68,11 +77,12 @@ SETUP_SQL = [
     """CREATE TEMP TABLE etl_rows ON COMMIT DROP AS
        SELECT DISTINCT ON (st.id, s.date) st.id AS student_id, s.date, a.id AS assessment_id, s.line,
               s.hours, s.hours IS NULL AS hours_imp, s.rate, s.rate IS NULL AS rate_imp,
-              s.score, s.score IS NULL AS score_imp, s.sports
+              s.score, s.score IS NULL AS score_imp, s.sports, n.id IS NOT NULL AS new_student
        FROM etl_stage s
        JOIN schools sc ON sc.name = s.school
        JOIN students st ON st.school_id = sc.id AND st.source_id = s.source_id
        JOIN assessments a ON a.school_id = sc.id AND a.name = 'Week of ' || s.date
+       LEFT JOIN etl_new_students n ON n.id = st.id
        ORDER BY st.id, s.date, s.line DESC""",
 ]
 
@@ -88,7 +98,7 @@ FROM med, whole WHERE r.{col} IS NULL AND med.student_id = r.student_id
 UPSERT_SQL = """
 WITH r AS (
     INSERT INTO {table} AS t ({key}, {cols}, imputed, run_id)
-    SELECT {src_key}, {src_cols}, {imp}, :run_id FROM etl_rows WHERE {where}
+    SELECT {src_key}, {src_cols}, {imp}, :run_id FROM etl_rows WHERE {where} AND NOT new_student
     ON CONFLICT ({key}) DO UPDATE SET {sets}, imputed = excluded.imputed, run_id = excluded.run_id
     WHERE ({old}, t.imputed) IS DISTINCT FROM ({new}, excluded.imputed)
     RETURNING t.student_id, t.date, (t.xmax = 0) AS ins
@@ -96,6 +106,11 @@ WITH r AS (
     INSERT INTO etl_changed SELECT student_id, date FROM r WHERE NOT ins
 )
 SELECT count(*) FILTER (WHERE ins) AS inserted, count(*) FILTER (WHERE NOT ins) AS updated FROM r
+"""
+
+INSERT_NEW_SQL = """
+INSERT INTO {table} ({key}, {cols}, imputed, run_id)
+SELECT {src_key}, {src_cols}, {imp}, :run_id FROM etl_rows WHERE {where} AND new_student
 """
 
 TARGETS = {
@@ -124,6 +139,14 @@ class LoadCounts:
         return self.staged - self.unique
 
 
+def _timed(session: Session, sql: str, params: dict | None = None, step: str | None = None):  # noqa: ANN202
+    """Execute one statement and log how long it took (debug level)."""
+    started = time.perf_counter()
+    result = session.execute(text(sql), params or {})
+    log.debug("load step", extra={"step": step or " ".join(sql.split()[:4]), "ms": round(1000 * (time.perf_counter() - started))})
+    return result
+
+
 def _raw_cursor(session: Session):  # noqa: ANN202
     """The psycopg2 cursor of the session's connection (same transaction)."""
     return session.connection().connection.dbapi_connection.cursor()
@@ -145,9 +168,10 @@ def _copy(session: Session, table: str, frame: pd.DataFrame, columns: tuple[str,
 
 
 def stage_chunk(session: Session, frame: pd.DataFrame) -> None:
-    """Append one cleaned chunk to the staging table."""
+    """Append one cleaned chunk to the staging tables (rows, and each student's latest row)."""
     if len(frame):
         _copy(session, "etl_stage", frame, STAGE_COLUMNS)
+        _copy(session, "etl_stage_students", latest_per_student_year(frame), STAGE_COLUMNS)
 
 
 def stage_rejects(session: Session, rejected: pd.DataFrame) -> None:
@@ -173,14 +197,21 @@ def save_rejects(session: Session, run_id: int) -> int:
 
 
 def _upsert(session: Session, table: str, run_id: int) -> tuple[int, int]:
-    """Upsert one event table from ``etl_rows``; return (inserted, updated)."""
+    """Upsert one event table from ``etl_rows``; return (inserted, updated).
+
+    Rows of students created by this load cannot conflict: they take a plain INSERT (no
+    RETURNING); only rows of existing students go through ON CONFLICT and count their updates.
+    """
     key, cols, src_key, src_cols, imp, where = TARGETS[table]
+    fields = {"table": table, "key": key, "cols": ", ".join(cols), "src_key": src_key,
+              "src_cols": ", ".join(src_cols), "imp": imp, "where": where}
+    fresh = _timed(session, INSERT_NEW_SQL.format(**fields), {"run_id": run_id}, step=f"insert {table}").rowcount
     sql = UPSERT_SQL.format(
         table=table, key=key, cols=", ".join(cols), src_key=src_key, src_cols=", ".join(src_cols), imp=imp,
         where=where, sets=", ".join(f"{c} = excluded.{c}" for c in cols),
         old=", ".join(f"t.{c}" for c in cols), new=", ".join(f"excluded.{c}" for c in cols))
-    row = session.execute(text(sql), {"run_id": run_id}).one()
-    return int(row.inserted), int(row.updated)
+    row = _timed(session, sql, {"run_id": run_id}, step=f"upsert {table}").one()
+    return fresh + int(row.inserted), int(row.updated)
 
 
 def load_staged(session: Session, run_id: int) -> LoadCounts:
@@ -193,7 +224,7 @@ def load_staged(session: Session, run_id: int) -> LoadCounts:
     """
     counts = LoadCounts(staged=session.execute(text("SELECT count(*) FROM etl_stage")).scalar_one())
     for sql in SETUP_SQL:
-        session.execute(text(sql))
+        _timed(session, sql)
     counts.unique = session.execute(text("SELECT count(*) FROM etl_rows")).scalar_one()
     nulls = session.execute(text(
         "SELECT count(*) FILTER (WHERE hours IS NULL) AS hours, count(*) FILTER (WHERE rate IS NULL) AS rate, "

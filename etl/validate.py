@@ -51,30 +51,50 @@ def _schema(columns: list[str]) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(cols, strict=False, coerce=False)
 
 
+def by_unique(values: pd.Series, fn) -> np.ndarray:  # noqa: ANN001
+    """Apply ``fn`` to each distinct value only (fast on long columns with few distinct values)."""
+    codes, uniques = pd.factorize(values)
+    mapped = np.asarray([fn(u) for u in uniques] + [fn("")], dtype=object)
+    return mapped[codes]  # code -1 (missing) picks fn("")
+
+
 def is_blank(values: pd.Series) -> pd.Series:
     """True where a cell is empty or a usual missing-value token (NA, n/a, null, ...)."""
-    return values.str.strip().str.lower().isin(NA_TOKENS)
+    return pd.Series(by_unique(values, lambda v: v.strip().lower() in NA_TOKENS).astype(bool), index=values.index)
 
 
-def _parse_numbers(raw: pd.Series, blank: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Numbers (decimal comma accepted) and the mask of mistyped cells."""
-    text = raw.str.strip()
-    values = pd.to_numeric(text.mask(blank), errors="coerce")
-    bad = values.isna() & ~blank
-    if bad.any():
-        retry = pd.to_numeric(text[bad].str.replace(",", ".", regex=False), errors="coerce")
-        values = values.astype("float64")
-        values[bad] = retry
-        bad = values.isna() & ~blank
-    return values.astype("float64"), bad
+def _strip_or_none(values: pd.Series) -> pd.Series:
+    """Stripped text, None where blank."""
+    def one(v: str) -> str | None:
+        v = v.strip()
+        return None if v.lower() in NA_TOKENS else v
+    return pd.Series(by_unique(values, one), index=values.index, dtype=object)
 
 
-def _parse_yes_no(raw: pd.Series, blank: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Numbers (surrounding spaces and a decimal comma accepted) and the mask of mistyped cells."""
+    values = pd.to_numeric(raw, errors="coerce").astype("float64")
+    failed = values.isna()
+    if not failed.any():
+        return values, failed
+    rest = raw[failed]
+    blank = is_blank(rest)
+    retry = pd.to_numeric(rest[~blank].str.strip().str.replace(",", ".", regex=False), errors="coerce")
+    values.loc[retry.index] = retry.astype("float64")
+    bad = pd.Series(False, index=raw.index)
+    bad.loc[retry.index] = retry.isna()
+    return values, bad
+
+
+def _parse_yes_no(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Booleans (yes/no, y/n, true/false, 1/0, any case) and the mask of unrecognised cells."""
-    low = raw.str.strip().str.lower()
-    yes, no = low.isin(YES), low.isin(NO)
-    values = pd.Series(np.where(yes, True, np.where(no, False, None)), index=raw.index, dtype="boolean")
-    return values, ~(yes | no | blank)
+    def one(v: str) -> object:
+        low = v.strip().lower()
+        return True if low in YES else False if low in NO else None if low in NA_TOKENS else "bad"
+    mapped = by_unique(raw, one)
+    bad = pd.Series(mapped == "bad", index=raw.index)
+    values = pd.Series(np.where(bad, None, mapped), index=raw.index).astype("boolean")
+    return values, bad
 
 
 def parse(chunk: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[str]]]:
@@ -88,21 +108,22 @@ def parse(chunk: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[str]]]:
 
     for name in TEXT:
         if name in chunk:
-            blank = is_blank(chunk[name])
-            out[name] = chunk[name].str.strip().mask(blank)
+            out[name] = _strip_or_none(chunk[name])
     if "student_id" in out:
         note(out["student_id"].isna(), "student_id", "student_id is blank")
     for name in RANGES:
         if name in chunk:
-            out[name], bad = _parse_numbers(chunk[name], is_blank(chunk[name]))
+            out[name], bad = _parse_numbers(chunk[name])
             note(bad, name, name + " {value!r} is not a number")
     if "date" in chunk:
-        text = chunk["date"].str.strip()
-        out["date"] = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce").astype("datetime64[ns]")
+        out["date"] = pd.to_datetime(chunk["date"], format="%Y-%m-%d", errors="coerce").astype("datetime64[ns]")
+        failed = out["date"].isna()
+        if failed.any():  # retry with surrounding spaces removed
+            retry = pd.to_datetime(chunk.loc[failed, "date"].str.strip(), format="%Y-%m-%d", errors="coerce")
+            out.loc[failed, "date"] = retry.astype("datetime64[ns]")
         note(out["date"].isna(), "date", "date {value!r} is not a date (YYYY-MM-DD)")
     if "sports_participation" in chunk:
-        blank = is_blank(chunk["sports_participation"])
-        out["sports_participation"], bad = _parse_yes_no(chunk["sports_participation"], blank)
+        out["sports_participation"], bad = _parse_yes_no(chunk["sports_participation"])
         note(bad, "sports_participation", "sports_participation {value!r} is not yes or no")
     return out, errors
 
