@@ -1,9 +1,164 @@
-"""CLI commands of the demo area (filled in by its owner)."""
+"""`studentperf demo`: embedded database, a generated school, a trained model, the dashboard."""
 
 from __future__ import annotations
 
+import json
+import os
+import secrets
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
 import typer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from studentperf.cli.common import domain_errors, load_settings, open_database
+from studentperf.settings import Settings
+
+GUNICORN_CONF = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    """One demo account: its email, role, classes and password."""
+
+    email: str
+    role: str
+    classes: tuple[str, ...]
+    password: str
+
+
+def _logins_file(settings: Settings) -> Path:
+    return settings.home / "demo-logins.json"
+
+
+def _teacher_classes(session: Session) -> list[tuple[str, ...]]:
+    """Two different classes in two different grades (or the first two classes) for the demo teachers."""
+    from db.models import SchoolClass
+
+    rows = session.execute(select(SchoolClass.name, SchoolClass.grade_level).order_by(SchoolClass.grade_level, SchoolClass.name)).all()
+    if not rows:
+        return [(), ()]
+    first = rows[0]
+    other = next((r for r in rows if r.grade_level != first.grade_level), rows[-1])
+    return [(first.name,), (other.name,)]
+
+
+def ensure_demo_users(session: Session, settings: Settings) -> list[DemoLogin]:
+    """Create the demo accounts once (random passwords kept in the data folder, mode 0600)."""
+    from db.models import User
+    from services.users import add_user, hash_password, normalise_email
+
+    path = _logins_file(settings)
+    saved = {d["email"]: d["password"] for d in json.loads(path.read_text())} if path.exists() else {}
+    classes = _teacher_classes(session)
+    wanted = [
+        ("admin@demo.school", "admin", ()),
+        ("staff@demo.school", "staff", ()),
+        ("teacher1@demo.school", "teacher", classes[0]),
+        ("teacher2@demo.school", "teacher", classes[1]),
+    ]
+    logins = []
+    for email, role, cls in wanted:
+        password = saved.get(email) or secrets.token_urlsafe(9)
+        user = session.scalar(select(User).where(User.email == normalise_email(email)))
+        if user is None:
+            add_user(session, email=email, password=password, role=role, classes=cls, actor="studentperf demo")
+        elif email not in saved:
+            user.password_hash = hash_password(password)
+        logins.append(DemoLogin(email, role, cls, password))
+    settings.home.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([d.__dict__ for d in logins], indent=2))
+    path.chmod(0o600)
+    return logins
+
+
+def _needs_training(database, changed: bool) -> bool:  # noqa: ANN001
+    from db.models import ModelVersion
+
+    with database.begin() as session:
+        active = session.scalar(select(ModelVersion.id).where(ModelVersion.is_active))
+    return changed or active is None
+
+
+def _load_school(database, settings: Settings, students: int, seed: int) -> bool:  # noqa: ANN001
+    """Generate (once) and ingest the demo school; True when the database changed."""
+    from etl.generate import write_school
+    from etl.pipeline import ingest_file
+
+    path = settings.home / "demo" / f"school-{students}-seed{seed}.csv"
+    if not path.exists():
+        typer.echo(f"==> generating a school of {students} students (seed {seed}) -> {path}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_school(path, students, seed=seed)
+    typer.echo("==> loading it into PostgreSQL")
+    report = ingest_file(database, path, school="Demo School")
+    typer.echo(f"    {report.message}")
+    return report.status == "succeeded" and (report.rows_inserted + report.rows_updated) > 0
+
+
+def _train_and_score(database, settings: Settings, changed: bool) -> None:  # noqa: ANN001
+    from ml.score import score_all
+    from ml.train import train_and_register
+
+    if _needs_training(database, changed):
+        typer.echo("==> training the risk model (XGBoost) and comparing it with the rule baseline")
+        result = train_and_register(database, settings)
+        typer.echo(result.summary())
+    typer.echo("==> scoring every student with the active model")
+    typer.echo(score_all(database, settings).summary())
+
+
+def _print_logins(logins: list[DemoLogin], url: str) -> None:
+    typer.echo("")
+    typer.secho(f"Dashboard: {url}", bold=True)
+    typer.echo("Demo logins (kept in the data folder, demo-logins.json):")
+    for d in logins:
+        scope = f" (classes {', '.join(d.classes)})" if d.classes else ""
+        typer.echo(f"  {d.role:<8} {d.email:<24} password: {d.password}{scope}")
+    typer.echo("")
+
+
+def _serve(database_url: str, port: int, workers: int) -> None:
+    """Run Gunicorn in the foreground until Ctrl-C; this process keeps the embedded server alive."""
+    env = dict(os.environ, DATABASE_URL=database_url, STUDENTPERF_DEMO="1",
+               STUDENTPERF_BIND=f"127.0.0.1:{port}", STUDENTPERF_WORKERS=str(workers))
+    args = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "dashboard.wsgi:app"]
+    proc = subprocess.Popen(args, env=env)
+    try:
+        proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        proc.wait(timeout=30)
+        typer.echo("stopped")
+
+
+def demo(
+    students: int = typer.Option(2000, "--students", min=50, help="How many students the generated school has."),
+    seed: int = typer.Option(42, "--seed", help="Seed of the generated school (same seed, same school)."),
+    port: int = typer.Option(8050, "--port", help="Port of the dashboard on 127.0.0.1."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Gunicorn workers."),
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the dashboard at the end (default) or stop."),
+) -> None:
+    """Set up the demo: embedded PostgreSQL (unless DATABASE_URL), a school, a model, then serve the dashboard."""
+    os.environ["STUDENTPERF_DEMO"] = "1"
+    settings = load_settings().with_(demo_mode=True)
+    typer.echo(f"==> database: {'DATABASE_URL' if settings.database_url else f'embedded PostgreSQL in {settings.pgdata_dir}'}")
+    database = open_database(settings)
+    with domain_errors():
+        changed = _load_school(database, settings, students, seed)
+        _train_and_score(database, settings, changed)
+        with database.begin() as session:
+            logins = ensure_demo_users(session, settings)
+    url = f"http://127.0.0.1:{port}"
+    _print_logins(logins, url)
+    if serve:
+        settings.require_secret_key()
+        _serve(database.engine.url.render_as_string(hide_password=False), port, workers)
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this module's commands."""
+    """Attach `demo`."""
+    app.command("demo")(demo)
