@@ -38,6 +38,7 @@ CREATE TEMP TABLE etl_rejects (line_number integer, raw jsonb, reasons text[]) O
 
 SETUP_SQL = [
     "SET LOCAL work_mem = '256MB'",
+    "ANALYZE etl_stage, etl_stage_students",  # temp tables are never analysed by autovacuum
     "INSERT INTO schools (name) SELECT DISTINCT school FROM etl_stage ON CONFLICT (name) DO NOTHING",
     """CREATE TEMP TABLE etl_student ON COMMIT DROP AS
        SELECT DISTINCT ON (s.school, s.source_id) sc.id AS school_id, s.source_id, s.name, s.gender, s.age,
@@ -68,6 +69,7 @@ SETUP_SQL = [
        JOIN classes c ON c.school_id = e.school_id AND c.school_year = e.school_year AND c.name = e.class_name""",
     """DELETE FROM enrollments en USING etl_enrol_ids e
        WHERE en.student_id = e.student_id AND en.school_year = e.school_year AND en.class_id <> e.class_id""",
+    "ANALYZE students, etl_new_students, etl_enrol_ids",
     """INSERT INTO enrollments (student_id, class_id, school_year)
        SELECT student_id, class_id, school_year FROM etl_enrol_ids ON CONFLICT DO NOTHING""",
     """INSERT INTO assessments (school_id, name, kind, date)
@@ -84,6 +86,7 @@ SETUP_SQL = [
        JOIN assessments a ON a.school_id = sc.id AND a.name = 'Week of ' || s.date
        LEFT JOIN etl_new_students n ON n.id = st.id
        ORDER BY st.id, s.date, s.line DESC""",
+    "ANALYZE etl_rows",
 ]
 
 IMPUTE_SQL = """

@@ -1,0 +1,167 @@
+"""Benchmark of the ingest against raw COPY and pandas ``to_sql``, side by side in one run (not a test).
+
+Usage::
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python bench/etl_bench.py \
+        [--rows 1000000] [--big-rows 5000000] [--tosql-rows 100000]
+
+It creates a throwaway database on the DATABASE_URL server, generates the files, and times
+(a) raw ``COPY`` of the file into a plain table of text columns (the floor), (b) ``DataFrame.to_sql``
+with its default method on a ``--tosql-rows`` slice, extrapolated linearly to ``--rows`` (said in the
+output), (c) ``etl.pipeline.ingest_file`` on a fresh database in a subprocess, whose peak RSS is
+measured, at ``--rows`` and at ``--big-rows`` (0 skips the big run). The database is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from db.database import connect  # noqa: E402
+from db.engine import normalise_url  # noqa: E402
+from etl.generate import N_WEEKS, write_school  # noqa: E402
+
+CHILD = """
+import json, resource, sys, time
+from db.database import connect
+from etl.pipeline import ingest_file
+db = connect(sys.argv[1], "/tmp", migrate=False)
+t = time.perf_counter()
+r = ingest_file(db, sys.argv[2], force=True, batch_size=int(sys.argv[3]))
+out = r.to_dict() | {"wall_s": time.perf_counter() - t, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+print(json.dumps(out, default=str))
+"""
+DATA = ("scores", "assessments", "activity_participation", "study_hours", "attendance", "student_summary",
+        "class_week_summary", "enrollments", "students", "classes", "schools", "rejected_rows", "ingestion_runs")
+
+
+def _throwaway(base: str) -> tuple[str, str]:
+    """Create a database for this run; return (its URL, its name)."""
+    name = f"etl_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(normalise_url(base), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(normalise_url(base)).set(database=name).render_as_string(hide_password=False), name
+
+
+def _drop(base: str, name: str) -> None:
+    admin = create_engine(normalise_url(base), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def raw_copy(url: str, path: Path) -> float:
+    """Seconds to COPY the file into a plain table of text columns."""
+    engine = create_engine(url)
+    header = path.open().readline().strip().split(",")
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS raw_copy"))
+        conn.execute(text(f"CREATE TABLE raw_copy ({', '.join(f'{c} text' for c in header)})"))
+    raw = engine.raw_connection()
+    try:
+        started = time.perf_counter()
+        with raw.cursor() as cur, path.open() as fh:
+            cur.copy_expert("COPY raw_copy FROM STDIN WITH (FORMAT csv, HEADER true)", fh)
+        raw.commit()
+        return time.perf_counter() - started
+    finally:
+        raw.close()
+        engine.dispose()
+
+
+def to_sql(url: str, path: Path, rows: int) -> float:
+    """Seconds to read ``rows`` rows with pandas and write them with ``to_sql`` (default method)."""
+    engine = create_engine(url)
+    try:
+        started = time.perf_counter()
+        frame = pd.read_csv(path, nrows=rows, dtype={"student_id": str})
+        frame.to_sql("raw_to_sql", engine, if_exists="replace", index=False)
+        return time.perf_counter() - started
+    finally:
+        engine.dispose()
+
+
+def ingest(url: str, path: Path, batch_size: int) -> dict:
+    """Run the ingest on an emptied database in a subprocess; its report, wall time and peak RSS."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(DATA)} RESTART IDENTITY CASCADE"))
+        conn.execute(text("DROP TABLE IF EXISTS raw_copy, raw_to_sql"))
+    engine.dispose()
+    env = {**os.environ, "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", CHILD, url, str(path), str(batch_size)], capture_output=True,
+                         text=True, env=env, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"ingest failed: {out.stderr.strip().splitlines()[-1]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _line(label: str, rows: int, seconds: float, floor: float | None, note: str = "") -> None:
+    ratio = f"{seconds / floor:6.2f}x COPY" if floor else ""
+    print(f"{label:<34} {rows:>10,} rows {seconds:9.2f} s {rows / seconds:>12,.0f} rows/s  {ratio} {note}")
+
+
+def main() -> None:
+    """Run the benchmark and print the figures."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--big-rows", type=int, default=5_000_000)
+    ap.add_argument("--tosql-rows", type=int, default=100_000)
+    ap.add_argument("--batch-size", type=int, default=100_000)
+    args = ap.parse_args()
+    base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    url, name = _throwaway(base)
+    print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; database {name}")
+    try:
+        connect(url, "/tmp", migrate=True).engine.dispose()
+        with tempfile.TemporaryDirectory() as tmp:
+            run(url, Path(tmp), args)
+    finally:
+        _drop(base, name)
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+
+
+def run(url: str, tmp: Path, args: argparse.Namespace) -> None:
+    """The measurements."""
+    path = write_school(tmp / "school.csv", args.rows // N_WEEKS, seed=1)
+    rows = args.rows // N_WEEKS * N_WEEKS
+    copy_s = raw_copy(url, path)
+    slice_s = to_sql(url, path, args.tosql_rows)
+    tosql_s = slice_s * rows / args.tosql_rows
+    report = ingest(url, path, args.batch_size)
+    print()
+    _line("(a) raw COPY into a text table", rows, copy_s, None)
+    _line("(b) pandas read_csv + to_sql", rows, tosql_s, copy_s,
+          f"(measured {slice_s:.2f} s on {args.tosql_rows:,} rows, extrapolated)")
+    _line("(c) studentperf ingest", rows, report["duration_s"], copy_s)
+    print(f"ingest is {tosql_s / report['duration_s']:.1f}x faster than to_sql; "
+          f"target <= 2.5x COPY: {'met' if report['duration_s'] <= 2.5 * copy_s else 'NOT met'}; "
+          f"target >= 10x to_sql: {'met' if tosql_s >= 10 * report['duration_s'] else 'NOT met'}")
+    print(f"peak RSS of the ingest at {rows:,} rows: {report['peak_rss_mb']:.0f} MB")
+    if args.big_rows:
+        big = write_school(tmp / "big.csv", args.big_rows // N_WEEKS, seed=2)
+        big_report = ingest(url, big, args.batch_size)
+        big_rows = args.big_rows // N_WEEKS * N_WEEKS
+        _line("(c) studentperf ingest (big file)", big_rows, big_report["duration_s"], None)
+        print(f"peak RSS of the ingest at {big_rows:,} rows: {big_report['peak_rss_mb']:.0f} MB "
+              f"({big_report['peak_rss_mb'] / report['peak_rss_mb']:.2f}x the {rows:,}-row run)")
+
+
+if __name__ == "__main__":
+    main()
