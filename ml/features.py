@@ -1,7 +1,7 @@
 """Features as of a date: one row per current student, built in SQL from data up to ``as_of`` only.
 
-Population: every student whose latest enrollment is in the latest school year of their school
-(the "current" students). Only rows dated on or before ``as_of`` feed the features, so adding data
+Population: every student enrolled in the latest school year in the database (the "current"
+students), with the class of that enrollment. Only rows dated on or before ``as_of`` feed the features, so adding data
 after ``as_of`` never changes them. "Recent" means the last four weeks (dates after ``as_of - 28 days``).
 
 The label is the year's final outcome: the running grade at the student's LAST score date (all data),
@@ -87,17 +87,11 @@ class FeatureSpec:
 
 
 _FEATURES_SQL = """
-WITH latest AS (
-    SELECT school_id, max(school_year) AS school_year FROM classes GROUP BY school_id
-),
-pop AS (
+WITH cur AS (
     SELECT DISTINCT ON (e.student_id) e.student_id, e.class_id, c.school_id, c.grade_level, e.school_year
     FROM enrollments e JOIN classes c ON c.id = e.class_id
-    {class_filter}
-    ORDER BY e.student_id, e.school_year DESC, e.class_id
-),
-cur AS (
-    SELECT pop.* FROM pop JOIN latest l ON l.school_id = pop.school_id AND l.school_year = pop.school_year
+    WHERE e.school_year = (SELECT max(school_year) FROM enrollments) {class_filter}
+    ORDER BY e.student_id, e.class_id
 ),
 att AS (
     SELECT a.student_id,
@@ -106,7 +100,7 @@ att AS (
            avg(a.rate) FILTER (WHERE a.date > :recent_start) AS att_recent,
            avg(a.rate) FILTER (WHERE a.date <= :recent_start) AS att_before,
            avg((a.rate < 0.9)::int) AS att_low_share
-    FROM attendance a JOIN cur USING (student_id)
+    FROM attendance a {event_join}
     WHERE a.date <= :as_of GROUP BY a.student_id
 ),
 sh AS (
@@ -114,23 +108,23 @@ sh AS (
            avg(h.hours) AS study_mean,
            avg(h.hours) FILTER (WHERE h.date > :recent_start) AS study_recent,
            avg(h.hours) FILTER (WHERE h.date <= :recent_start) AS study_before
-    FROM study_hours h JOIN cur USING (student_id)
+    FROM study_hours h {event_join}
     WHERE h.date <= :as_of GROUP BY h.student_id
 ),
 sp AS (
     SELECT p.student_id, avg(p.participated::int) AS sports_share
-    FROM activity_participation p JOIN cur USING (student_id)
+    FROM activity_participation p {event_join}
     WHERE p.date <= :as_of AND p.activity = 'sports' GROUP BY p.student_id
 ),
 sc AS (
     SELECT s.student_id,
-           (array_agg(s.score ORDER BY s.date DESC))[1] AS score_latest,
+           (max(ARRAY[(s.date - DATE '2000-01-01')::float8, s.score]))[2] AS score_latest,
            avg(s.score) AS score_mean,
            min(s.score) AS score_min,
            regr_slope(s.score, (s.date - CAST(:as_of AS date))::float8 / 7.0) AS score_slope,
            avg(s.score) FILTER (WHERE s.date > :recent_start) AS score_recent,
            avg(s.score) FILTER (WHERE s.date <= :recent_start) AS score_before
-    FROM scores s JOIN cur USING (student_id)
+    FROM scores s {event_join}
     WHERE s.date <= :as_of GROUP BY s.student_id
 ),
 base AS (
@@ -197,11 +191,13 @@ def build_features(
     as_of : the last date whose data may be used.
     class_ids : restrict to these classes (class medians stay exact: the whole class is read).
     """
-    class_filter = "WHERE e.class_id = ANY(:class_ids)" if class_ids is not None else ""
+    # The whole population: aggregate every event row (hash aggregates); one class: join first (index scans).
+    class_filter = "AND e.class_id = ANY(:class_ids)" if class_ids is not None else ""
+    event_join = "JOIN cur USING (student_id)" if class_ids is not None else ""
     params: dict[str, object] = {"as_of": as_of, "recent_start": as_of - dt.timedelta(days=RECENT_DAYS)}
     if class_ids is not None:
         params["class_ids"] = [int(c) for c in class_ids]
-    result = _conn(bind).execute(text(_FEATURES_SQL.format(class_filter=class_filter)), params)
+    result = _conn(bind).execute(text(_FEATURES_SQL.format(class_filter=class_filter, event_join=event_join)), params)
     frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     return _typed(frame)
 

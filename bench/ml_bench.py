@@ -1,0 +1,149 @@
+"""Benchmark: the risk model on a big generated school (default 100,000 students x 40 weeks).
+
+Loads ``etl.generate`` output into a throwaway database (the ETL ingest, or ``--loader direct`` for
+the COPY loader of the ml tests), then times feature building, training (XGBoost, with logistic
+regression trained side by side as the baseline), scoring into ``predictions``, batch SHAP reasons,
+and one on-demand explanation, and prints each beside its target.
+
+Usage: ``python bench/ml_bench.py [--students 100000] [--loader etl|direct] [--keep]``
+(``DATABASE_URL`` names the server; default ``postgresql://postgres@127.0.0.1:5432/test``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "ml"))
+
+from db.database import Database, connect  # noqa: E402
+from db.engine import normalise_url  # noqa: E402
+from studentperf.settings import Settings  # noqa: E402
+
+TARGETS = {"train": 60.0, "score": 10.0, "batch reasons": 60.0, "one explanation": 0.100}
+
+
+def _database(base: str, name: str) -> str:
+    admin = create_engine(normalise_url(base), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(normalise_url(base)).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop(base: str, name: str) -> None:
+    admin = create_engine(normalise_url(base), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _load(database: Database, students: int, loader: str, workdir: Path) -> str:
+    from etl.generate import generate_school, write_school
+
+    if loader == "etl":
+        from etl.pipeline import ingest_file
+
+        path = write_school(workdir / "school.csv", students, seed=0)
+        report = ingest_file(database, path)
+        return f"etl.pipeline.ingest_file ({getattr(report, 'rows_inserted', '?')} rows)"
+    from ml_school import load_frame
+
+    load_frame(database, generate_school(students, seed=0))
+    return "tests/ml/ml_school.load_frame (COPY)"
+
+
+def _line(name: str, seconds: float, note: str = "") -> None:
+    target = TARGETS.get(name)
+    verdict = ""
+    if target is not None:
+        verdict = f"target < {target:g}s  {'OK' if seconds < target else 'MISSED'} ({seconds / target:.2f} of target)"
+    print(f"{name:<22}{seconds:>9.3f}s   {verdict} {note}", flush=True)
+
+
+def _timed(fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    start = time.perf_counter()
+    value = fn(*args, **kwargs)
+    return value, time.perf_counter() - start
+
+
+def run(database: Database, settings: Settings) -> None:
+    """Time every step on the loaded database and print it beside its target."""
+    from ml.explain import contributions
+    from ml.features import build_features, default_training_as_of, latest_data_date
+    from ml.reasons import top_reasons
+    from ml.registry import load_model
+    from ml.score import score_all
+    from ml.train import train_and_register
+    from services.risk import explain_student
+    from services.scope import Viewer
+
+    with database.begin() as s:
+        as_of = default_training_as_of(s)
+        frame, t = _timed(build_features, s, as_of)
+    _line("features (train date)", t, f"{len(frame)} students as of {as_of}")
+    result, t_train = _timed(train_and_register, database, settings, seed=0)
+    _line("train", t_train, f"xgboost, AUC {result.metrics['model']['roc_auc']:.3f} "
+                            f"(rule {result.metrics['rule']['roc_auc']:.3f}, logreg {result.metrics['logreg']['roc_auc']:.3f})")
+    _, t_logreg = _timed(train_and_register, database, settings, model="logreg", seed=0, activate=False)
+    _line("train logreg (baseline)", t_logreg, f"xgboost/logreg time ratio {t_train / t_logreg:.2f}")
+    scored, t_score = _timed(score_all, database, settings)
+    _line("score", t_score, "; ".join(f"{k} {v:.2f}s" for k, v in scored.seconds.items()))
+    with database.begin() as s:
+        model = load_model(s)
+        features = build_features(s, latest_data_date(s))
+    start = time.perf_counter()
+    contrib = contributions(model, features)
+    reasons = top_reasons(contrib.values, features)
+    _line("batch reasons", time.perf_counter() - start, f"{len(reasons)} students x 3 reasons (SHAP + words)")
+    _explanations(database, features.index.to_list(), Viewer(user_id=0, email="bench@example.org", role="admin"),
+                  explain_student)
+    print(scored.summary())
+
+
+def _explanations(database: Database, ids: list[int], viewer, explain) -> None:  # noqa: ANN001
+    times = []
+    with database.begin() as s:
+        explain(session=s, viewer=viewer, student_id=ids[0])  # warm-up: artifact cache
+        for sid in ids[:: max(1, len(ids) // 25)][:25]:
+            _, t = _timed(explain, session=s, viewer=viewer, student_id=sid)
+            times.append(t)
+    _line("one explanation", statistics.median(times), f"median of {len(times)}, max {max(times) * 1000:.0f} ms")
+
+
+def main() -> None:
+    """Create a throwaway database, load the school, run the timings, drop the database."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=100_000)
+    parser.add_argument("--loader", choices=("etl", "direct"), default="etl")
+    parser.add_argument("--keep", action="store_true", help="keep the throwaway database")
+    args = parser.parse_args()
+    base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    name = f"studentperf_mlbench_{uuid.uuid4().hex[:6]}"
+    url = _database(base, name)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = Settings(database_url=url, home=Path(tmp))
+            database = connect(url, tmp)
+            how, t = _timed(_load, database, args.students, args.loader, Path(tmp))
+            print(f"{args.students} students loaded in {t:.1f}s via {how}; cores {os.cpu_count()}", flush=True)
+            run(database, settings)
+            database.engine.dispose()
+    finally:
+        if not args.keep:
+            _drop(base, name)
+
+
+if __name__ == "__main__":
+    main()
