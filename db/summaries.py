@@ -123,5 +123,22 @@ def refresh_summaries(session: Session, student_ids: Iterable[int] | None = None
     session.execute(text(
         "CREATE TEMP TABLE summary_classes ON COMMIT DROP AS "
         "SELECT DISTINCT class_id FROM enrollments JOIN summary_ids USING (student_id)"))
+    _rebuild_classes(session)
+
+
+def _rebuild_classes(session: Session) -> None:
+    """Rebuild ``class_week_summary`` for the classes in the temp table ``summary_classes``."""
     session.execute(text("DELETE FROM class_week_summary WHERE class_id IN (SELECT class_id FROM summary_classes)"))
     session.execute(text(CLASS_SQL))
+
+
+def refresh_class_weeks(session: Session, class_ids: Iterable[int]) -> None:
+    """Rebuild ``class_week_summary`` for these classes (e.g. ones a student just left)."""
+    ids = sorted({int(i) for i in class_ids})
+    if not ids:
+        return
+    session.execute(text("DROP TABLE IF EXISTS summary_classes"))
+    session.execute(text("CREATE TEMP TABLE summary_classes (class_id integer PRIMARY KEY) ON COMMIT DROP"))
+    stmt = text("INSERT INTO summary_classes SELECT unnest(:ids)").bindparams(bindparam("ids", type_=ARRAY(BIGINT)))
+    session.execute(stmt, {"ids": ids})
+    _rebuild_classes(session)

@@ -30,6 +30,7 @@ CREATE TEMP TABLE etl_stage (
 CREATE TEMP TABLE etl_changed (student_id bigint, date date) ON COMMIT DROP;
 CREATE TEMP TABLE etl_stage_students (LIKE etl_stage) ON COMMIT DROP;
 CREATE TEMP TABLE etl_new_students (id bigint PRIMARY KEY) ON COMMIT DROP;
+CREATE TEMP TABLE etl_left_classes (class_id integer) ON COMMIT DROP;
 """
 
 REJECT_DDL = """
@@ -67,8 +68,11 @@ SETUP_SQL = [
        FROM etl_enrol e
        JOIN students st ON st.school_id = e.school_id AND st.source_id = e.source_id
        JOIN classes c ON c.school_id = e.school_id AND c.school_year = e.school_year AND c.name = e.class_name""",
-    """DELETE FROM enrollments en USING etl_enrol_ids e
-       WHERE en.student_id = e.student_id AND en.school_year = e.school_year AND en.class_id <> e.class_id""",
+    """WITH gone AS (
+         DELETE FROM enrollments en USING etl_enrol_ids e
+         WHERE en.student_id = e.student_id AND en.school_year = e.school_year AND en.class_id <> e.class_id
+         RETURNING en.class_id)
+       INSERT INTO etl_left_classes SELECT DISTINCT class_id FROM gone""",
     "ANALYZE students, etl_new_students, etl_enrol_ids",
     """INSERT INTO enrollments (student_id, class_id, school_year)
        SELECT student_id, class_id, school_year FROM etl_enrol_ids ON CONFLICT DO NOTHING""",
@@ -240,6 +244,11 @@ def load_staged(session: Session, run_id: int) -> LoadCounts:
     counts.inserted, _ = _upsert(session, "scores", run_id)
     counts.updated = session.execute(text("SELECT count(*) FROM (SELECT DISTINCT student_id, date FROM etl_changed) c")).scalar_one()
     return counts
+
+
+def left_classes(session: Session) -> list[int]:
+    """Classes some student of the file was moved out of (their weekly summaries need a rebuild)."""
+    return list(session.execute(text("SELECT DISTINCT class_id FROM etl_left_classes")).scalars())
 
 
 def touched_students(session: Session) -> list[int]:

@@ -28,9 +28,17 @@ from sqlalchemy.orm import Session
 
 from db.database import Database
 from db.models import DATA_TABLES
-from db.summaries import refresh_summaries
+from db.summaries import refresh_class_weeks, refresh_summaries
 from etl.clean import DEFAULT_DATE, DEFAULT_ID_PREFIX, CleanOptions, clean
-from etl.load import create_staging, load_staged, save_rejects, stage_chunk, stage_rejects, touched_students
+from etl.load import (
+    create_staging,
+    left_classes,
+    load_staged,
+    save_rejects,
+    stage_chunk,
+    stage_rejects,
+    touched_students,
+)
 from etl.read import FileFormat, read_chunks, sniff
 from etl.validate import validate
 from services.errors import DomainError, InvalidInput, Unavailable
@@ -151,6 +159,7 @@ def _load(session: Session, path: Path, fmt: FileFormat, opts: IngestOptions, re
     report.rows_inserted, report.rows_updated = counts.inserted, counts.updated
     report.rows_duplicate = counts.duplicates
     refresh_summaries(session, touched_students(session))
+    refresh_class_weeks(session, left_classes(session))
     report.status = "dry_run" if opts.dry_run else "succeeded"
     report.duration_s = time.perf_counter() - started
     _finish_run(session, report)

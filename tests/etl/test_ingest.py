@@ -223,3 +223,22 @@ def test_dry_run_and_truncate(clean_db: Database, school_csv: Path, tmp_path: Pa
     assert scalar(clean_db, "SELECT count(*) FROM students") == 10
     assert scalar(clean_db, "SELECT count(*) FROM student_summary") == 10
     assert json.loads(json.dumps(reports[0].to_dict()))["status"] == "succeeded"
+
+
+def test_moving_class_updates_both_classes(clean_db: Database, school_csv: Path, tmp_path: Path) -> None:
+    ingest_file(clean_db, school_csv)
+    df = pd.read_csv(school_csv, dtype=str)
+    old = df.loc[df.student_id == "00001", "class_name"].iloc[0]
+    new = df.loc[df.class_name != old, "class_name"].iloc[0]
+    df.loc[df.student_id == "00001", "class_name"] = new
+    path = tmp_path / "moved.csv"
+    df.to_csv(path, index=False)
+    ingest_file(clean_db, path)
+    with clean_db.begin() as s:
+        per_class = dict(s.execute(text("SELECT c.name, max(w.n_students) FROM class_week_summary w "
+                                        "JOIN classes c ON c.id = w.class_id GROUP BY c.name")).all())
+        total = s.execute(text("SELECT sum(n_students) FROM class_week_summary")).scalar()
+        enrolled = s.execute(text("SELECT count(*) FROM enrollments")).scalar()
+    sizes = df.groupby("class_name")["student_id"].nunique()
+    assert per_class == sizes.to_dict()
+    assert total == 60 * 40 and enrolled == 60
