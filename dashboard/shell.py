@@ -85,7 +85,7 @@ def navbar() -> dbc.Navbar:
         id=NAVBAR,
         color="dark",
         dark=True,
-        expand="md",
+        expand="lg",
         className="mb-3",
     )
 
