@@ -1,8 +1,9 @@
 """The two Effects pages: study hours against scores, and sports participation against scores and attendance.
 
-Aggregates (2-D histogram, quantiles, counts, means, variances, rank sums, correlations) are
-computed in SQL over :func:`services.queries.student_metrics`; only the sufficient statistics come
-back, and scipy turns them into p-values. The results are exact, not estimated from a sample.
+Aggregates are computed in SQL over :func:`services.queries.student_metrics`: the 2-D histogram,
+quantiles and correlations (study hours), and for sports the frequency table of each measure per
+participation level (counts per distinct value: an exact sufficient statistic for quantiles, means,
+variances and rank sums). scipy turns them into p-values. The results are exact, not sampled.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 from sqlalchemy import Float, Integer, Select, cast, func, select, type_coerce
@@ -257,50 +259,56 @@ class SportsEffect:
 METRICS = (M.SCORE, M.ATTENDANCE)
 
 
-def _level_stats(session: Session, m, metric: str, levels: tuple[str, ...]) -> pd.DataFrame:
-    """Per level: n, Tukey box (whiskers at the last values within 1.5 IQR), mean and sample variance."""
+@dataclass(frozen=True)
+class Frequencies:
+    """Counts per (level, value): an exact sufficient statistic, as long as the distinct values."""
+
+    level: np.ndarray  # object labels
+    x: np.ndarray
+    count: np.ndarray
+
+
+def _frequencies(session: Session, m, metric: str) -> Frequencies:
+    """The frequency table of ``metric`` per participation level, counted in SQL."""
     level, x = m.c[M.SPORTS_LEVEL], m.c[metric]
-    q = _quartiles(x)
-    quart = (
-        select(
-            level.label("level"), func.count().label("n"), q.label("q"), func.avg(x).label("mean"),
-            func.coalesce(func.var_samp(x), 0.0).label("var"),
-        )
-        .where(x.is_not(None), level.is_not(None))
-        .group_by(level)
-        .subquery()
-    )
-    q1, q3 = quart.c.q[1], quart.c.q[3]
-    iqr = q3 - q1
-    lower = func.min(x).filter(x >= q1 - 1.5 * iqr)
-    upper = func.max(x).filter(x <= q3 + 1.5 * iqr)
-    keys = (quart.c.level, quart.c.n, quart.c.q, quart.c.mean, quart.c.var)
     rows = session.execute(
-        select(*keys, lower, upper).join(m, (level == quart.c.level) & x.is_not(None)).group_by(*keys)
+        select(level, x, func.count()).where(x.is_not(None), level.is_not(None)).group_by(level, x)
     ).all()
-    found = {r[0]: r for r in rows}
+    labels, values, counts = zip(*rows, strict=True) if rows else ((), (), ())
+    return Frequencies(np.array(labels, dtype=object), np.array(values, dtype="float64"), np.array(counts, dtype="int64"))
+
+
+def _box(values: np.ndarray) -> tuple[float, ...]:
+    """Tukey box: whiskers at the last values within 1.5 IQR; quartiles interpolated as percentile_cont."""
+    q1, med, q3 = np.percentile(values, [25, 50, 75])
+    iqr = q3 - q1
+    lower = values[values >= q1 - 1.5 * iqr].min()
+    upper = values[values <= q3 + 1.5 * iqr].max()
+    var = float(values.var(ddof=1)) if len(values) > 1 else 0.0
+    return float(lower), float(q1), float(med), float(q3), float(upper), float(values.mean()), var
+
+
+def _level_stats(freq: Frequencies, metric: str, levels: tuple[str, ...]) -> pd.DataFrame:
+    """Per level: n, Tukey box, mean and sample variance, from the frequency table."""
     out = []
     for name in levels:
-        r = found.get(name)
-        if r is None:
+        mask = freq.level == name
+        n = int(freq.count[mask].sum())
+        if n == 0:
             out.append((metric, name, 0, *([math.nan] * 7)))
-        else:
-            q1v, med, q3v = (float(v) for v in r[2])
-            out.append((metric, name, int(r[1]), float(r[5]), q1v, med, q3v, float(r[6]), float(r[3]), float(r[4])))
+            continue
+        out.append((metric, name, n, *_box(np.repeat(freq.x[mask], freq.count[mask]))))
     return pd.DataFrame(out, columns=["metric", "level", "n", "lower", "q1", "median", "q3", "upper", "mean", "var"])
 
 
-def _rank_sums(session: Session, m, metric: str) -> tuple[dict[str, tuple[int, float]], float]:
-    """Per level: n and the sum of average ranks; and the tie term sum(t^3 - t), in one pass."""
-    level, x = m.c[M.SPORTS_LEVEL], m.c[metric]
-    ranked = select(
-        level.label("level"), _avg_rank(x).label("r"), func.count().over(partition_by=x).label("t")
-    ).where(x.is_not(None), level.is_not(None)).subquery()
-    t = cast(ranked.c.t, Float)
-    rows = session.execute(
-        select(ranked.c.level, func.count(), func.sum(ranked.c.r), func.sum(t * t - 1)).group_by(ranked.c.level)
-    ).all()
-    return {r[0]: (int(r[1]), float(r[2])) for r in rows}, float(sum(r[3] for r in rows))
+def _rank_sums(freq: Frequencies, levels: tuple[str, ...]) -> tuple[list[tuple[int, float]], float]:
+    """Per level: n and the sum of average ranks (ties share their mean rank); and sum(t^3 - t) over ties."""
+    uniq, inverse = np.unique(freq.x, return_inverse=True)
+    t = np.bincount(inverse, weights=freq.count, minlength=len(uniq))
+    avg_rank = np.cumsum(t) - (t - 1) / 2
+    r = freq.count * avg_rank[inverse]
+    sums = [(int(freq.count[freq.level == name].sum()), float(r[freq.level == name].sum())) for name in levels]
+    return sums, float(np.sum(t**3 - t))
 
 
 def pooled(groups: list[tuple[int, float, float]]) -> tuple[int, float, float]:
@@ -355,13 +363,13 @@ def kruskal(sums: list[tuple[int, float]], tie_sum: float) -> tuple[float, float
     return h, float(stats.chi2.sf(h, k - 1)), h / (n - 1)
 
 
-def _group_test(session: Session, m, metric: str, table: pd.DataFrame) -> GroupTest:
+def _group_test(freq: Frequencies, metric: str, table: pd.DataFrame) -> GroupTest:
     groups = [(int(r.n), float(r.mean), float(r.var)) for r in table.itertuples(index=False)]
     none, part = groups[0], pooled([g for g in groups[1:] if g[0] > 0])
     t, df, p, d = welch(part, none)
     f, fp, eta2 = anova(groups)
-    sums, tie_sum = _rank_sums(session, m, metric)
-    h, hp, eps2 = kruskal([sums.get(name, (0, 0.0)) for name in table["level"]], tie_sum)
+    sums, tie_sum = _rank_sums(freq, tuple(table["level"]))
+    h, hp, eps2 = kruskal(sums, tie_sum)
     return GroupTest(metric, part[0], none[0], part[1], none[1], t, df, p, d, f, fp, eta2, h, hp, eps2)
 
 
@@ -379,12 +387,13 @@ def sports_effect(*, session: Session, viewer: Viewer, filters: Filters) -> Spor
     """
     rules = load_rules(session)
     levels = tuple(b.label for b in rules.sports_levels)
-    m = student_metrics(viewer, filters, rules).cte("m")
-    tables = {metric: _level_stats(session, m, metric, levels) for metric in METRICS}
+    m = student_metrics(viewer, filters, rules).subquery("m")
+    freqs = {metric: _frequencies(session, m, metric) for metric in METRICS}
+    tables = {metric: _level_stats(freqs[metric], metric, levels) for metric in METRICS}
     boxes = pd.concat(list(tables.values()), ignore_index=True)
     if int(boxes["n"].sum()) == 0:
         return SportsEffect(boxes=boxes, tests={}, caption="No student has a sports participation level.")
-    tests = {metric: _group_test(session, m, metric, tables[metric]) for metric in METRICS}
+    tests = {metric: _group_test(freqs[metric], metric, tables[metric]) for metric in METRICS}
     return SportsEffect(boxes=boxes, tests=tests, caption=sports_caption(tests))
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
@@ -80,8 +81,17 @@ class Rules:
     chronic_below: float = CHRONIC_DEFAULT
 
 
+WORK_MEM = "32MB"
+
+
+def sort_in_memory(session: Session) -> None:
+    """Let this transaction sort a school's students in memory (``SET LOCAL``: ends with the transaction)."""
+    session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
+
+
 def load_rules(session: Session) -> Rules:
-    """Read the study bands, sports levels and chronic-absence threshold (one small query)."""
+    """Read the study bands, sports levels and chronic-absence threshold; sorts of this transaction stay in memory."""
+    sort_in_memory(session)
     rows = session.execute(
         select(DerivationRule.kind, DerivationRule.label, DerivationRule.lower, DerivationRule.upper)
         .where(DerivationRule.kind.in_(("study_bin", "sports_level", "chronic_absence")))
