@@ -242,3 +242,21 @@ def test_moving_class_updates_both_classes(clean_db: Database, school_csv: Path,
     sizes = df.groupby("class_name")["student_id"].nunique()
     assert per_class == sizes.to_dict()
     assert total == 60 * 40 and enrolled == 60
+
+
+def test_bulk_mode_keeps_foreign_keys(clean_db: Database, school_csv: Path, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import etl.load
+
+    def fks() -> int:
+        return scalar(clean_db, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conrelid = ANY "
+                                "('{attendance,study_hours,activity_participation,scores}'::regclass[])")
+
+    before = fks()
+    monkeypatch.setattr(etl.load, "BULK_MIN_ROWS", 100)
+    report = ingest_file(clean_db, school_csv)
+    assert report.rows_inserted == 60 * 40 and fks() == before == 9
+    monkeypatch.setattr(pipeline, "refresh_summaries", lambda s, ids: (_ for _ in ()).throw(RuntimeError("boom")))
+    with pytest.raises(Unavailable):
+        ingest_file(clean_db, write_school(tmp_path / "more.csv", 100, seed=8))  # bulk again, then fails
+    assert fks() == 9 and scalar(clean_db, "SELECT count(*) FROM scores") == 60 * 40
