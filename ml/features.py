@@ -1,6 +1,6 @@
 """Features as of a date: one row per current student, built in SQL from data up to ``as_of`` only.
 
-Population: every student enrolled in the latest school year in the database (the "current"
+Population: every student enrolled in the latest school year that has classes (the "current"
 students), with the class of that enrollment. Only rows dated on or before ``as_of`` feed the features, so adding data
 after ``as_of`` never changes them. "Recent" means the last four weeks (dates after ``as_of - 28 days``).
 
@@ -90,7 +90,7 @@ _FEATURES_SQL = """
 WITH cur AS (
     SELECT DISTINCT ON (e.student_id) e.student_id, e.class_id, c.school_id, c.grade_level, e.school_year
     FROM enrollments e JOIN classes c ON c.id = e.class_id
-    WHERE e.school_year = (SELECT max(school_year) FROM enrollments) {class_filter}
+    WHERE e.school_year = (SELECT max(school_year) FROM classes) {class_filter}
     ORDER BY e.student_id, e.class_id
 ),
 att AS (

@@ -51,7 +51,7 @@ def train_summary(result: TrainResult) -> str:
         f"model {result.version} ({result.model_type}), features as of {result.as_of}, "
         f"{m['n_train']} train / {m['n_test']} test students, at-risk rate {m['positive_rate']:.1%}",
         f"cross-validated ROC AUC {cv.get('auc_mean', float('nan')):.3f} ± {cv.get('auc_std', float('nan')):.3f} "
-        f"({cv.get('folds')} folds); threshold {model['threshold']:.3f} (best F1 out-of-fold)",
+        f"({cv.get('folds')} folds on {cv.get('rows')} rows); threshold {model['threshold']:.3f} (best F1 out-of-fold)",
         *metric_table(m),
         f"confusion at threshold: TP {c['tp']}  FP {c['fp']}  FN {c['fn']}  TN {c['tn']}",
         *calibration_lines(model),

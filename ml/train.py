@@ -32,6 +32,8 @@ from studentperf.settings import Settings
 log = logging.getLogger(__name__)
 
 TEST_SIZE = 0.2
+TUNE_MAX_ROWS = 20_000
+"""Above this many training rows, tuning runs on a stratified sample of this size (the final fit uses all)."""
 MIN_ROWS, MIN_PER_CLASS = 40, 8
 GRIDS: dict[str, list[dict[str, Any]]] = {
     "xgboost": [
@@ -109,8 +111,20 @@ def _cv_candidate(
     return float(np.mean(aucs)), aucs, oof, best_trees
 
 
+def _tuning_sample(x: pd.DataFrame, y: np.ndarray, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    if len(y) <= TUNE_MAX_ROWS:
+        return x, y
+    keep, _ = train_test_split(np.arange(len(y)), train_size=TUNE_MAX_ROWS, stratify=y, random_state=seed)
+    keep = np.sort(keep)
+    return x.iloc[keep], y[keep]
+
+
 def tune(model: str, spec: FeatureSpec, x: pd.DataFrame, y: np.ndarray, seed: int) -> tuple[dict[str, Any], dict]:
-    """Pick the grid point with the best cross-validated AUC; returns its params and CV figures."""
+    """Pick the grid point with the best cross-validated AUC; returns its params and CV figures.
+
+    The out-of-fold probabilities (``cv["oof"]``) and labels (``cv["y"]``) are of the rows tuned on.
+    """
+    x, y = _tuning_sample(x, y, seed)
     best: tuple[float, dict[str, Any], dict] | None = None
     for params in GRIDS[model]:
         base = build_pipeline(model, spec.numeric, spec.categorical, params=params, seed=seed)
@@ -119,7 +133,7 @@ def tune(model: str, spec: FeatureSpec, x: pd.DataFrame, y: np.ndarray, seed: in
         log.info("cv candidate", extra={"model": model, "params": chosen, "auc": round(mean_auc, 4)})
         if best is None or mean_auc > best[0]:
             best = (mean_auc, chosen, {"auc_mean": mean_auc, "auc_std": float(np.std(aucs)), "fold_auc": aucs,
-                                        "folds": len(aucs), "oof": oof})
+                                        "folds": len(aucs), "rows": int(len(y)), "oof": oof, "y": y})
     assert best is not None
     return best[1], best[2]
 
@@ -147,7 +161,7 @@ def fit_and_evaluate(
     idx_tr, idx_te = train_test_split(np.arange(len(y)), test_size=TEST_SIZE, stratify=y, random_state=seed)
     x_tr, x_te, y_tr, y_te = x.iloc[idx_tr], x.iloc[idx_te], y[idx_tr], y[idx_te]
     params, cv = tune(model, spec, x_tr, y_tr, seed)
-    threshold = best_f1_threshold(y_tr, cv.pop("oof"))
+    threshold = best_f1_threshold(cv.pop("y"), cv.pop("oof"))
     pipeline = build_pipeline(model, spec.numeric, spec.categorical, params=params, seed=seed).fit(x_tr, y_tr)
     test = frame.iloc[idx_te]
     groups = {"gender": test["gender"], "grade_level": test["grade_level"].astype("Int64")}
