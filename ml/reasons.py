@@ -3,6 +3,10 @@
 Related features are one factor (attendance level = rate, share of weeks below 90 % and the gap to the
 class); a factor's contribution is the sum of its features' SHAP values (exact, by additivity). Each
 factor is described by its headline value beside the class median of that value.
+
+Each reason is a dict stored as-is in ``predictions.reasons``: ``factor`` (e.g. ``attendance``),
+``value`` and ``class_median`` (raw numbers; rates are fractions), ``contribution`` (SHAP, log-odds
+for XGBoost), ``effect`` (``raises`` / ``lowers``) and ``text`` (the sentence to show).
 """
 
 from __future__ import annotations

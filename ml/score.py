@@ -9,7 +9,6 @@ or grades would flag them, so they are worth watching but not yet an interventio
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
@@ -97,9 +96,7 @@ def batch_reasons(model: LoadedModel, frame: pd.DataFrame) -> list[list[dict[str
 
 def _copy_predictions(session: Session, rows: pd.DataFrame) -> None:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for rec in rows.itertuples(index=False):
-        writer.writerow(rec)
+    rows.to_csv(buffer, index=False, header=False)
     buffer.seek(0)
     raw = session.connection().connection.dbapi_connection
     with raw.cursor() as cursor:
