@@ -5,7 +5,7 @@ the COPY loader of the ml tests), then times feature building, training (XGBoost
 regression trained side by side as the baseline), scoring into ``predictions``, batch SHAP reasons,
 and one on-demand explanation, and prints each beside its target.
 
-Usage: ``python bench/ml_bench.py [--students 100000] [--loader etl|direct] [--keep]``
+Usage: ``python bench/ml_bench.py [--students 100000] [--loader etl|direct] [--keep] [--reuse URL]``
 (``DATABASE_URL`` names the server; default ``postgresql://postgres@127.0.0.1:5432/test``).
 """
 
@@ -129,7 +129,13 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=100_000)
     parser.add_argument("--loader", choices=("etl", "direct"), default="etl")
     parser.add_argument("--keep", action="store_true", help="keep the throwaway database")
+    parser.add_argument("--reuse", metavar="URL", help="time on an already loaded database (kept by --keep)")
     args = parser.parse_args()
+    if args.reuse:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(f"reusing {make_url(args.reuse).database}; cores {os.cpu_count()}", flush=True)
+            run(connect(args.reuse, tmp), Settings(database_url=args.reuse, home=Path(tmp)))
+        return
     base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
     name = f"studentperf_mlbench_{uuid.uuid4().hex[:6]}"
     url = _database(base, name)

@@ -15,6 +15,8 @@ dates (``TRAIN_FRACTION``), so the model learns from what a school knows part-wa
 from __future__ import annotations
 
 import datetime as dt
+import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -197,9 +199,23 @@ def build_features(
     params: dict[str, object] = {"as_of": as_of, "recent_start": as_of - dt.timedelta(days=RECENT_DAYS)}
     if class_ids is not None:
         params["class_ids"] = [int(c) for c in class_ids]
-    result = _conn(bind).execute(text(_FEATURES_SQL.format(class_filter=class_filter, event_join=event_join)), params)
+    sql = _FEATURES_SQL.format(class_filter=class_filter, event_join=event_join)
+    if class_ids is None:
+        return _typed(_copy_out(_conn(bind), sql, params))
+    result = _conn(bind).execute(text(sql), params)
     frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     return _typed(frame)
+
+
+def _copy_out(conn: Connection, sql: str, params: dict[str, object]) -> pd.DataFrame:
+    """Run ``sql`` through ``COPY ... TO STDOUT`` (much faster than row fetching for 100k rows)."""
+    raw = conn.connection.dbapi_connection
+    with raw.cursor() as cursor:
+        query = cursor.mogrify(re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql), params).decode()
+        buffer = io.StringIO()
+        cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)", buffer)
+    buffer.seek(0)
+    return pd.read_csv(buffer, dtype={"gender": object}, keep_default_na=False, na_values=[""])
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:

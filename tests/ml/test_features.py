@@ -62,3 +62,11 @@ def test_label_is_final_grade_below_threshold(school, session) -> None:
 def test_default_training_date_is_part_way_through_the_year(school, session) -> None:
     as_of = default_training_as_of(session)
     assert as_of == dt.date(2025, 9, 1) + dt.timedelta(weeks=23)  # 24th of 40 weekly dates (60 %)
+
+
+def test_whole_school_and_one_class_paths_agree(school, session) -> None:
+    everyone = build_features(session, AS_OF)
+    class_id = int(everyone["class_id"].iloc[0])
+    one = build_features(session, AS_OF, class_ids=[class_id])
+    assert len(one) > 10 and set(one["class_id"]) == {class_id}
+    pd.testing.assert_frame_equal(one, everyone.loc[one.index], check_exact=False, rtol=1e-12)
