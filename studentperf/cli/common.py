@@ -48,14 +48,15 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 @contextmanager
 def domain_errors() -> Iterator[None]:
-    """Turn the product's expected errors into a one-line message and exit code 1 (2 for bad input)."""
+    """Turn the product's expected errors (services and ml) into a one-line message and exit code 1 (2 for bad input)."""
+    from ml.errors import MLError
     from services.errors import DomainError, InvalidInput
 
     try:
         yield
     except InvalidInput as exc:
         fail(str(exc), code=2)
-    except DomainError as exc:
+    except (DomainError, MLError) as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted; nothing was committed by the step in progress", code=130)
