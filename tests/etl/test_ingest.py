@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import SHARED_DATA
 from sqlalchemy import text
 
 import etl.pipeline as pipeline
@@ -17,6 +16,7 @@ from etl.generate import generate_school, write_school
 from etl.pipeline import ingest_file, ingest_paths
 from etl.validate import RANGES
 from services.errors import InvalidInput, Unavailable
+from tests.conftest import SHARED_DATA
 
 KAGGLE = SHARED_DATA / "kaggle-student-performance-factors" / "StudentPerformanceFactors.csv"
 TABLES = ("schools", "classes", "students", "enrollments", "attendance", "study_hours", "activity_participation",
@@ -252,11 +252,25 @@ def test_bulk_mode_keeps_foreign_keys(clean_db: Database, school_csv: Path, tmp_
         return scalar(clean_db, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conrelid = ANY "
                                 "('{attendance,study_hours,activity_participation,scores}'::regclass[])")
 
-    before = fks()
+    def indexes() -> list[str]:
+        with clean_db.begin() as s:
+            return list(s.execute(text("SELECT indexdef FROM pg_indexes WHERE tablename IN "
+                                       "('attendance', 'study_hours', 'activity_participation', 'scores') "
+                                       "ORDER BY indexname")).scalars())
+
+    before, before_ix = fks(), indexes()
+    assert len(before_ix) == 9
     monkeypatch.setattr(etl.load, "BULK_MIN_ROWS", 100)
-    report = ingest_file(clean_db, school_csv)
-    assert report.rows_inserted == 60 * 40 and fks() == before == 9
+    report = ingest_file(clean_db, school_csv)  # empty event tables: the fresh path drops and rebuilds the indexes
+    assert report.rows_inserted == 60 * 40 and fks() == before == 9 and indexes() == before_ix
+    changed = tmp_path / "changed.csv"
+    pd.read_csv(school_csv, dtype=str).assign(final_score="50.25").to_csv(changed, index=False)
+    again = ingest_file(clean_db, changed)  # bulk, not fresh: upserts need the primary keys
+    assert (again.rows_inserted, again.rows_updated) == (0, 60 * 40) and indexes() == before_ix
+    assert scalar(clean_db, "SELECT count(*) FROM scores WHERE score = 50.25") == 60 * 40
     monkeypatch.setattr(pipeline, "refresh_summaries", lambda s, ids: (_ for _ in ()).throw(RuntimeError("boom")))
     with pytest.raises(Unavailable):
         ingest_file(clean_db, write_school(tmp_path / "more.csv", 100, seed=8))  # bulk again, then fails
-    assert fks() == 9 and scalar(clean_db, "SELECT count(*) FROM scores") == 60 * 40
+    with pytest.raises(Unavailable):
+        ingest_file(clean_db, write_school(tmp_path / "more.csv", 100, seed=8), truncate=True)  # fresh, then fails
+    assert fks() == 9 and indexes() == before_ix and scalar(clean_db, "SELECT count(*) FROM scores") == 60 * 40
