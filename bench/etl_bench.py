@@ -150,15 +150,19 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> None:
     _line("(b) pandas read_csv + to_sql", rows, tosql_s, copy_s,
           f"(measured {slice_s:.2f} s on {args.tosql_rows:,} rows, extrapolated)")
     _line("(c) studentperf ingest", rows, report["duration_s"], copy_s)
+    _line("    of which the summary refresh", rows, report["summaries_s"], copy_s)
+    _line("    ingest without the refresh", rows, report["duration_s"] - report["summaries_s"], copy_s)
     print(f"ingest is {tosql_s / report['duration_s']:.1f}x faster than to_sql; "
           f"target <= 2.5x COPY: {'met' if report['duration_s'] <= 2.5 * copy_s else 'NOT met'}; "
-          f"target >= 10x to_sql: {'met' if tosql_s >= 10 * report['duration_s'] else 'NOT met'}")
+          f"target >= 10x to_sql: {'met' if tosql_s >= 10 * report['duration_s'] else 'NOT met'} (whole ingest)")
     print(f"peak RSS of the ingest at {rows:,} rows: {report['peak_rss_mb']:.0f} MB")
     if args.big_rows:
         big = write_school(tmp / "big.csv", args.big_rows // N_WEEKS, seed=2)
         big_report = ingest(url, big, args.batch_size)
         big_rows = args.big_rows // N_WEEKS * N_WEEKS
         _line("(c) studentperf ingest (big file)", big_rows, big_report["duration_s"], None)
+        _line("    of which the summary refresh", big_rows, big_report["summaries_s"], None)
+        _line("    ingest without the refresh", big_rows, big_report["duration_s"] - big_report["summaries_s"], None)
         print(f"peak RSS of the ingest at {big_rows:,} rows: {big_report['peak_rss_mb']:.0f} MB "
               f"({big_report['peak_rss_mb'] / report['peak_rss_mb']:.2f}x the {rows:,}-row run)")
 

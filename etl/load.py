@@ -26,15 +26,20 @@ log = logging.getLogger(__name__)
 
 STAGE_DDL = """
 CREATE TEMP TABLE etl_stage (
+    line integer, school text, source_id text, date date, hours double precision, rate double precision,
+    sports boolean, score double precision
+) ON COMMIT DROP;
+CREATE TEMP TABLE etl_changed (student_id bigint, date date) ON COMMIT DROP;
+CREATE TEMP TABLE etl_stage_students (
     line integer, school text, source_id text, name text, gender text, age smallint, grade smallint,
     class_name text, school_year text, date date, hours double precision, rate double precision,
     sports boolean, score double precision
 ) ON COMMIT DROP;
-CREATE TEMP TABLE etl_changed (student_id bigint, date date) ON COMMIT DROP;
-CREATE TEMP TABLE etl_stage_students (LIKE etl_stage) ON COMMIT DROP;
 CREATE TEMP TABLE etl_new_students (id bigint PRIMARY KEY) ON COMMIT DROP;
 CREATE TEMP TABLE etl_left_classes (class_id integer) ON COMMIT DROP;
 """
+EVENT_COLUMNS = ("line", "school", "source_id", "date", "hours", "rate", "sports", "score")
+"""The columns of ``etl_stage`` (one row per file row); the student's own columns go to ``etl_stage_students``."""
 
 REJECT_DDL = """
 CREATE TEMP TABLE etl_rejects (line_number integer, raw jsonb, reasons text[]) ON COMMIT DROP;
@@ -44,7 +49,7 @@ SETUP_SQL = [
     "SET LOCAL work_mem = '256MB'",
     # temp tables are never analysed by autovacuum; the join keys are enough for the plans below
     "ANALYZE etl_stage (school, source_id, date), etl_stage_students (school, source_id)",
-    "INSERT INTO schools (name) SELECT DISTINCT school FROM etl_stage ON CONFLICT (name) DO NOTHING",
+    "INSERT INTO schools (name) SELECT DISTINCT school FROM etl_stage_students ON CONFLICT (name) DO NOTHING",
     """CREATE TEMP TABLE etl_student ON COMMIT DROP AS
        SELECT DISTINCT ON (s.school, s.source_id) sc.id AS school_id, s.source_id, s.name, s.gender, s.age,
               s.school_year, s.class_name, s.grade
@@ -220,7 +225,7 @@ def copy_text(frame: pd.DataFrame) -> str:
 def stage_chunk(session: Session, frame: pd.DataFrame) -> None:
     """Append one cleaned chunk to the staging tables (rows, and each student's latest row)."""
     if len(frame):
-        _copy(session, "etl_stage", frame, STAGE_COLUMNS)
+        _copy(session, "etl_stage", frame.loc[:, list(EVENT_COLUMNS)], EVENT_COLUMNS)
         _copy(session, "etl_stage_students", latest_per_student_year(frame), STAGE_COLUMNS)
 
 

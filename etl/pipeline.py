@@ -62,6 +62,7 @@ class IngestReport:
     rows_rejected: int = 0
     rows_duplicate: int = 0
     duration_s: float = 0.0
+    summaries_s: float = 0.0  # of duration_s: refreshing the summary tables
     message: str = ""
     format: dict[str, object] = field(default_factory=dict)
 
@@ -158,8 +159,10 @@ def _load(session: Session, path: Path, fmt: FileFormat, opts: IngestOptions, re
     counts = load_staged(session, report.run_id)
     report.rows_inserted, report.rows_updated = counts.inserted, counts.updated
     report.rows_duplicate = counts.duplicates
+    refreshing = time.perf_counter()
     refresh_summaries(session, touched_students(session))
     refresh_class_weeks(session, left_classes(session))
+    report.summaries_s = time.perf_counter() - refreshing
     report.status = "dry_run" if opts.dry_run else "succeeded"
     report.duration_s = time.perf_counter() - started
     _finish_run(session, report)

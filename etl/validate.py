@@ -73,7 +73,9 @@ def _strip_or_none(values: pd.Series) -> pd.Series:
 
 def _parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Numbers (surrounding spaces and a decimal comma accepted) and the mask of mistyped cells."""
-    values = pd.to_numeric(raw, errors="coerce").astype("float64")
+    codes, uniques = pd.factorize(raw)  # few distinct values in a long column: parse each once
+    parsed = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").astype("float64").to_numpy()
+    values = pd.Series(np.append(parsed, np.nan)[codes], index=raw.index)
     failed = values.isna()
     if not failed.any():
         return values, failed
