@@ -21,6 +21,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     SmallInteger,
     String,
     Text,
@@ -393,8 +394,59 @@ DATA_TABLES = (
     "predictions",
     "student_summary",
     "class_week_summary",
+    "student_week_summary",
+    "summary_calendar",
     "enrollments",
     "students",
 )
 """Tables emptied by ``ingest --truncate``: students and their data. Schools and classes stay, so
 teachers keep their class assignments; users, runs and the audit log stay too."""
+
+
+# --------------------------------------------------------------------------- dashboard performance (0006)
+
+CUMULATIVE_COLUMNS = ("c_att_sum", "c_att_n", "c_study_sum", "c_study_n", "c_sports_sum", "c_sports_n", "c_score_sum",
+                      "c_score_n", "latest_score")
+
+
+class SummaryCalendar(Base):
+    """Every date any event of any student falls on (a superset after rows move): the grid of ``student_week_summary``."""
+
+    __tablename__ = "summary_calendar"
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+
+
+class StudentWeekSummary(Base):
+    """One row per student per calendar date from the student's first event on: that date's sums and the running sums.
+
+    The measures of a student over ``[a, b]`` are ``c_*(b') - c_*(a')`` where ``b'`` is the last calendar date
+    ``<= b`` and ``a'`` the last one ``< a`` (no row: zero); ``latest_score`` is the latest score up to the
+    row's date (by date, then assessment). Running sums of fractional values are ``numeric``, so range means
+    are exact. No foreign key: rows are only read through ``student_summary`` (which cascades), and a check
+    per row would double the refresh.
+    """
+
+    __tablename__ = "student_week_summary"
+    __table_args__ = (
+        Index("ix_student_week_summary_date", "date", "student_id", postgresql_include=list(CUMULATIVE_COLUMNS)),
+    )
+    student_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    att_sum: Mapped[float | None] = mapped_column(Double)
+    att_n: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    study_sum: Mapped[float | None] = mapped_column(Double)
+    study_n: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    sports_sum: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    sports_n: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    score_sum: Mapped[float | None] = mapped_column(Double)
+    score_n: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    c_att_sum: Mapped[float | None] = mapped_column(Numeric(asdecimal=False))
+    c_att_n: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    c_study_sum: Mapped[float | None] = mapped_column(Numeric(asdecimal=False))
+    c_study_n: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    c_sports_sum: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    c_sports_n: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    c_score_sum: Mapped[float | None] = mapped_column(Numeric(asdecimal=False))
+    c_score_n: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    latest_score: Mapped[float | None] = mapped_column(Double)
+

@@ -1,11 +1,18 @@
-"""SQL that refreshes the summary tables the dashboards read (``student_summary``, ``class_week_summary``).
+"""SQL that refreshes the summary tables the dashboards read.
 
-Both are recomputed from the event tables for a set of students (all of them when no ids are
-given) inside the caller's transaction. A student's class and grade are those of their latest
-school year's enrollment; labels come from ``derivation_rules`` (``lower <= v < upper``).
-``class_week_summary`` is rebuilt for every class any of those students has been enrolled in,
-counting each event in the class the student belonged to in that event's school year (a school
-year starts on 1 August) and the week starting on the Monday of its date.
+For a set of students (all of them when no ids are given), inside the caller's transaction:
+
+1. the event tables are read once into ``summary_days`` (sums and counts per student and date);
+2. ``student_week_summary`` gets, for each of those students and each date of ``summary_calendar``
+   from their first event on, that date's sums and the running sums (exact ``numeric``), so a date
+   range is ``cum(b) - cum(a-)``; other students get carried-forward rows on dates new to the calendar;
+3. ``student_summary`` is read off each student's last running row (means are exact decimals);
+4. ``class_week_summary`` is rebuilt from ``student_week_summary`` for every class any of those
+   students has been enrolled in, counting each event in the class the student belonged to in that
+   event's school year (a year starts on 1 August) and the week starting on the Monday of its date.
+
+A student's class and grade are those of their latest school year's enrollment; labels come from
+``derivation_rules`` (``lower <= v < upper``). Everything is set-based SQL over the affected students.
 """
 
 from __future__ import annotations
@@ -20,6 +27,68 @@ IDS_SQL = [
     "DROP TABLE IF EXISTS summary_ids",
     "CREATE TEMP TABLE summary_ids (student_id bigint PRIMARY KEY) ON COMMIT DROP",
 ]
+SETTINGS_SQL = ["SET LOCAL work_mem = '1GB'", "SET LOCAL jit = off"]  # one process sorting a whole school in memory
+RUNNING_INDEXES = {
+    "ix_student_week_summary_date": "CREATE INDEX ix_student_week_summary_date ON student_week_summary (date, student_id) "
+                                    "INCLUDE (c_att_sum, c_att_n, c_study_sum, c_study_n, c_sports_sum, c_sports_n, "
+                                    "c_score_sum, c_score_n, latest_score)",
+}
+PK_SQL = "ALTER TABLE student_week_summary ADD CONSTRAINT pk_student_week_summary PRIMARY KEY (student_id, date)"
+
+
+IN_IDS = "WHERE student_id IN (SELECT student_id FROM summary_ids)"
+DAYS_SQL = """
+CREATE TEMP TABLE summary_days ON COMMIT DROP AS
+SELECT student_id, date, sum(att) AS att_sum, count(att) AS att_n, sum(study) AS study_sum, count(study) AS study_n,
+       coalesce(sum(sports), 0) AS sports_sum, count(sports) AS sports_n, sum(score) AS score_sum,
+       count(score) AS score_n, max(last) AS last
+FROM (
+    SELECT student_id, date, rate AS att, NULL::float8 AS study, NULL::int AS sports, NULL::float8 AS score,
+           NULL::float8[] AS last
+    FROM attendance {where}
+    UNION ALL
+    SELECT student_id, date, NULL, hours, NULL, NULL, NULL FROM study_hours {where}
+    UNION ALL
+    SELECT student_id, date, NULL, NULL, participated::int, NULL, NULL FROM activity_participation
+    {where} {and_} activity = 'sports'
+    UNION ALL
+    SELECT student_id, date, NULL, NULL, NULL, score, ARRAY[assessment_id::float8, score] FROM scores {where}
+) ev
+GROUP BY student_id, date
+"""
+
+NEW_DATES_SQL = """
+CREATE TEMP TABLE summary_new_dates ON COMMIT DROP AS
+SELECT n.date, (SELECT max(c.date) FROM summary_calendar c WHERE c.date < n.date) AS prev
+FROM (SELECT DISTINCT date FROM summary_days) n
+WHERE NOT EXISTS (SELECT 1 FROM summary_calendar c WHERE c.date = n.date)
+"""
+
+CUMULATIVE = "c_att_sum, c_att_n, c_study_sum, c_study_n, c_sports_sum, c_sports_n, c_score_sum, c_score_n, latest_score"
+
+CARRY_SQL = f"""
+INSERT INTO student_week_summary (student_id, date, {CUMULATIVE})
+SELECT w.student_id, n.date, {', '.join('w.' + c for c in CUMULATIVE.split(', '))}
+FROM summary_new_dates n JOIN student_week_summary w ON w.date = n.prev
+WHERE NOT EXISTS (SELECT 1 FROM summary_ids i WHERE i.student_id = w.student_id)
+"""
+
+RUNNING_SQL = f"""
+INSERT INTO student_week_summary (student_id, date, att_sum, att_n, study_sum, study_n, sports_sum, sports_n,
+    score_sum, score_n, {CUMULATIVE})
+SELECT g.student_id, g.date, d.att_sum, coalesce(d.att_n, 0), d.study_sum, coalesce(d.study_n, 0),
+       coalesce(d.sports_sum, 0), coalesce(d.sports_n, 0), d.score_sum, coalesce(d.score_n, 0),
+       coalesce(sum(d.att_sum::numeric) OVER w, 0), coalesce(sum(d.att_n) OVER w, 0),
+       coalesce(sum(d.study_sum::numeric) OVER w, 0), coalesce(sum(d.study_n) OVER w, 0),
+       coalesce(sum(d.sports_sum) OVER w, 0), coalesce(sum(d.sports_n) OVER w, 0),
+       coalesce(sum(d.score_sum::numeric) OVER w, 0), coalesce(sum(d.score_n) OVER w, 0),
+       (max(CASE WHEN d.last IS NOT NULL THEN ARRAY[(g.date - DATE '2000-01-01')::float8] || d.last END) OVER w)[3]
+FROM (SELECT f.student_id, c.date
+      FROM (SELECT student_id, min(date) AS first FROM summary_days GROUP BY student_id) f
+      JOIN summary_calendar c ON c.date >= f.first) g
+LEFT JOIN summary_days d ON d.student_id = g.student_id AND d.date = g.date
+WINDOW w AS (PARTITION BY g.student_id ORDER BY g.date)
+"""
 
 RULE = """(SELECT r.label FROM derivation_rules r WHERE r.kind = '{kind}'
            AND (r.lower IS NULL OR {value} >= r.lower) AND (r.upper IS NULL OR {value} < r.upper)
@@ -34,26 +103,23 @@ WITH cur AS (
     SELECT DISTINCT ON (en.student_id) en.student_id, en.class_id, c.grade_level, en.school_year
     FROM enrollments en JOIN classes c ON c.id = en.class_id JOIN summary_ids USING (student_id)
     ORDER BY en.student_id, en.school_year DESC, en.class_id
-), att AS (
-    SELECT student_id, avg(rate) AS m FROM attendance JOIN summary_ids USING (student_id) GROUP BY student_id
-), hrs AS (
-    SELECT student_id, avg(hours) AS m FROM study_hours JOIN summary_ids USING (student_id) GROUP BY student_id
-), spt AS (
-    SELECT student_id, avg(participated::int) AS m FROM activity_participation JOIN summary_ids USING (student_id)
-    WHERE activity = 'sports' GROUP BY student_id
+), tot AS (
+    SELECT w.* FROM student_week_summary w JOIN summary_ids USING (student_id)
+    WHERE w.date = (SELECT max(date) FROM summary_calendar)
 ), sco AS (
-    SELECT student_id, avg(score) AS m, count(DISTINCT date_trunc('week', date)) AS n_weeks,
-           min(date) AS first_date, max(date) AS last_date,
-           (array_agg(score ORDER BY date DESC, assessment_id DESC))[1] AS latest
-    FROM scores JOIN summary_ids USING (student_id) GROUP BY student_id
+    SELECT student_id, count(DISTINCT date_trunc('week', date)) AS n_weeks, min(date) AS first_date,
+           max(date) AS last_date
+    FROM summary_days WHERE score_n > 0 GROUP BY student_id
 ), base AS (
     SELECT st.id AS student_id, st.school_id, cur.class_id, cur.grade_level, cur.school_year, st.gender, st.age,
-           coalesce(sco.n_weeks, 0) AS n_weeks, sco.first_date, sco.last_date, att.m AS attendance_mean,
-           hrs.m AS study_hours_mean, spt.m AS sports_rate, sco.m AS score_mean, sco.latest AS latest_score,
-           sco.last_date AS latest_score_date
+           coalesce(sco.n_weeks, 0) AS n_weeks, sco.first_date, sco.last_date,
+           (t.c_att_sum / nullif(t.c_att_n, 0))::float8 AS attendance_mean,
+           (t.c_study_sum / nullif(t.c_study_n, 0))::float8 AS study_hours_mean,
+           (t.c_sports_sum::numeric / nullif(t.c_sports_n, 0))::float8 AS sports_rate,
+           (t.c_score_sum / nullif(t.c_score_n, 0))::float8 AS score_mean,
+           CASE WHEN t.c_score_n > 0 THEN t.latest_score END AS latest_score, sco.last_date AS latest_score_date
     FROM students st JOIN summary_ids ids ON ids.student_id = st.id
-    LEFT JOIN cur ON cur.student_id = st.id LEFT JOIN att ON att.student_id = st.id
-    LEFT JOIN hrs ON hrs.student_id = st.id LEFT JOIN spt ON spt.student_id = st.id
+    LEFT JOIN cur ON cur.student_id = st.id LEFT JOIN tot t ON t.student_id = st.id
     LEFT JOIN sco ON sco.student_id = st.id
 )
 SELECT b.*,
@@ -65,35 +131,26 @@ SELECT b.*,
 FROM base b
 """
 
-CLASS_SQL = """
+SCHOOL_YEAR = "extract(year FROM {d} - interval '7 months')"
+CLASS_SQL = f"""
 INSERT INTO class_week_summary (class_id, week, n_students, attendance_sum, attendance_n, study_sum, study_n,
     score_sum, score_n, sports_sum, sports_n)
 WITH members AS (
     SELECT en.student_id, en.class_id, make_date(left(en.school_year, 4)::int, 8, 1) AS y0
     FROM enrollments en JOIN summary_classes USING (class_id)
 ), ev AS (
-    SELECT student_id, date, rate AS att, NULL::float8 AS study, NULL::float8 AS score, NULL::int AS sports
-    FROM attendance WHERE student_id IN (SELECT student_id FROM members)
-    UNION ALL
-    SELECT student_id, date, NULL, hours, NULL, NULL FROM study_hours
-    WHERE student_id IN (SELECT student_id FROM members)
-    UNION ALL
-    SELECT student_id, date, NULL, NULL, score, NULL FROM scores
-    WHERE student_id IN (SELECT student_id FROM members)
-    UNION ALL
-    SELECT student_id, date, NULL, NULL, NULL, participated::int FROM activity_participation
-    WHERE activity = 'sports' AND student_id IN (SELECT student_id FROM members)
-), per_student AS (
-    SELECT m.class_id, date_trunc('week', ev.date)::date AS week, ev.student_id,
-           sum(att) AS att_s, count(att) AS att_n, sum(study) AS study_s, count(study) AS study_n,
-           sum(score) AS score_s, count(score) AS score_n, sum(sports) AS sports_s, count(sports) AS sports_n
-    FROM ev JOIN members m ON m.student_id = ev.student_id
-     AND ev.date >= m.y0 AND ev.date < (m.y0 + interval '1 year')
-    GROUP BY 1, 2, 3
+    SELECT w.student_id, w.date, w.att_sum, w.att_n, w.study_sum, w.study_n, w.score_sum, w.score_n,
+           w.sports_sum, w.sports_n, lag(w.date) OVER (PARTITION BY w.student_id ORDER BY w.date) AS prev
+    FROM student_week_summary w
+    WHERE w.student_id IN (SELECT student_id FROM members) AND w.att_n + w.study_n + w.score_n + w.sports_n > 0
 )
-SELECT class_id, week, count(*), coalesce(sum(att_s), 0), sum(att_n), coalesce(sum(study_s), 0), sum(study_n),
-       coalesce(sum(score_s), 0), sum(score_n), coalesce(sum(sports_s), 0), sum(sports_n)
-FROM per_student GROUP BY class_id, week
+SELECT m.class_id, date_trunc('week', ev.date)::date AS week,
+       count(*) FILTER (WHERE ev.prev IS NULL OR date_trunc('week', ev.prev) <> date_trunc('week', ev.date)
+                        OR {SCHOOL_YEAR.format(d="ev.prev")} <> {SCHOOL_YEAR.format(d="ev.date")}),
+       coalesce(sum(ev.att_sum), 0), sum(ev.att_n), coalesce(sum(ev.study_sum), 0), sum(ev.study_n),
+       coalesce(sum(ev.score_sum), 0), sum(ev.score_n), sum(ev.sports_sum), sum(ev.sports_n)
+FROM ev JOIN members m ON m.student_id = ev.student_id AND ev.date >= m.y0 AND ev.date < (m.y0 + interval '1 year')
+GROUP BY 1, 2
 """
 
 
@@ -110,13 +167,60 @@ def _fill_ids(session: Session, student_ids: Iterable[int] | None) -> None:
     session.execute(stmt, {"ids": ids})
 
 
+def _read_days(session: Session, everyone: bool) -> None:
+    """Sums and counts per student and date of the students to refresh, in one pass over the events."""
+    where, and_ = ("", "WHERE") if everyone else (IN_IDS, "AND")
+    session.execute(text("DROP TABLE IF EXISTS summary_days"))
+    session.execute(text("SET LOCAL enable_hashagg = off"))  # 4M groups: a merge of sorted index scans beats spilling
+    session.execute(text(DAYS_SQL.format(where=where, and_=and_)))
+    session.execute(text("RESET enable_hashagg"))
+    session.execute(text("ANALYZE summary_days"))
+
+
+def _refresh_running(session: Session, everyone: bool) -> None:
+    """Rebuild the students' rows of ``student_week_summary`` and extend the calendar with their new dates."""
+    if everyone:
+        session.execute(text("TRUNCATE student_week_summary, summary_calendar"))
+    session.execute(text("DROP TABLE IF EXISTS summary_new_dates"))
+    session.execute(text(NEW_DATES_SQL))
+    if not everyone:
+        session.execute(text(CARRY_SQL))
+        session.execute(text("DELETE FROM student_week_summary WHERE student_id IN (SELECT student_id FROM summary_ids)"))
+    session.execute(text("INSERT INTO summary_calendar SELECT date FROM summary_new_dates"))
+    if not everyone:
+        session.execute(text(RUNNING_SQL))
+        return
+    # The table was just emptied: filling it without indexes and building them once is several times faster.
+    for name in RUNNING_INDEXES:
+        session.execute(text(f"DROP INDEX {name}"))
+    session.execute(text("ALTER TABLE student_week_summary DROP CONSTRAINT pk_student_week_summary"))
+    session.execute(text(RUNNING_SQL + " ORDER BY 1, 2"))
+    session.execute(text(PK_SQL))
+    for sql in RUNNING_INDEXES.values():
+        session.execute(text(sql))
+    session.execute(text("ANALYZE student_week_summary"))
+
+
+def refresh_student_weeks(session: Session, student_ids: Iterable[int] | None = None) -> None:
+    """Rebuild ``student_week_summary`` (and extend ``summary_calendar``) for these students (None: everyone).
+
+    Leaves the temp tables ``summary_ids`` and ``summary_days`` for the other summaries; never commits.
+    """
+    everyone = student_ids is None
+    for sql in SETTINGS_SQL:
+        session.execute(text(sql))
+    _fill_ids(session, student_ids)
+    session.execute(text("ANALYZE summary_ids"))
+    _read_days(session, everyone)
+    _refresh_running(session, everyone)
+
+
 def refresh_summaries(session: Session, student_ids: Iterable[int] | None = None) -> None:
-    """Recompute ``student_summary`` and ``class_week_summary`` for these students (None: everyone).
+    """Recompute every summary table for these students (None: everyone).
 
     Runs in the caller's transaction and never commits.
     """
-    _fill_ids(session, student_ids)
-    session.execute(text("ANALYZE summary_ids"))
+    refresh_student_weeks(session, student_ids)
     session.execute(text("DELETE FROM student_summary WHERE student_id IN (SELECT student_id FROM summary_ids)"))
     session.execute(text(STUDENT_SQL))
     session.execute(text("DROP TABLE IF EXISTS summary_classes"))

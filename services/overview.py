@@ -10,17 +10,18 @@ import math
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Float, Integer, cast, func, select
+from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import Session
 
-from db.models import Attendance, ModelVersion, Prediction, Score
+from db.models import ModelVersion, Prediction
 from services.queries import (
     M,
     class_week_sums,
-    event_week_means,
     load_rules,
     only_class_filters,
+    sort_in_memory,
     student_metrics,
+    student_week_means,
 )
 from services.scope import Filters, Viewer
 
@@ -221,18 +222,12 @@ def weekly_trends(*, session: Session, viewer: Viewer, filters: Filters) -> Week
         The filter bar's values.
     """
     if only_class_filters(filters):
+        sort_in_memory(session)
         rows = session.execute(class_week_sums(viewer, filters)).all()
         frame = pd.DataFrame(rows, columns=["week", "attendance", "score", "study_hours"])[["week", "attendance", "score"]]
         return WeeklyTrends(frame=_typed(frame), source="class_week_summary")
     students = student_metrics(viewer, filters, load_rules(session)).subquery("m")
-    att = event_week_means(students, Attendance, Attendance.rate, filters, "attendance").subquery()
-    sc = event_week_means(students, Score, Score.score, filters, "score").subquery()
-    week = func.coalesce(att.c.week, sc.c.week).label("week")
-    rows = session.execute(
-        select(week, cast(att.c.attendance, Float), cast(sc.c.score, Float))
-        .select_from(att.join(sc, att.c.week == sc.c.week, full=True))
-        .order_by(week)
-    ).all()
+    rows = session.execute(student_week_means(students, filters)).all()
     return WeeklyTrends(frame=_typed(pd.DataFrame(rows, columns=["week", "attendance", "score"])), source="events")
 
 

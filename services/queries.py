@@ -2,7 +2,7 @@
 
 :func:`student_metrics` returns one row per student in the viewer's scope that matches the filters,
 with the per-student measures in :class:`M` columns. Without a date range it reads
-``student_summary``; with one it aggregates the event tables over the range. Every builder applies
+``student_summary``; with one it subtracts running sums of ``student_week_summary``. Every builder applies
 ``viewer.class_clause(...)``: a teacher's query never reaches another class, whatever the filters say.
 """
 
@@ -14,7 +14,6 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Float,
-    Integer,
     Select,
     and_,
     case,
@@ -26,18 +25,15 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from db.models import (
-    ActivityParticipation,
-    Attendance,
     ClassWeekSummary,
     DerivationRule,
     SchoolClass,
-    Score,
     StudentSummary,
-    StudyHours,
+    StudentWeekSummary,
+    SummaryCalendar,
 )
 from services.scope import Filters, Viewer
 
@@ -85,8 +81,12 @@ WORK_MEM = "32MB"
 
 
 def sort_in_memory(session: Session) -> None:
-    """Let this transaction sort a school's students in memory (``SET LOCAL``: ends with the transaction)."""
+    """Let this transaction sort a school's students in memory, without JIT compilation (``SET LOCAL``).
+
+    JIT costs 50-100 ms per query here and never pays back on a few hundred thousand rows.
+    """
     session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
+    session.execute(text("SET LOCAL jit = off"))
 
 
 def load_rules(session: Session) -> Rules:
@@ -171,65 +171,66 @@ def _summary_metrics(viewer: Viewer, filters: Filters) -> Select:
     ).where(*scoped_summary(viewer, filters))
 
 
-def _per_student(base, table, value: ColumnElement, filters: Filters, *extra: ColumnElement[bool]):
-    """Per-student mean of ``value`` over the date range, for the students of ``base``."""
-    return (
-        select(table.student_id, func.avg(value).label("v"))
-        .join(base, base.c.student_id == table.student_id)
-        .where(*date_clause(table.date, filters), *extra)
-        .group_by(table.student_id)
-        .subquery()
-    )
+def _calendar_date(filters: Filters, *, before_start: bool) -> ColumnElement:
+    """The last calendar date ``<= date_to`` (or ``< date_from`` with ``before_start``), as a scalar subquery."""
+    cal = SummaryCalendar.date
+    if before_start:
+        return select(func.max(cal)).where(cal < filters.date_from).scalar_subquery()
+    return select(func.max(cal)).where(*([cal <= filters.date_to] if filters.date_to is not None else [])).scalar_subquery()
+
+
+def _range_diff(hi, lo, column: str) -> ColumnElement:
+    """``cum(b') - cum(a')`` of one running column (no row before the range: zero)."""
+    if lo is None:
+        return hi.c[column]
+    return hi.c[column] - func.coalesce(lo.c[column], 0)
+
+
+def _range_mean(hi, lo, total: str, count: str) -> ColumnElement:
+    """Exact mean over the range from running sums (numeric), as float; NULL when the range holds no value."""
+    return cast(_range_diff(hi, lo, total) / func.nullif(_range_diff(hi, lo, count), 0), Float)
 
 
 def _event_metrics(viewer: Viewer, filters: Filters, rules: Rules) -> Select:
-    base = (
-        select(SS.student_id, SS.school_id, SS.class_id, SS.grade_level)
-        .where(*scoped_summary(viewer, filters))
-        .cte("scoped_students")
-    )
-    att = _per_student(base, Attendance, Attendance.rate, filters)
-    study = _per_student(base, StudyHours, StudyHours.hours, filters)
-    sports = _per_student(
-        base, ActivityParticipation, cast(ActivityParticipation.participated, Integer), filters,
-        ActivityParticipation.activity == SPORTS,
-    )
-    latest = func.array_agg(aggregate_order_by(Score.score, Score.date.desc(), Score.assessment_id.desc()))[1]
-    scores = (
-        select(Score.student_id, func.avg(Score.score).label("mean"), latest.label("latest"))
-        .join(base, base.c.student_id == Score.student_id)
-        .where(*date_clause(Score.date, filters))
-        .group_by(Score.student_id)
-        .subquery()
-    )
-    return (
+    """Per-student measures over the date range from two rows of ``student_week_summary`` per student."""
+    hi = StudentWeekSummary.__table__.alias("hi")
+    lo = StudentWeekSummary.__table__.alias("lo") if filters.date_from is not None else None
+    att = _range_mean(hi, lo, "c_att_sum", "c_att_n")
+    study = _range_mean(hi, lo, "c_study_sum", "c_study_n")
+    sports = _range_mean(hi, lo, "c_sports_sum", "c_sports_n")
+    n_scores = _range_diff(hi, lo, "c_score_n")
+    query = (
         select(
-            base.c.student_id.label(M.STUDENT_ID),
-            base.c.school_id.label(M.SCHOOL_ID),
-            base.c.class_id.label(M.CLASS_ID),
-            base.c.grade_level.label(M.GRADE),
-            att.c.v.label(M.ATTENDANCE),
-            study.c.v.label(M.STUDY_HOURS),
-            cast(sports.c.v, Float).label(M.SPORTS_RATE),
-            scores.c.mean.label(M.SCORE_MEAN),
-            scores.c.latest.label(M.SCORE),
-            band_case(study.c.v, rules.study_bands).label(M.STUDY_BAND),
-            band_case(sports.c.v, rules.sports_levels).label(M.SPORTS_LEVEL),
-            cast(att.c.v < rules.chronic_below, Boolean).label(M.CHRONIC),
+            SS.student_id.label(M.STUDENT_ID),
+            SS.school_id.label(M.SCHOOL_ID),
+            SS.class_id.label(M.CLASS_ID),
+            SS.grade_level.label(M.GRADE),
+            att.label(M.ATTENDANCE),
+            study.label(M.STUDY_HOURS),
+            sports.label(M.SPORTS_RATE),
+            _range_mean(hi, lo, "c_score_sum", "c_score_n").label(M.SCORE_MEAN),
+            case((n_scores > 0, hi.c.latest_score), else_=null()).label(M.SCORE),
+            band_case(study, rules.study_bands).label(M.STUDY_BAND),
+            band_case(sports, rules.sports_levels).label(M.SPORTS_LEVEL),
+            cast(att < rules.chronic_below, Boolean).label(M.CHRONIC),
         )
-        .outerjoin(att, att.c.student_id == base.c.student_id)
-        .outerjoin(study, study.c.student_id == base.c.student_id)
-        .outerjoin(sports, sports.c.student_id == base.c.student_id)
-        .outerjoin(scores, scores.c.student_id == base.c.student_id)
-        .where(or_(att.c.v.is_not(None), scores.c.mean.is_not(None), study.c.v.is_not(None)))
+        .join(hi, and_(hi.c.student_id == SS.student_id, hi.c.date == _calendar_date(filters, before_start=False)))
+        .where(*scoped_summary(viewer, filters))
     )
+    if lo is not None:
+        query = query.outerjoin(
+            lo, and_(lo.c.student_id == SS.student_id, lo.c.date == _calendar_date(filters, before_start=True))
+        )
+    counts = [_range_diff(hi, lo, c) > 0 for c in ("c_att_n", "c_score_n", "c_study_n")]
+    return query.where(or_(*counts))
 
 
 def student_metrics(viewer: Viewer, filters: Filters, rules: Rules) -> Select:
     """One row per student in scope matching every filter, with the :class:`M` columns.
 
-    Without a date range the year's ``student_summary`` is read; with one, the event tables are
-    aggregated over the range (and bands re-derived with ``rules``). The study-band and attendance
+    Without a date range the year's ``student_summary`` is read; with one, each student's measures
+    over the range are running sums at its end minus those before its start, read from
+    ``student_week_summary`` (and bands re-derived with ``rules``). The study-band and attendance
     filters apply to the measures of the same period.
     """
     inner = _event_metrics(viewer, filters, rules) if has_date_range(filters) else _summary_metrics(viewer, filters)
@@ -260,12 +261,20 @@ def class_week_sums(viewer: Viewer, filters: Filters) -> Select:
     )
 
 
-def event_week_means(students, table, value: ColumnElement, filters: Filters, name: str) -> Select:
-    """Weekly mean of ``value`` in ``table`` over the students of the ``students`` subquery."""
-    return (
-        select(table.date.label("week"), func.avg(value).label(name))
-        .join(students, students.c[M.STUDENT_ID] == table.student_id)
-        .where(*date_clause(table.date, filters))
-        .group_by(table.date)
-    )
+def student_week_means(students, filters: Filters) -> Select:
+    """Weekly mean attendance and score over the students of the ``students`` subquery (columns week, attendance, score).
 
+    Read from the per-date sums of ``student_week_summary``: one row per student and date, no event table.
+    """
+    w = StudentWeekSummary
+    return (
+        select(
+            w.date.label("week"),
+            cast(func.sum(w.att_sum) / func.nullif(func.sum(w.att_n), 0), Float).label("attendance"),
+            cast(func.sum(w.score_sum) / func.nullif(func.sum(w.score_n), 0), Float).label("score"),
+        )
+        .join(students, students.c[M.STUDENT_ID] == w.student_id)
+        .where(*date_clause(w.date, filters), (w.att_n + w.score_n) > 0)
+        .group_by(w.date)
+        .order_by(w.date)
+    )

@@ -24,6 +24,7 @@ from db.models import (
     Student,
     StudyHours,
 )
+from db.summaries import refresh_student_weeks
 from services.scope import Viewer
 
 FIRST_WEEK = dt.date(2025, 9, 1)
@@ -128,11 +129,12 @@ GROUP BY e.class_id, w.date
 
 
 def derive_summaries(session: Session) -> None:
-    """Fill ``student_summary`` and ``class_week_summary`` from the event tables."""
+    """Fill ``student_summary`` and ``class_week_summary`` from the event tables (here), and the running sums (ETL's SQL)."""
     session.execute(text("DELETE FROM student_summary"))
     session.execute(text("DELETE FROM class_week_summary"))
     session.execute(text(SUMMARY_SQL))
     session.execute(text(WEEK_SQL))
+    refresh_student_weeks(session)
 
 
 def teacher_of(*class_ids: int) -> Viewer:
