@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import logging
+import queue
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import psycopg2
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -171,11 +174,6 @@ def _timed(session: Session, sql: str, params: dict | None = None, step: str | N
     return result
 
 
-def _raw_cursor(session: Session):  # noqa: ANN202
-    """The psycopg2 cursor of the session's connection (same transaction)."""
-    return session.connection().connection.dbapi_connection.cursor()
-
-
 def create_staging(session: Session) -> None:
     """Create the TEMP staging tables (dropped at commit or rollback)."""
     session.execute(text(STAGE_DDL))
@@ -183,10 +181,72 @@ def create_staging(session: Session) -> None:
 
 
 def _copy(session: Session, table: str, frame: pd.DataFrame, columns: tuple[str, ...] | list[str]) -> None:
-    """COPY a frame into ``table`` (text format: each distinct value of a column is formatted once)."""
-    buf = io.StringIO(copy_text(frame))
-    with _raw_cursor(session) as cur:
-        cur.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buf)
+    """COPY a frame into ``table`` (text format), on the background writer when one is running."""
+    conn = session.connection().connection.dbapi_connection
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    payload = copy_text(frame).encode(psycopg2.extensions.encodings[conn.encoding])
+    writer = session.info.get(WRITER_KEY)
+    if writer is not None:
+        writer.put(sql, payload)
+        return
+    with conn.cursor() as cur:
+        cur.copy_expert(sql, io.BytesIO(payload))
+
+
+WRITER_KEY = "etl_copy_writer"
+
+
+class CopyWriter:
+    """Runs COPYs on a thread of its own, so PostgreSQL loads one chunk while pandas prepares the next.
+
+    The connection is the session's; while the writer runs, nothing else may use it. At most
+    ``depth`` payloads wait in the queue, so memory stays bounded.
+    """
+
+    def __init__(self, session: Session, depth: int = 2) -> None:
+        self._conn = session.connection().connection.dbapi_connection
+        self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="etl-copy", daemon=True)
+        self._thread.start()
+
+    def put(self, sql: str, payload: bytes) -> None:
+        """Queue one COPY (raises the error of an earlier one, if any)."""
+        self._raise()
+        self._queue.put((sql, payload))
+
+    def _work(self) -> None:
+        """Run queued COPYs until the end marker; after an error, only drain the queue."""
+        while (item := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    with self._conn.cursor() as cur:
+                        cur.copy_expert(item[0], io.BytesIO(item[1]))
+                except BaseException as exc:  # handed to the caller's thread by _raise
+                    self._error = exc
+
+    def _raise(self) -> None:
+        """Raise the error of a failed COPY in the caller's thread."""
+        if self._error is not None:
+            raise self._error
+
+    def stop(self) -> None:
+        """Wait until every queued COPY has run (the connection is free again)."""
+        self._queue.put(None)
+        self._thread.join()
+
+
+@contextmanager
+def background_copies(session: Session) -> Iterator[None]:
+    """Within the block, staging COPYs of ``session`` run on a ``CopyWriter``; all have finished on exit."""
+    writer = CopyWriter(session)
+    session.info[WRITER_KEY] = writer
+    try:
+        yield
+    finally:
+        session.info.pop(WRITER_KEY, None)
+        writer.stop()
+    writer._raise()  # noqa: SLF001 - only on success: an error inside the block wins
 
 
 ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})

@@ -31,6 +31,7 @@ from db.models import DATA_TABLES
 from db.summaries import refresh_class_weeks, refresh_summaries
 from etl.clean import DEFAULT_DATE, DEFAULT_ID_PREFIX, CleanOptions, clean
 from etl.load import (
+    background_copies,
     create_staging,
     left_classes,
     load_staged,
@@ -133,16 +134,17 @@ def _stage_file(session: Session, path: Path, fmt: FileFormat, opts: IngestOptio
     """Read, validate and clean the file chunk by chunk into the staging tables."""
     options = CleanOptions(school=opts.school, id_prefix=opts.id_prefix, default_date=opts.default_date)
     estimate = 0
-    for chunk in read_chunks(path, fmt, opts.batch_size):
-        checked = validate(chunk)
-        stage_chunk(session, clean(checked.rows, options))
-        stage_rejects(session, checked.rejected)
-        report.rows_read += len(chunk)
-        report.rows_rejected += len(checked.rejected)
-        if progress is not None:
-            if not estimate and len(chunk):
-                estimate = fmt.estimated_rows
-            progress(report.rows_read, max(estimate, report.rows_read))
+    with background_copies(session):  # PostgreSQL loads a chunk while pandas reads and checks the next
+        for chunk in read_chunks(path, fmt, opts.batch_size):
+            checked = validate(chunk)
+            stage_chunk(session, clean(checked.rows, options))
+            stage_rejects(session, checked.rejected)
+            report.rows_read += len(chunk)
+            report.rows_rejected += len(checked.rejected)
+            if progress is not None:
+                if not estimate and len(chunk):
+                    estimate = fmt.estimated_rows
+                progress(report.rows_read, max(estimate, report.rows_read))
     if report.rows_read == 0:
         raise InvalidInput(f"{path.name} has a header but no rows.")
 

@@ -135,6 +135,27 @@ def test_failure_mid_load_writes_nothing(clean_db: Database, school_csv: Path, t
     assert run["status"] == "failed" and "disk on fire" in run["error"]
 
 
+def test_failed_background_copy_writes_nothing(clean_db: Database, school_csv: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import etl.load
+
+    ingest_file(clean_db, school_csv, batch_size=700)
+    before = snapshot(clean_db)
+    calls = {"n": 0}
+    real = etl.load.copy_text
+
+    def corrupt(frame: pd.DataFrame) -> str:
+        calls["n"] += 1
+        return "not\ta\tnumber\n" if calls["n"] == 3 else real(frame)
+
+    monkeypatch.setattr(etl.load, "copy_text", corrupt)
+    with pytest.raises(Unavailable, match="invalid input syntax"):
+        ingest_file(clean_db, school_csv, batch_size=700, force=True)
+    assert calls["n"] >= 3 and snapshot(clean_db) == before
+    run = scalar(clean_db, "SELECT row_to_json(r) FROM ingestion_runs r ORDER BY id DESC LIMIT 1")
+    assert run["status"] == "failed"
+
+
 def scalar_in(session, sql: str) -> object:  # noqa: ANN001
     return session.execute(text(sql)).scalar()
 
