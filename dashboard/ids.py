@@ -41,3 +41,24 @@ SPORTS_STATS = "sports-stats"
 # --------------------------------------------------------------------------- shared pieces
 EMPTY_STATE_CLASS = "empty-state"  # class of every empty state; its id is "<container>-empty"
 KPI_CARD = "kpi-card"  # prefix: kpi-card-students, kpi-card-pass-rate, ...
+
+# --------------------------------------------------------------------------- at-risk list page
+RISK_PAGE = "risk-page"
+RISK_TIER = "risk-tier"  # the tier filter (All / High / Moderate / Low)
+RISK_TABLE = "risk-table"  # DataTable with server-side paging and sorting
+RISK_TABLE_AREA = "risk-table-area"  # hidden when the empty state shows
+RISK_STATUS = "risk-status"  # "Showing 1-25 of 200 students" and the tier counts
+RISK_EMPTY = "risk-empty"  # holds the empty state (no model, or no student matches)
+RISK_NAV = "risk-nav"  # dcc.Location(refresh="callback-nav"): a clicked row opens the profile
+RISK_DOWNLOAD_BUTTON = "risk-download-button"
+RISK_DOWNLOAD = "risk-download"  # dcc.Download of the CSV export
+
+# --------------------------------------------------------------------------- student profile page
+STUDENT_PAGE = "student-page"
+STUDENT_ID = "student-id"  # dcc.Store: the id from the URL (parsed and scope-checked again on the server)
+STUDENT_BODY = "student-body"  # everything about the student, filled by one callback
+STUDENT_RISK = "student-risk"
+STUDENT_REASONS = "student-reasons"
+STUDENT_EXPLANATION_GRAPH = "student-explanation-graph"
+STUDENT_HISTORY_GRAPH = "student-history-graph"
+STUDENT_NOT_FOUND = "student-not-found"

@@ -1,0 +1,242 @@
+"""Layout pieces of the risk pages: tier badges, the at-risk table's rows, the profile's cards (plain data in)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import dash_table, html
+
+from dashboard import ids
+from dashboard.components.empty import empty_state, graph
+from dashboard.figures.risk import HISTORY_HEIGHT, bars_height, contribution_bars, history_figure
+from dashboard.figures.theme import FONT
+from services.profile import RiskRow, RiskTable, StudentProfile
+
+TIERS = ("High", "Moderate", "Low")
+TIER_SYMBOLS = {"High": "▲", "Moderate": "◆", "Low": "●"}
+TIER_STYLES = {  # light Okabe-Ito tints with dark text (contrast above 7:1), never colour alone: a shape and the word too
+    "High": {"backgroundColor": "#FBE3D6", "color": "#7A2E00", "borderLeft": "4px solid #D55E00"},
+    "Moderate": {"backgroundColor": "#FCEFCF", "color": "#5C4000", "borderLeft": "4px solid #E69F00"},
+    "Low": {"backgroundColor": "#DCEBF5", "color": "#00466E", "borderLeft": "4px solid #0072B2"},
+}
+PAGE_SIZE = 25
+CAPTION = (
+    "The risk score is the model's estimate of how likely a student is to finish below the pass mark, worked out from "
+    "attendance, study hours and grades so far. High: at or above the model's decision threshold; Moderate: at least "
+    "half of it; Low: below that. It is an estimate to prompt a conversation with the student, not a verdict."
+)
+PROFILE_NOTE = (
+    "An estimate to prompt a conversation, not a verdict. The reasons are the model's exact contributions (SHAP) "
+    "for this student, each shown with the student's value beside their class median."
+)
+NO_MATCH_RISK = "No scored student matches these filters"
+COLUMNS = (
+    ("student", "Student", "markdown"), ("class", "Class", "text"), ("grade", "Grade", "numeric"),
+    ("probability", "Risk", "text"), ("tier", "Tier", "text"), ("reasons", "Top reasons", "text"),
+    ("latest_score", "Latest score", "text"), ("attendance", "Attendance", "text"),
+)
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&:;\"'=^$%@?/,])")
+
+
+def tier_label(tier: str) -> str:
+    """The tier as a shape and the word, e.g. ``▲ High``."""
+    return f"{TIER_SYMBOLS.get(tier, '')} {tier}".strip()
+
+
+def tier_badge(tier: str, *, large: bool = False) -> html.Span:
+    """A colour-blind-safe badge: a shape, the word, and a tint (``risk-badge risk-high``)."""
+    size = " risk-badge-lg" if large else ""
+    return html.Span(tier_label(tier), className=f"risk-badge risk-{tier.lower()}{size}")
+
+
+def md_escape(text: str) -> str:
+    """Text safe inside a markdown link label: every markdown character escaped, line breaks flattened."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def _pct(value: float | None, digits: int = 0) -> str:
+    return "–" if value is None else f"{value * 100:.{digits}f} %"
+
+
+def _score(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
+def _student_cell(row: RiskRow) -> str:
+    label = md_escape(f"{row.name or 'Unnamed'} ({row.source_id})")
+    return f"[{label}](/students/{int(row.student_id)})"
+
+
+def _reason_words(reason: str) -> str:
+    return reason[:1].upper() + reason[1:]
+
+
+def table_rows(table: RiskTable) -> list[dict[str, Any]]:
+    """The DataTable's rows of one page; ``id`` is the student id (Dash puts it in ``active_cell.row_id``)."""
+    return [
+        {
+            "id": r.student_id, "student": _student_cell(r), "class": r.class_name or "–", "grade": r.grade_level,
+            "probability": _pct(r.probability, 1), "tier": tier_label(r.tier),
+            "reasons": "\n".join(_reason_words(x) for x in r.reasons), "latest_score": _score(r.latest_score),
+            "attendance": _pct(r.attendance),
+        }
+        for r in table.items
+    ]
+
+
+def _tier_styles() -> list[dict[str, Any]]:
+    return [
+        {"if": {"filter_query": f'{{tier}} contains "{tier}"', "column_id": "tier"}, **style, "fontWeight": 600}
+        for tier, style in TIER_STYLES.items()
+    ]
+
+
+def risk_table(sort_by: list[dict[str, str]]) -> dash_table.DataTable:
+    """The empty table; one page at a time is filled by the page's callback (server-side paging and sorting)."""
+    return dash_table.DataTable(
+        id=ids.RISK_TABLE,
+        columns=[{"id": cid, "name": name, "presentation": "markdown"} if kind == "markdown"
+                 else {"id": cid, "name": name, "type": kind} for cid, name, kind in COLUMNS],
+        data=[], page_action="custom", page_current=0, page_size=PAGE_SIZE, page_count=1,
+        sort_action="custom", sort_mode="single", sort_by=sort_by,
+        markdown_options={"link_target": "_self", "html": False},
+        cell_selectable=True, style_as_list_view=True,
+        style_table={"overflowX": "auto", "minWidth": "100%"},
+        style_cell={"textAlign": "left", "padding": "0.45rem 0.6rem", "whiteSpace": "normal", "height": "auto",
+                    "fontFamily": FONT, "fontSize": "0.9rem", "cursor": "pointer", "verticalAlign": "top"},
+        style_cell_conditional=[
+            {"if": {"column_id": "reasons"}, "minWidth": "16rem", "maxWidth": "30rem", "fontSize": "0.8rem",
+             "whiteSpace": "pre-line", "color": "#3e4751"},
+            {"if": {"column_id": "student"}, "minWidth": "11rem"},
+            *({"if": {"column_id": c}, "textAlign": "right", "fontVariantNumeric": "tabular-nums"}
+              for c in ("grade", "probability", "latest_score", "attendance")),
+        ],
+        style_header={"fontWeight": 600, "backgroundColor": "#f7f8fa", "whiteSpace": "normal"},
+        style_data_conditional=_tier_styles(),
+        css=[{"selector": ".dash-spreadsheet td.focused", "rule": "background-color: #eef4fa !important;"}],
+    )
+
+
+def tier_counts(table: RiskTable) -> html.Div:
+    """One badge per tier with its number of students (within the filters, any tier)."""
+    return html.Div(
+        [html.Span([tier_badge(t), html.Span(f"{table.tier_counts.get(t, 0):,}", className="risk-count")],
+                   className="risk-count-item") for t in TIERS],
+        className="risk-counts",
+    )
+
+
+def status_line(table: RiskTable, as_of: dt.date | None, dates_ignored: bool) -> html.Div:
+    """"Showing 1-25 of 200 students", the tier counts, the scoring date and any note about the filters."""
+    first, last = table.offset + 1, table.offset + len(table.items)
+    shown = f"Showing {first:,}–{last:,} of {table.total:,} students" if table.items else "No student on this page"
+    parts: list[Any] = [html.Span(shown, className="risk-shown"), tier_counts(table)]
+    if as_of is not None:
+        parts.append(html.Span(f"Scored as of {as_of.isoformat()} (model {table.model_version})", className="risk-asof"))
+    if dates_ignored:
+        parts.append(html.Div("The week range does not apply here: each score uses the data up to its scoring date.",
+                              className="risk-note"))
+    return html.Div(parts, className="risk-status-line")
+
+
+def no_scores(container_id: str, message: str) -> html.Div:
+    """The empty state when no model is active or nothing is scored yet."""
+    return empty_state(container_id, message, "Until then, the other pages show the raw numbers.")
+
+
+def no_match(container_id: str) -> html.Div:
+    """The empty state when no scored student matches the filters and the tier."""
+    return empty_state(container_id, NO_MATCH_RISK)
+
+
+# --------------------------------------------------------------------------- the profile
+
+
+def not_found(message: str) -> html.Div:
+    """A 404-style message for a student id that is malformed, unknown or outside the viewer's classes."""
+    return html.Div(
+        [html.H3("Student not found", className="page-title"), html.P(message),
+         html.A("Back to the at-risk list", href="/at-risk")],
+        id=ids.STUDENT_NOT_FOUND, className="not-found", role="status",
+    )
+
+
+def _fact(label: str, value: str) -> html.Div:
+    return html.Div([html.Div(value, className="kpi-value"), html.Div(label, className="kpi-label")], className="profile-fact")
+
+
+def header(p: StudentProfile) -> html.Div:
+    """Name, school id, class and grade."""
+    grade = f"grade {p.grade_level}" if p.grade_level is not None else ""
+    return html.Div(
+        [html.H2(p.name or "Unnamed student", className="page-title mb-0"),
+         html.Div(" · ".join(x for x in (f"ID {p.source_id}", f"class {p.class_name or '–'}", grade) if x),
+                  className="profile-meta")],
+        className="profile-header",
+    )
+
+
+def risk_card(p: StudentProfile) -> dbc.Card:
+    """The current risk (probability and tier) with its date, or the sentence saying why there is none."""
+    if p.risk is None:
+        body: list[Any] = [html.H3("Current risk", className="panel-title"), html.P(p.risk_note or "", className="risk-note")]
+    else:
+        body = [
+            html.H3("Current risk", className="panel-title"),
+            html.Div([_fact("estimated probability", _pct(p.risk.probability, 0)), tier_badge(p.risk.tier, large=True)],
+                     className="profile-risk-row"),
+            html.P(f"Scored as of {p.risk.as_of.isoformat()} by model {p.risk.model_version}.", className="risk-asof"),
+            html.P(PROFILE_NOTE, className="stats-note"),
+        ]
+        if p.risk_note:
+            body.append(html.P(p.risk_note, className="risk-note"))
+    return dbc.Card(dbc.CardBody(body), id=ids.STUDENT_RISK, className="analytics-panel profile-panel h-100")
+
+
+def _reason_item(reason: dict[str, Any]) -> html.Li:
+    text = str(reason.get("text", ""))
+    words, _, effect = text.rpartition(":")
+    raises = reason.get("effect") == "raises"
+    mark = html.Span(("▲ raises risk" if raises else "▼ lowers risk"), className=f"risk-effect risk-effect-{'up' if raises else 'down'}")
+    return html.Li([html.Span(_reason_words((words or text).strip())), " ", mark], className="risk-reason")
+
+
+def _sized(figure_graph: Any, height: int) -> Any:
+    figure_graph.style = {"height": f"{height}px"}
+    return figure_graph
+
+
+def reasons_card(p: StudentProfile, top: int = 5) -> dbc.Card:
+    """The largest contributions in plain words, then every factor as a bar chart."""
+    title = html.H3("Why this score", className="panel-title")
+    if p.explanation is None:
+        return dbc.Card(dbc.CardBody([title, html.P("No explanation without a risk score.", className="risk-note")]),
+                        id=ids.STUDENT_REASONS, className="analytics-panel profile-panel h-100")
+    reasons = p.explanation.reasons
+    items = html.Ol([_reason_item(r) for r in reasons[:top]], className="risk-reasons")
+    chart = _sized(graph(ids.STUDENT_EXPLANATION_GRAPH, contribution_bars(reasons, space=p.explanation.space)),
+                   bars_height(len(reasons)))
+    return dbc.Card(dbc.CardBody([title, items, chart]), id=ids.STUDENT_REASONS, className="analytics-panel profile-panel h-100")
+
+
+def history_card(p: StudentProfile) -> dbc.Card:
+    """Weekly attendance, study hours and scores beside the class median, or an empty state."""
+    if p.history.empty:
+        content: Any = empty_state(ids.STUDENT_HISTORY_GRAPH, "No weekly data for this student yet", "")
+    else:
+        content = _sized(graph(ids.STUDENT_HISTORY_GRAPH, history_figure(p.history)), HISTORY_HEIGHT)
+    return dbc.Card(dbc.CardBody(content), className="analytics-panel mt-3")
+
+
+def profile_body(p: StudentProfile) -> html.Div:
+    """The whole profile: header, risk and reasons side by side (stacked on a tablet), then the weeks."""
+    return html.Div(
+        [
+            header(p),
+            dbc.Row([dbc.Col(risk_card(p), xs=12, lg=4), dbc.Col(reasons_card(p), xs=12, lg=8)], className="g-3 mt-1"),
+            history_card(p),
+        ]
+    )

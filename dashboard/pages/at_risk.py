@@ -1,0 +1,155 @@
+"""At risk (``/at-risk``): every scored student of the viewer's scope, one page at a time, and a CSV export."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, ctx, dcc, html
+from dash.exceptions import PreventUpdate
+
+from dashboard import ids
+from dashboard.auth import current_viewer
+from dashboard.components import filter_bar
+from dashboard.components import risk as parts
+from dashboard.deps import read_session
+from dashboard.security import client_address
+from services import audit
+from services.errors import InvalidInput, Unavailable
+from services.filters import to_search
+from services.profile import RiskTable, export_risk_csv, parse_student_id, risk_table
+from services.scope import Filters
+
+PATH = "/at-risk"
+dash.register_page(__name__, path=PATH, name="At risk", title="At risk", order=3)
+
+ALL = "all"
+DEFAULT_SORT = [{"column_id": "probability", "direction": "desc"}]
+SORT_COLUMNS = {"student": "name", "class": "class", "grade": "grade", "probability": "probability", "tier": "tier",
+                "latest_score": "latest_score", "attendance": "attendance"}
+EXPORT_TARGET = "at-risk list"
+
+
+def read_tier(value: Any) -> str | None:
+    """The tier chosen (None for every tier); anything unknown from the browser counts as every tier."""
+    return value if value in parts.TIERS else None
+
+
+def read_sort(sort_by: Any) -> tuple[str, bool]:
+    """The service's sort key and direction from the table's ``sort_by`` (default: highest risk first)."""
+    first = sort_by[0] if isinstance(sort_by, list) and sort_by and isinstance(sort_by[0], dict) else {}
+    key = SORT_COLUMNS.get(str(first.get("column_id")), "probability")
+    return key, first.get("direction", "desc") != "asc"
+
+
+def _tier_filter(tier: str | None) -> dbc.RadioItems:
+    options = [{"label": "All tiers", "value": ALL}] + [{"label": parts.tier_label(t), "value": t} for t in parts.TIERS]
+    return dbc.RadioItems(
+        id=ids.RISK_TIER, options=options, value=tier or ALL, inline=True, className="risk-tier-filter btn-group",
+        inputClassName="btn-check", labelClassName="btn btn-outline-secondary btn-sm",
+        labelCheckedClassName="active",
+    )
+
+
+def layout(**query: str) -> html.Div:
+    """The caption, the filter bar from the query string, the tier filter, the export button and the table."""
+    tools = html.Div(
+        [html.Div([html.Span("Tier", className="filter-label me-2"), _tier_filter(read_tier(query.get("tier")))],
+                  className="risk-tier-wrap", role="group", **{"aria-label": "Tier"}),
+         dbc.Button("Download CSV", id=ids.RISK_DOWNLOAD_BUTTON, color="primary", outline=True, size="sm", n_clicks=0)],
+        className="risk-tools",
+    )
+    return html.Div(
+        [
+            html.H2("Students at risk", className="page-title"),
+            html.P(parts.CAPTION, className="risk-caption"),
+            filter_bar.filter_bar(query, PATH),
+            dcc.Location(id=ids.RISK_NAV, refresh="callback-nav"),
+            tools,
+            dcc.Loading(html.Div(id=ids.RISK_STATUS, className="risk-status"), type="dot"),
+            html.Div(id=ids.RISK_EMPTY),
+            html.Div(parts.risk_table(DEFAULT_SORT), id=ids.RISK_TABLE_AREA, className="risk-table-area"),
+            dcc.Download(id=ids.RISK_DOWNLOAD),
+        ],
+        id=ids.RISK_PAGE,
+        className="analytics-page",
+    )
+
+
+def _page(filters: Filters, tier: str | None, sort_by: Any, page: int) -> RiskTable:
+    sort, descending = read_sort(sort_by)
+    size = parts.PAGE_SIZE
+    with read_session() as session:
+        args = {"session": session, "viewer": current_viewer(), "filters": filters, "tier": tier, "sort": sort,
+                "descending": descending, "limit": size}
+        table = risk_table(**args, offset=page * size)
+        if not table.items and table.total and page:  # past the end (the list shrank): show the last page
+            table = risk_table(**args, offset=(table.total - 1) // size * size)
+    return table
+
+
+def _requested_page(page: Any) -> int:
+    if "risk-table.page_current" not in ctx.triggered_prop_ids:
+        return 0  # new filters, tier or order start again at the first page
+    try:
+        return min(max(int(page or 0), 0), 10**7)
+    except (TypeError, ValueError):
+        return 0
+
+
+@callback(
+    Output(ids.RISK_TABLE, "data"), Output(ids.RISK_TABLE, "page_count"), Output(ids.RISK_TABLE, "page_current"),
+    Output(ids.RISK_STATUS, "children"), Output(ids.RISK_EMPTY, "children"), Output(ids.RISK_TABLE_AREA, "hidden"),
+    Output(ids.RISK_DOWNLOAD_BUTTON, "disabled"),
+    Input(ids.FILTER_QUERY, "data"), Input(ids.RISK_TIER, "value"), Input(ids.RISK_TABLE, "page_current"),
+    Input(ids.RISK_TABLE, "sort_by"),
+)
+def update_table(query: str | None, tier: Any, page: Any, sort_by: Any) -> tuple[Any, ...]:
+    """One page of the scoped, filtered list (sorted and paged in SQL), its status line or an empty state."""
+    filters = filter_bar.read_filters(query)
+    try:
+        table = _page(filters, read_tier(tier), sort_by, _requested_page(page))
+    except Unavailable as exc:
+        return [], 1, 0, None, parts.no_scores(ids.RISK_EMPTY, str(exc)), True, True
+    if not table.total:
+        return [], 1, 0, parts.status_line(table, None, False), parts.no_match(ids.RISK_EMPTY), True, True
+    as_of = table.items[0].as_of if table.items else None
+    status = parts.status_line(table, as_of, filters.date_from is not None or filters.date_to is not None)
+    page_count = max(1, -(-table.total // parts.PAGE_SIZE))
+    return parts.table_rows(table), page_count, table.offset // parts.PAGE_SIZE, status, None, False, False
+
+
+@callback(Output(ids.RISK_NAV, "pathname"), Input(ids.RISK_TABLE, "active_cell"), prevent_initial_call=True)
+def open_profile(active_cell: Any) -> str:
+    """A click on a row opens that student's profile (the profile checks the scope again)."""
+    try:
+        student_id = parse_student_id((active_cell or {}).get("row_id"))
+    except (InvalidInput, AttributeError):
+        raise PreventUpdate from None
+    return f"/students/{student_id}"
+
+
+@callback(
+    Output(ids.RISK_DOWNLOAD, "data"), Input(ids.RISK_DOWNLOAD_BUTTON, "n_clicks"),
+    State(ids.FILTER_QUERY, "data"), State(ids.RISK_TIER, "value"), State(ids.RISK_TABLE, "sort_by"),
+    prevent_initial_call=True,
+)
+def download_csv(n_clicks: Any, query: str | None, tier: Any, sort_by: Any) -> dict[str, Any]:
+    """Every matching row of the viewer's scope as CSV (not just the page shown), recorded in the audit log."""
+    if not n_clicks:
+        raise PreventUpdate
+    viewer, filters, chosen = current_viewer(), filter_bar.read_filters(query), read_tier(tier)
+    sort, descending = read_sort(sort_by)
+    with read_session() as session:
+        try:
+            text, n = export_risk_csv(session=session, viewer=viewer, filters=filters, tier=chosen, sort=sort,
+                                      descending=descending)
+        except Unavailable:
+            raise PreventUpdate from None
+        details = {"format": "csv", "rows": n, "tier": chosen, "filters": to_search(filters), "page": PATH}
+        audit.record(session, action=audit.EXPORT, user_id=viewer.user_id, actor=viewer.email, target=EXPORT_TARGET,
+                     details=details, address=client_address())
+    name = f"at-risk-{(chosen or 'all').lower()}-{dt.date.today().isoformat()}.csv"
+    return dcc.send_string(text, name, type="text/csv")
