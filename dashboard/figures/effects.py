@@ -1,65 +1,66 @@
-"""Figures of the Effects pages: study-hours heatmap, band medians, box plots from SQL quantiles."""
+"""Figures of the Effects pages: study-hours heatmap, band medians, box plots from SQL quantiles (plain-dict figures)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
-from dashboard.figures.theme import BLUE, OKABE_ITO, SEQUENTIAL, styled
+from dashboard.figures.theme import BLUE, OKABE_ITO, SEQUENTIAL, styled_dict
+
+Figure = dict[str, Any]
 
 
-def study_heatmap(cells: pd.DataFrame, *, hours_width: float, hours_max: float, score_width: float) -> go.Figure:
+def _axes(x_title: str, y_title: str, y_range: list[float] | None = None) -> dict[str, Any]:
+    y: dict[str, Any] = {"title": {"text": y_title}}
+    if y_range is not None:
+        y["range"] = y_range
+    return {"xaxis": {"title": {"text": x_title}}, "yaxis": y}
+
+
+def study_heatmap(cells: pd.DataFrame, *, hours_width: float, hours_max: float, score_width: float) -> Figure:
     """A 2-D histogram (counts per study-hours x score cell, counted in SQL) as a heatmap."""
     nx, ny = max(1, round(hours_max / hours_width)), round(100 / score_width)
     z = np.zeros((ny, nx))
     ix = np.round(cells["hours_lower"].to_numpy(float) / hours_width).astype(int)
     iy = np.round(cells["score_lower"].to_numpy(float) / score_width).astype(int)
     np.add.at(z, (np.clip(iy, 0, ny - 1), np.clip(ix, 0, nx - 1)), cells["count"].to_numpy(float))
-    x = [(i + 0.5) * hours_width for i in range(nx)]
-    y = [(j + 0.5) * score_width for j in range(ny)]
-    fig = go.Figure(
-        go.Heatmap(
-            x=x, y=y, z=np.where(z > 0, z, np.nan).tolist(), colorscale=SEQUENTIAL, colorbar={"title": "Students"},
-            hovertemplate="%{x:.1f} h/week, score %{y:.0f}: %{z:,} students<extra></extra>", hoverongaps=False,
-        )
-    )
-    fig.update_xaxes(title=f"Mean study hours per week (last column: {hours_max - hours_width:g} h or more)")
-    fig.update_yaxes(title="Latest score", range=[0, 100])
-    return styled(fig, "Scores against study hours")
+    trace = {
+        "type": "heatmap", "x": [(i + 0.5) * hours_width for i in range(nx)], "y": [(j + 0.5) * score_width for j in range(ny)],
+        "z": [[v if v > 0 else None for v in row] for row in z.tolist()], "colorscale": SEQUENTIAL,
+        "colorbar": {"title": {"text": "Students"}}, "hoverongaps": False,
+        "hovertemplate": "%{x:.1f} h/week, score %{y:.0f}: %{z:,} students<extra></extra>",
+    }
+    axes = _axes(f"Mean study hours per week (last column: {hours_max - hours_width:g} h or more)", "Latest score", [0, 100])
+    return styled_dict([trace], axes, "Scores against study hours")
 
 
-def band_medians(bands: pd.DataFrame) -> go.Figure:
+def band_medians(bands: pd.DataFrame) -> Figure:
     """Median score per study band, the interquartile range as error bars, the count on each bar."""
     shown = bands[bands["n"] > 0]
-    fig = go.Figure(
-        go.Bar(
-            x=[f"{b} h" for b in shown["band"]], y=shown["median"].tolist(), marker={"color": BLUE},
-            error_y={"type": "data", "symmetric": False, "array": (shown["q3"] - shown["median"]).tolist(),
-                     "arrayminus": (shown["median"] - shown["q1"]).tolist(), "color": "#444"},
-            text=[f"n = {n:,}" for n in shown["n"]], textposition="inside", insidetextanchor="start",
-            hovertemplate="%{x}: median %{y:.1f}<extra></extra>", name="Median score",
-        )
-    )
-    fig.update_xaxes(title="Study hours per week")
-    fig.update_yaxes(title="Median latest score", range=[0, 100])
-    return styled(fig, "Median score by study band (whiskers: 25th-75th percentile)")
+    trace = {
+        "type": "bar", "x": [f"{b} h" for b in shown["band"]], "y": shown["median"].tolist(), "marker": {"color": BLUE},
+        "error_y": {"type": "data", "symmetric": False, "array": (shown["q3"] - shown["median"]).tolist(),
+                    "arrayminus": (shown["median"] - shown["q1"]).tolist(), "color": "#444"},
+        "text": [f"n = {n:,}" for n in shown["n"]], "textposition": "inside", "insidetextanchor": "start",
+        "hovertemplate": "%{x}: median %{y:.1f}<extra></extra>", "name": "Median score",
+    }
+    axes = _axes("Study hours per week", "Median latest score", [0, 100])
+    return styled_dict([trace], axes, "Median score by study band (whiskers: 25th-75th percentile)")
 
 
-def level_boxes(boxes: pd.DataFrame, *, title: str, unit: str, scale: float = 1.0) -> go.Figure:
+def level_boxes(boxes: pd.DataFrame, *, title: str, unit: str, scale: float = 1.0) -> Figure:
     """Tukey box plots per participation level from quantiles computed in SQL (no raw points)."""
-    fig = go.Figure()
-    for i, row in enumerate(boxes[boxes["n"] > 0].itertuples(index=False)):
-        fig.add_trace(
-            go.Box(
-                name=f"{row.level} (n = {row.n:,})", x=[row.level],
-                q1=[row.q1 * scale], median=[row.median * scale], q3=[row.q3 * scale],
-                lowerfence=[row.lower * scale], upperfence=[row.upper * scale], mean=[row.mean * scale],
-                marker={"color": OKABE_ITO[i % len(OKABE_ITO)]}, boxpoints=False,
-                hovertemplate=f"{row.level}: median %{{median:.1f}} {unit}<extra></extra>",
-            )
-        )
-    fig.update_xaxes(title="Sports participation")
-    fig.update_yaxes(title=f"{title} ({unit})" if unit else title)
-    fig.update_layout(showlegend=False)
-    return styled(fig, f"{title} by sports participation")
+    traces = [
+        {
+            "type": "box", "name": f"{row.level} (n = {row.n:,})", "x": [row.level],
+            "q1": [row.q1 * scale], "median": [row.median * scale], "q3": [row.q3 * scale],
+            "lowerfence": [row.lower * scale], "upperfence": [row.upper * scale], "mean": [row.mean * scale],
+            "marker": {"color": OKABE_ITO[i % len(OKABE_ITO)]}, "boxpoints": False,
+            "hovertemplate": f"{row.level}: median %{{median:.1f}} {unit}<extra></extra>",
+        }
+        for i, row in enumerate(boxes[boxes["n"] > 0].itertuples(index=False))
+    ]
+    layout = {**_axes("Sports participation", f"{title} ({unit})" if unit else title), "showlegend": False}
+    return styled_dict(traces, layout, f"{title} by sports participation")
