@@ -50,8 +50,9 @@ CREATE TEMP TABLE etl_rejects (line_number integer, raw jsonb, reasons text[]) O
 
 SETUP_SQL = [
     "SET LOCAL work_mem = '256MB'",
-    # temp tables are never analysed by autovacuum; the join keys are enough for the plans below
-    "ANALYZE etl_stage (school, source_id, date), etl_stage_students (school, source_id)",
+    # temp tables are never analysed by autovacuum. etl_stage (one row per file row) is not: it is
+    # only ever the big side of hash joins against small analysed tables, the plan its size implies
+    "ANALYZE etl_stage_students (school, source_id)",
     "INSERT INTO schools (name) SELECT DISTINCT school FROM etl_stage_students ON CONFLICT (name) DO NOTHING",
     """CREATE TEMP TABLE etl_student ON COMMIT DROP AS
        SELECT DISTINCT ON (s.school, s.source_id) sc.id AS school_id, s.source_id, s.name, s.gender, s.age,
