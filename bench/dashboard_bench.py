@@ -80,6 +80,7 @@ def prepare(base_url: str, name: str, n_students: int, reuse: bool) -> Database:
         have = s.execute(text("SELECT count(*) FROM student_summary")).scalar()
     if have == n_students:
         print(f"reusing {name}: {have:,} students")
+        _ensure_running_sums(db)
     else:
         _load(db, n_students)
     _ensure_admin(db)
@@ -99,6 +100,18 @@ def _load(db: Database, n_students: int) -> None:
         print(f"generated {n_students:,} students in {t1 - t0:.0f} s ({path.stat().st_size / 1e6:.0f} MB)", flush=True)
         report = ingest_file(db, path, truncate=True, force=True)
         print(f"ingested in {time.perf_counter() - t1:.0f} s: {report.message}", flush=True)
+
+
+def _ensure_running_sums(db: Database) -> None:
+    """Fill ``student_week_summary`` of a database loaded before migration 0006 (a full refresh, timed)."""
+    from db.summaries import refresh_summaries
+
+    with db.begin() as s:
+        if s.execute(text("SELECT EXISTS (SELECT 1 FROM student_week_summary)")).scalar():
+            return
+        t0 = time.perf_counter()
+        refresh_summaries(s)
+    print(f"full summary refresh (migration 0006) in {time.perf_counter() - t0:.0f} s", flush=True)
 
 
 def _ensure_admin(db: Database) -> None:
