@@ -39,6 +39,7 @@ CREATE TEMP TABLE etl_stage_students (
     sports boolean, score double precision
 ) ON COMMIT DROP;
 CREATE TEMP TABLE etl_new_students (id bigint PRIMARY KEY) ON COMMIT DROP;
+CREATE TEMP TABLE etl_touched (student_id bigint) ON COMMIT DROP;
 CREATE TEMP TABLE etl_left_classes (class_id integer) ON COMMIT DROP;
 """
 EVENT_COLUMNS = ("line", "school", "source_id", "date", "hours", "rate", "sports", "score")
@@ -65,7 +66,8 @@ SETUP_SQL = [
          ON CONFLICT (school_id, source_id) DO UPDATE
          SET name = excluded.name, gender = excluded.gender, age = excluded.age, updated_at = now()
          WHERE (t.name, t.gender, t.age) IS DISTINCT FROM (excluded.name, excluded.gender, excluded.age)
-         RETURNING t.id, (t.xmax = 0) AS ins)
+         RETURNING t.id, (t.xmax = 0) AS ins),
+       touched AS (INSERT INTO etl_touched SELECT id FROM r)
        INSERT INTO etl_new_students SELECT id FROM r WHERE ins""",
     """CREATE TEMP TABLE etl_enrol ON COMMIT DROP AS
        SELECT DISTINCT ON (sc.id, s.source_id, s.school_year) sc.id AS school_id, s.source_id, s.school_year,
@@ -84,11 +86,14 @@ SETUP_SQL = [
     """WITH gone AS (
          DELETE FROM enrollments en USING etl_enrol_ids e
          WHERE en.student_id = e.student_id AND en.school_year = e.school_year AND en.class_id <> e.class_id
-         RETURNING en.class_id)
+         RETURNING en.class_id, en.student_id),
+       touched AS (INSERT INTO etl_touched SELECT student_id FROM gone)
        INSERT INTO etl_left_classes SELECT DISTINCT class_id FROM gone""",
     "ANALYZE students, etl_new_students, etl_enrol_ids",
-    """INSERT INTO enrollments (student_id, class_id, school_year)
-       SELECT student_id, class_id, school_year FROM etl_enrol_ids ON CONFLICT DO NOTHING""",
+    """WITH r AS (
+         INSERT INTO enrollments (student_id, class_id, school_year)
+         SELECT student_id, class_id, school_year FROM etl_enrol_ids ON CONFLICT DO NOTHING RETURNING student_id)
+       INSERT INTO etl_touched SELECT student_id FROM r WHERE student_id NOT IN (SELECT id FROM etl_new_students)""",
     """CREATE TEMP TABLE etl_weeks ON COMMIT DROP AS
        SELECT s.school, sc.id AS school_id, s.date, 'Week of ' || s.date AS name
        FROM (SELECT DISTINCT school, date FROM etl_stage) s JOIN schools sc ON sc.name = s.school""",
@@ -132,6 +137,8 @@ WITH r AS (
     RETURNING t.student_id, t.date, (t.xmax = 0) AS ins
 ), ch AS (
     INSERT INTO etl_changed SELECT student_id, date FROM r WHERE NOT ins
+), touched AS (
+    INSERT INTO etl_touched SELECT DISTINCT student_id FROM r
 )
 SELECT count(*) FILTER (WHERE ins) AS inserted, count(*) FILTER (WHERE NOT ins) AS updated FROM r
 """
@@ -417,6 +424,8 @@ def load_staged(session: Session, run_id: int) -> LoadCounts:
         if n:
             session.execute(text(IMPUTE_SQL.format(col=col)))
     with _bulk_mode(session, counts.unique) as fresh:
+        if fresh:  # plain inserts return nothing: every student of the file gets new rows
+            session.execute(text("INSERT INTO etl_touched SELECT DISTINCT student_id FROM etl_rows WHERE NOT new_student"))
         for table in ("attendance", "study_hours", "activity_participation"):
             _upsert(session, table, run_id, fresh)
         counts.inserted, _ = _upsert(session, "scores", run_id, fresh)
@@ -430,5 +439,9 @@ def left_classes(session: Session) -> list[int]:
 
 
 def touched_students(session: Session) -> list[int]:
-    """Ids of the students in the staged file."""
-    return list(session.execute(text("SELECT DISTINCT student_id FROM etl_enrol_ids")).scalars())
+    """Ids of the students whose summaries this load may change.
+
+    Those created, or whose name, gender, age, class or any event row was inserted, changed or
+    moved; a student of the file whose data is all unchanged keeps the summaries they have.
+    """
+    return list(session.execute(text("SELECT DISTINCT student_id FROM etl_touched")).scalars())

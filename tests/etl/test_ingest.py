@@ -156,6 +156,32 @@ def test_failed_background_copy_writes_nothing(clean_db: Database, school_csv: P
     assert run["status"] == "failed"
 
 
+def test_only_changed_students_are_refreshed(clean_db: Database, school_csv: Path, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[int]] = []
+    real = pipeline.refresh_summaries
+
+    def spy(session, ids):  # noqa: ANN001, ANN202
+        seen.append(sorted(ids))
+        real(session, ids)
+
+    monkeypatch.setattr(pipeline, "refresh_summaries", spy)
+    ingest_file(clean_db, school_csv)
+    assert len(seen[-1]) == 60
+    before = snapshot(clean_db)
+    ingest_file(clean_db, school_csv, force=True)
+    assert seen[-1] == [] and snapshot(clean_db) == before  # nothing changed: nothing to refresh
+    df = pd.read_csv(school_csv, dtype=str)
+    df.loc[df.student_id == "00002", "final_score"] = "12.5"
+    df.loc[df.student_id == "00003", "student_name"] = "Renamed Person"
+    path = tmp_path / "two.csv"
+    df.to_csv(path, index=False)
+    ingest_file(clean_db, path)
+    ids = scalar(clean_db, "SELECT array_agg(id ORDER BY id) FROM students WHERE source_id IN ('00002', '00003')")
+    assert seen[-1] == ids
+    assert scalar(clean_db, "SELECT latest_score FROM student_summary WHERE student_id = :i", i=ids[0]) == 12.5
+
+
 def scalar_in(session, sql: str) -> object:  # noqa: ANN001
     return session.execute(text(sql)).scalar()
 
