@@ -23,6 +23,7 @@ TIER_STYLES = {  # light Okabe-Ito tints with dark text (contrast above 7:1), ne
     "Low": {"backgroundColor": "#DCEBF5", "color": "#00466E", "borderLeft": "4px solid #0072B2"},
 }
 PAGE_SIZE = 25
+DEFAULT_SORT = [{"column_id": "probability", "direction": "desc"}]  # highest risk first
 CAPTION = (
     "The risk score is the model's estimate of how likely a student is to finish below the pass mark, worked out from "
     "attendance, study hours and grades so far. High: at or above the model's decision threshold; Moderate: at least "

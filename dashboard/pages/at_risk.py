@@ -26,7 +26,6 @@ PATH = "/at-risk"
 dash.register_page(__name__, path=PATH, name="At risk", title="At risk", order=3)
 
 ALL = "all"
-DEFAULT_SORT = [{"column_id": "probability", "direction": "desc"}]
 SORT_COLUMNS = {"student": "name", "class": "class", "grade": "grade", "probability": "probability", "tier": "tier",
                 "latest_score": "latest_score", "attendance": "attendance"}
 EXPORT_TARGET = "at-risk list"
@@ -70,7 +69,7 @@ def layout(**query: str) -> html.Div:
             tools,
             dcc.Loading(html.Div(id=ids.RISK_STATUS, className="risk-status"), type="dot"),
             html.Div(id=ids.RISK_EMPTY),
-            html.Div(parts.risk_table(DEFAULT_SORT), id=ids.RISK_TABLE_AREA, className="risk-table-area"),
+            html.Div(parts.risk_table(parts.DEFAULT_SORT), id=ids.RISK_TABLE_AREA, className="risk-table-area"),
             dcc.Download(id=ids.RISK_DOWNLOAD),
         ],
         id=ids.RISK_PAGE,

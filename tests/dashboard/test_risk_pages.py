@@ -1,0 +1,316 @@
+"""At-risk list and student profile: callbacks over HTTP per role, the CSV export, the risk API, the audit log."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).parent))
+from analytics_data import wipe  # noqa: E402
+
+from dashboard import ids  # noqa: E402
+from dashboard.components.risk import DEFAULT_SORT, NO_MATCH_RISK, PAGE_SIZE, md_escape  # noqa: E402
+from db.database import Database  # noqa: E402
+from etl.generate import write_school  # noqa: E402
+from etl.pipeline import ingest_file  # noqa: E402
+from ml.score import score_all  # noqa: E402
+from ml.train import train_and_register  # noqa: E402
+from services import audit  # noqa: E402
+from services.profile import NO_SCORES, NO_SUCH_STUDENT, safe_cell, weekly_history  # noqa: E402
+from services.scope import Viewer  # noqa: E402
+
+N_STUDENTS = 200
+TABLE_OUTPUTS = [f"{ids.RISK_TABLE}.data", f"{ids.RISK_TABLE}.page_count", f"{ids.RISK_TABLE}.page_current",
+                 f"{ids.RISK_STATUS}.children", f"{ids.RISK_EMPTY}.children", f"{ids.RISK_TABLE_AREA}.hidden",
+                 f"{ids.RISK_DOWNLOAD_BUTTON}.disabled"]
+
+
+@dataclass(frozen=True)
+class RiskSchool:
+    """The scored school: students per class id, class names, and the High tier's size."""
+
+    sizes: dict[int, int]
+    names: dict[int, str]
+    high: int
+
+
+@pytest.fixture(scope="module")
+def risk_school(database: Database, settings, tmp_path_factory) -> Iterator[RiskSchool]:
+    """200 generated students ingested through the ETL, a model trained and every student scored."""
+    folder = tmp_path_factory.mktemp("risk-pages")
+    wipe(database)
+    report = ingest_file(database, write_school(folder / "school.csv", N_STUDENTS, seed=5), school="Risk School", force=True)
+    assert report.status == "succeeded", report.message
+    ml_settings = settings.with_(home=folder)
+    train_and_register(database, ml_settings, seed=0)
+    scored = score_all(database, ml_settings)
+    with database.begin() as s:
+        sizes = dict(s.execute(text("SELECT class_id, count(*) FROM student_summary GROUP BY class_id")).tuples().all())
+        names = dict(s.execute(text("SELECT id, name FROM classes")).tuples().all())
+    yield RiskSchool(sizes, names, scored.tiers["High"])
+    wipe(database)
+
+
+def student_in(database: Database, class_id: int) -> int:
+    """The lowest student id of a class."""
+    with database.begin() as s:
+        return s.execute(text("SELECT min(student_id) FROM student_summary WHERE class_id = :c"), {"c": class_id}).scalar_one()
+
+
+def table(client, dash_post, search: str = "", tier: str = "all", page: int = 0, sort=None, triggered=None) -> dict:
+    """The at-risk table callback's outputs, by component id."""
+    inputs = [(ids.FILTER_QUERY, "data", search), (ids.RISK_TIER, "value", tier), (ids.RISK_TABLE, "page_current", page),
+              (ids.RISK_TABLE, "sort_by", sort or DEFAULT_SORT)]
+    r = dash_post(client, TABLE_OUTPUTS, inputs, triggered=triggered)
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+    return r.get_json()["response"]
+
+
+def profile(client, dash_post, raw: str) -> str:
+    """The profile body for the raw id of the address, as JSON text."""
+    r = dash_post(client, f"{ids.STUDENT_BODY}.children", [(ids.STUDENT_ID, "data", raw)])
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+    return json.dumps(r.get_json()["response"][ids.STUDENT_BODY]["children"])
+
+
+def audit_rows(database: Database, action: str, user_id: int) -> list[tuple[str, dict]]:
+    """(target, details) of the audit entries of one action by one user, oldest first."""
+    with database.begin() as s:
+        rows = s.execute(text("SELECT target, details FROM audit_log WHERE action = :a AND user_id = :u ORDER BY id"),
+                         {"a": action, "u": user_id}).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+# --------------------------------------------------------------------------- the list
+
+
+def test_admin_sees_every_scored_student_and_a_teacher_only_their_class(risk_school, users, client_for, dash_post) -> None:
+    admin = table(client_for("admin"), dash_post)
+    assert admin[ids.RISK_TABLE]["page_count"] == -(-N_STUDENTS // PAGE_SIZE)
+    assert len(admin[ids.RISK_TABLE]["data"]) == PAGE_SIZE and admin[ids.RISK_TABLE_AREA]["hidden"] is False
+    assert f"of {N_STUDENTS:,} students" in json.dumps(admin[ids.RISK_STATUS]["children"])
+    risks = [float(row["probability"].rstrip(" %")) for row in admin[ids.RISK_TABLE]["data"]]
+    assert risks == sorted(risks, reverse=True)
+
+    mine = users["teacher"].class_ids[0]
+    teacher = table(client_for("teacher"), dash_post)
+    rows = teacher[ids.RISK_TABLE]["data"]
+    assert 0 < len(rows) <= risk_school.sizes[mine] < N_STUDENTS
+    assert {row["class"] for row in rows} == {risk_school.names[mine]}
+    assert f"of {risk_school.sizes[mine]:,} students" in json.dumps(teacher[ids.RISK_STATUS]["children"])
+    assert all(row["student"].endswith(f"(/students/{row['id']})") for row in rows)
+
+
+def test_a_teacher_gets_nothing_of_another_class_through_the_filters(risk_school, users, client_for, dash_post) -> None:
+    other = users["teacher2"].class_ids[0]
+    out = table(client_for("teacher"), dash_post, search=f"?class={other}")
+    assert out[ids.RISK_TABLE]["data"] == [] and out[ids.RISK_TABLE_AREA]["hidden"] is True
+    assert NO_MATCH_RISK in json.dumps(out[ids.RISK_EMPTY]["children"])
+    assert out[ids.RISK_DOWNLOAD_BUTTON]["disabled"] is True
+
+
+def test_tier_filter_paging_and_sorting_happen_on_the_server(risk_school, users, client_for, dash_post) -> None:
+    client = client_for("staff")
+    high = table(client, dash_post, tier="High")
+    assert {row["tier"] for row in high[ids.RISK_TABLE]["data"]} == {"▲ High"}
+    assert f"of {risk_school.high:,} students" in json.dumps(high[ids.RISK_STATUS]["children"])
+    first = table(client, dash_post)[ids.RISK_TABLE]["data"]
+    second = table(client, dash_post, page=1, triggered=[f"{ids.RISK_TABLE}.page_current"])
+    assert second[ids.RISK_TABLE]["page_current"] == 1
+    assert not {r["id"] for r in first} & {r["id"] for r in second[ids.RISK_TABLE]["data"]}
+    # A new tier starts again at the first page; a page past the end shows the last one.
+    assert table(client, dash_post, tier="Low", page=3)[ids.RISK_TABLE]["page_current"] == 0
+    last = table(client, dash_post, page=999, triggered=[f"{ids.RISK_TABLE}.page_current"])
+    assert last[ids.RISK_TABLE]["page_current"] == -(-N_STUDENTS // PAGE_SIZE) - 1
+    by_attendance = table(client, dash_post, sort=[{"column_id": "attendance", "direction": "asc"}],
+                          triggered=[f"{ids.RISK_TABLE}.sort_by"])[ids.RISK_TABLE]["data"]
+    values = [float(r["attendance"].rstrip(" %")) for r in by_attendance]
+    assert values == sorted(values) and values[0] < values[-1]
+    # Whatever the browser sends (an unknown tier, a bogus sort), the server answers with the defaults.
+    odd = table(client, dash_post, tier="Severe", sort=[{"column_id": "; DROP", "direction": "sideways"}])
+    assert len(odd[ids.RISK_TABLE]["data"]) == PAGE_SIZE
+
+
+def test_clicking_a_row_opens_the_profile(risk_school, users, client_for, dash_post) -> None:
+    client = client_for("admin")
+    r = dash_post(client, f"{ids.RISK_NAV}.pathname", [(ids.RISK_TABLE, "active_cell", {"row": 0, "column": 4, "row_id": 17})])
+    assert r.get_json()["response"][ids.RISK_NAV]["pathname"] == "/students/17"
+    for bad in ({"row": 0, "column": 0, "row_id": "../admin"}, None, {"row": 1}):
+        assert dash_post(client, f"{ids.RISK_NAV}.pathname", [(ids.RISK_TABLE, "active_cell", bad)]).status_code == 204
+
+
+def test_no_active_model_shows_the_empty_state(risk_school, database, users, client_for, dash_post) -> None:
+    mine = users["teacher"].class_ids[0]
+    with database.begin() as s:
+        s.execute(text("UPDATE model_versions SET is_active = false"))
+    try:
+        out = table(client_for("admin"), dash_post)
+        assert NO_SCORES in json.dumps(out[ids.RISK_EMPTY]["children"]) and out[ids.RISK_TABLE_AREA]["hidden"] is True
+        body = profile(client_for("teacher"), dash_post, str(student_in(database, mine)))
+        assert NO_SCORES in body and ids.STUDENT_HISTORY_GRAPH in body  # the weeks still show
+        api = client_for("admin").get("/api/v1/risk")
+        assert api.status_code == 503 and api.get_json()["error"] == NO_SCORES
+    finally:
+        with database.begin() as s:
+            s.execute(text("UPDATE model_versions SET is_active = true WHERE id = (SELECT max(id) FROM model_versions)"))
+
+
+# --------------------------------------------------------------------------- the CSV export
+
+
+def download(client, dash_post, search: str = "", tier: str = "all") -> dict:
+    """The export callback's dcc.Download data."""
+    r = dash_post(client, f"{ids.RISK_DOWNLOAD}.data", [(ids.RISK_DOWNLOAD_BUTTON, "n_clicks", 1)],
+                  state=[(ids.FILTER_QUERY, "data", search), (ids.RISK_TIER, "value", tier), (ids.RISK_TABLE, "sort_by", DEFAULT_SORT)])
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+    return r.get_json()["response"][ids.RISK_DOWNLOAD]["data"]
+
+
+def test_csv_export_has_every_matching_row_of_the_scope_and_is_audited(risk_school, database, users, client_for, dash_post) -> None:
+    teacher = users["teacher"]
+    mine = teacher.class_ids[0]
+    before = len(audit_rows(database, audit.EXPORT, teacher.user_id))
+    data = download(client_for("teacher"), dash_post)
+    rows = list(csv.DictReader(io.StringIO(data["content"])))
+    assert data["filename"].endswith(".csv") and len(rows) == risk_school.sizes[mine] > PAGE_SIZE / 2
+    assert {r["class"] for r in rows} == {risk_school.names[mine]}
+    entries = audit_rows(database, audit.EXPORT, teacher.user_id)
+    assert len(entries) == before + 1
+    target, details = entries[-1]
+    assert target == "at-risk list" and details["rows"] == len(rows) and details["format"] == "csv"
+
+    admin = users["admin"]
+    high = list(csv.DictReader(io.StringIO(download(client_for("admin"), dash_post, tier="High")["content"])))
+    assert len(high) == risk_school.high and {r["tier"] for r in high} == {"High"}
+    assert audit_rows(database, audit.EXPORT, admin.user_id)[-1][1]["tier"] == "High"
+    everyone = list(csv.DictReader(io.StringIO(download(client_for("staff"), dash_post)["content"])))
+    assert len(everyone) == N_STUDENTS > PAGE_SIZE  # all rows, not just the page shown
+
+
+def test_csv_cells_never_start_a_formula(risk_school, database, users, client_for, dash_post) -> None:
+    mine = users["teacher"].class_ids[0]
+    student = student_in(database, mine)
+    with database.begin() as s:
+        old = s.execute(text("SELECT name FROM students WHERE id = :i"), {"i": student}).scalar_one()
+        s.execute(text("UPDATE students SET name = '=HYPERLINK(\"http://x\")' WHERE id = :i"), {"i": student})
+    try:
+        rows = list(csv.DictReader(io.StringIO(download(client_for("teacher"), dash_post)["content"])))
+        names = {r["student_id"]: r["name"] for r in rows}
+        assert names[str(student)] == "'=HYPERLINK(\"http://x\")"
+    finally:
+        with database.begin() as s:
+            s.execute(text("UPDATE students SET name = :n WHERE id = :i"), {"n": old, "i": student})
+    assert safe_cell("-1") == "'-1" and safe_cell(-1) == -1 and safe_cell("Ada") == "Ada"
+
+
+def test_student_names_cannot_inject_markdown() -> None:
+    label = md_escape("Eve](javascript:alert(1)) [x")
+    assert "](" not in label.replace("\\]\\(", "") and label.startswith("Eve\\]\\(")
+
+
+# --------------------------------------------------------------------------- the profile
+
+
+def test_profile_shows_risk_reasons_and_weeks_and_is_audited(risk_school, database, users, client_for, dash_post) -> None:
+    admin = users["admin"]
+    other = users["teacher2"].class_ids[0]
+    student = student_in(database, other)
+    before = len(audit_rows(database, audit.STUDENT_VIEW, admin.user_id))
+    body = profile(client_for("admin"), dash_post, str(student))
+    for piece in ("Current risk", "Why this score", "class median", ids.STUDENT_EXPLANATION_GRAPH, ids.STUDENT_HISTORY_GRAPH):
+        assert piece in body, piece
+    assert "raises risk" in body or "lowers risk" in body
+    entries = audit_rows(database, audit.STUDENT_VIEW, admin.user_id)
+    assert len(entries) == before + 1 and entries[-1] == (str(student), {"page": "profile", "found": True})
+
+
+def test_a_teacher_sees_the_same_sentence_for_another_class_and_a_missing_student(risk_school, database, users, client_for, dash_post) -> None:
+    teacher = users["teacher"]
+    client = client_for("teacher")
+    outsider = student_in(database, users["teacher2"].class_ids[0])
+    hidden = profile(client, dash_post, str(outsider))
+    missing = profile(client, dash_post, "987654321")
+    assert NO_SUCH_STUDENT in hidden and hidden == missing
+    assert "Why this score" not in hidden and ids.STUDENT_HISTORY_GRAPH not in hidden
+    own = profile(client, dash_post, str(student_in(database, teacher.class_ids[0])))
+    assert "Why this score" in own
+    assert audit_rows(database, audit.STUDENT_VIEW, teacher.user_id)[-3][1]["found"] is False
+
+
+@pytest.mark.parametrize("raw", ["abc", "-1", "1.5", "0", "12 OR 1=1", "99999999999999999999999", "٣", ""])
+def test_bad_ids_give_a_clear_message(risk_school, users, client_for, dash_post, raw) -> None:
+    body = profile(client_for("admin"), dash_post, raw)
+    assert "is not a student id" in body and "Student not found" in body
+
+
+def test_profile_addresses_render_for_any_id(risk_school, users, client_for) -> None:
+    client = client_for("teacher")
+    for path in ("/students/abc", "/students/1", "/students/%3Cscript%3E", "/at-risk?tier=High&grade=nine"):
+        r = client.get(path)
+        assert r.status_code == 200 and b"<script>alert" not in r.data
+
+
+def test_weekly_history_matches_the_events(risk_school, database, users) -> None:
+    admin = Viewer(users["admin"].user_id, users["admin"].email, "admin")
+    student = student_in(database, users["teacher"].class_ids[0])
+    with database.begin() as s:
+        history = weekly_history(session=s, viewer=admin, student_id=student)
+        weeks = s.execute(text("SELECT count(DISTINCT date_trunc('week', date)) FROM attendance WHERE student_id = :i"),
+                          {"i": student}).scalar_one()
+        first = s.execute(text("SELECT avg(rate) FROM attendance WHERE student_id = :i GROUP BY date_trunc('week', date) "
+                               "ORDER BY date_trunc('week', date) LIMIT 1"), {"i": student}).scalar_one()
+    assert len(history) == weeks > 10
+    assert history["attendance"].iloc[0] == pytest.approx(first)
+    assert history["class_attendance"].notna().all() and history["class_score"].between(0, 100).all()
+
+
+# --------------------------------------------------------------------------- the REST API
+
+
+def test_risk_api_is_scoped_paged_and_validated(risk_school, users, client_for) -> None:
+    admin = client_for("admin").get("/api/v1/risk?limit=10&offset=5")
+    body = admin.get_json()
+    assert admin.status_code == 200 and body["total"] == N_STUDENTS and len(body["items"]) == 10
+    assert sum(body["tier_counts"].values()) == N_STUDENTS
+    mine = users["teacher"].class_ids[0]
+    teacher = client_for("teacher")
+    own = teacher.get("/api/v1/risk?limit=500").get_json()
+    assert own["total"] == risk_school.sizes[mine] and {i["class_id"] for i in own["items"]} == {mine}
+    other = users["teacher2"].class_ids[0]
+    assert teacher.get(f"/api/v1/risk?class={other}").get_json()["total"] == 0
+    high = teacher.get("/api/v1/risk?tier=High&sort=attendance&order=asc").get_json()
+    assert all(i["tier"] == "High" for i in high["items"])
+    for query in ("tier=Severe", "limit=100000", "offset=-1", "sort=password", "order=up", "grade=nine", "limit=ten"):
+        r = teacher.get(f"/api/v1/risk?{query}")
+        assert r.status_code == 400 and r.get_json()["error"], query
+
+
+def test_explanation_api_is_404_outside_the_scope_and_audited(risk_school, database, users, client_for) -> None:
+    teacher = users["teacher"]
+    client = client_for("teacher")
+    outsider = student_in(database, users["teacher2"].class_ids[0])
+    hidden, missing = client.get(f"/api/v1/students/{outsider}/explanation"), client.get("/api/v1/students/987654321/explanation")
+    assert hidden.status_code == missing.status_code == 404 and hidden.get_json() == missing.get_json()
+    assert client.get("/api/v1/students/99999999999999999999999/explanation").status_code == 404
+    own = student_in(database, teacher.class_ids[0])
+    before = len(audit_rows(database, audit.STUDENT_VIEW, teacher.user_id))
+    r = client.get(f"/api/v1/students/{own}/explanation")
+    body = r.get_json()
+    assert r.status_code == 200 and body["student_id"] == own and body["tier"] in ("High", "Moderate", "Low")
+    assert abs(sum(body["contributions"].values()) + body["base_value"] - body["margin"]) < 1e-6
+    assert all("class median" in x["text"] or x["class_median"] is None for x in body["reasons"])
+    assert len(audit_rows(database, audit.STUDENT_VIEW, teacher.user_id)) == before + 1
+
+
+def test_anonymous_requests_get_nothing(risk_school, anon_client, dash_post) -> None:
+    assert anon_client.get("/api/v1/risk").status_code == 401
+    assert anon_client.get("/api/v1/students/1/explanation").status_code == 401
+    assert dash_post(anon_client, f"{ids.STUDENT_BODY}.children", [(ids.STUDENT_ID, "data", "1")]).status_code == 401
