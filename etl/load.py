@@ -131,7 +131,8 @@ FROM med, whole WHERE r.{col} IS NULL AND med.student_id = r.student_id
 UPSERT_SQL = """
 WITH r AS (
     INSERT INTO {table} AS t ({key}, {cols}, imputed, run_id)
-    SELECT {src_key}, {src_cols}, {imp}, :run_id FROM etl_rows WHERE {where} AND NOT new_student
+    SELECT {src_key}, {src_cols}, {imp}, :run_id FROM etl_rows r WHERE {where} AND NOT new_student
+      AND NOT EXISTS (SELECT FROM {table} t WHERE {same_key} AND ({old}, t.imputed) IS NOT DISTINCT FROM ({r_cols}, {r_imp}))
     ON CONFLICT ({key}) DO UPDATE SET {sets}, imputed = excluded.imputed, run_id = excluded.run_id
     WHERE ({old}, t.imputed) IS DISTINCT FROM ({new}, excluded.imputed)
     RETURNING t.student_id, t.date, (t.xmax = 0) AS ins
@@ -319,11 +320,18 @@ def save_rejects(session: Session, run_id: int) -> int:
     return result.rowcount
 
 
+def _in_rows(expr: str) -> str:
+    """A column of ``etl_rows`` qualified with its alias ``r`` (literals stay as they are)."""
+    return f"r.{expr}" if expr.isidentifier() and expr != "false" else expr
+
+
 def _upsert(session: Session, table: str, run_id: int, fresh: bool) -> tuple[int, int]:
     """Upsert one event table from ``etl_rows``; return (inserted, updated).
 
     Rows of students created by this load cannot conflict: they take a plain INSERT (no
-    RETURNING); only rows of existing students go through ON CONFLICT and count their updates.
+    RETURNING); only rows of existing students go through ON CONFLICT and count their updates,
+    and of those only the ones an anti-join finds new or different (one set-based pass over the
+    table instead of one index probe per unchanged row).
     On the fresh path (every event table empty) nothing can conflict: every row is a plain INSERT.
     """
     key, cols, src_key, src_cols, imp, where = TARGETS[table]
@@ -332,10 +340,12 @@ def _upsert(session: Session, table: str, run_id: int, fresh: bool) -> tuple[int
     fresh_rows = _timed(session, INSERT_NEW_SQL.format(**fields), {"run_id": run_id}, step=f"insert {table}").rowcount
     if fresh:
         return fresh_rows, 0
+    same_key = " AND ".join(f"t.{k} = {_in_rows(s)}" for k, s in zip(key.split(", "), src_key.split(", "), strict=True))
     sql = UPSERT_SQL.format(
         table=table, key=key, cols=", ".join(cols), src_key=src_key, src_cols=", ".join(src_cols), imp=imp,
         where=where, sets=", ".join(f"{c} = excluded.{c}" for c in cols),
-        old=", ".join(f"t.{c}" for c in cols), new=", ".join(f"excluded.{c}" for c in cols))
+        old=", ".join(f"t.{c}" for c in cols), new=", ".join(f"excluded.{c}" for c in cols),
+        same_key=same_key, r_cols=", ".join(map(_in_rows, src_cols)), r_imp=_in_rows(imp))
     row = _timed(session, sql, {"run_id": run_id}, step=f"upsert {table}").one()
     return fresh_rows + int(row.inserted), int(row.updated)
 
