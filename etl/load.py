@@ -1,9 +1,14 @@
-"""Load stage: COPY cleaned chunks into a TEMP staging table, then upsert set-based.
+"""Load stage: COPY cleaned chunks into TEMP staging tables, then upsert set-based.
 
 Everything runs on the caller's session, inside the caller's transaction: the staging tables are
-``ON COMMIT DROP`` and nothing here commits. Upserts only touch rows whose values differ
-(``ON CONFLICT ... DO UPDATE ... WHERE (...) IS DISTINCT FROM (...)``), so re-loading the same
-data changes nothing; ``RETURNING (xmax = 0)`` tells inserted rows from updated ones.
+``ON COMMIT DROP`` and nothing here commits. Chunks are sent in COPY text format (each distinct
+value of a column formatted once) by a background thread while pandas prepares the next chunk.
+Upserts only touch rows whose values differ (an anti-join drops unchanged rows, then
+``ON CONFLICT ... DO UPDATE ... WHERE (...) IS DISTINCT FROM (...)``), so re-loading the same data
+changes nothing; ``RETURNING (xmax = 0)`` tells inserted rows from updated ones. A big load into
+empty event tables (first load, ``--truncate``) inserts without indexes or foreign keys and builds
+and validates them once at the end. The students whose data changed are kept in ``etl_touched``
+so that only their summaries are refreshed.
 """
 
 from __future__ import annotations
