@@ -24,6 +24,11 @@ def _order() -> bool:
     return order == "desc"
 
 
+def _whole(name: str, default: int) -> int:
+    value = int_arg(name, default)
+    return default if value is None else value
+
+
 @api_bp.get("/risk")
 def risk_list() -> Response:
     """A page of the viewer's scored students: ``tier``, ``limit``, ``offset``, ``sort``, ``order`` and the filter keys."""
@@ -33,7 +38,7 @@ def risk_list() -> Response:
         table = risk_table(
             session=s, viewer=viewer, filters=filters, tier=request.args.get("tier") or None,
             sort=request.args.get("sort") or "probability", descending=_order(),
-            limit=int_arg("limit", 50) or 50, offset=int_arg("offset", 0) or 0,
+            limit=_whole("limit", 50), offset=_whole("offset", 0),
         )
     return jsonify({
         "items": [row.to_dict() for row in table.items], "total": table.total, "limit": table.limit,

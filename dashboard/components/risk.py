@@ -159,8 +159,7 @@ def no_match(container_id: str) -> html.Div:
 def not_found(message: str) -> html.Div:
     """A 404-style message for a student id that is malformed, unknown or outside the viewer's classes."""
     return html.Div(
-        [html.H3("Student not found", className="page-title"), html.P(message),
-         html.A("Back to the at-risk list", href="/at-risk")],
+        [html.H3("Student not found", className="page-title"), html.P(message)],
         id=ids.STUDENT_NOT_FOUND, className="not-found", role="status",
     )
 

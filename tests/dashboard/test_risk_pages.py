@@ -288,7 +288,7 @@ def test_risk_api_is_scoped_paged_and_validated(risk_school, users, client_for) 
     assert teacher.get(f"/api/v1/risk?class={other}").get_json()["total"] == 0
     high = teacher.get("/api/v1/risk?tier=High&sort=attendance&order=asc").get_json()
     assert all(i["tier"] == "High" for i in high["items"])
-    for query in ("tier=Severe", "limit=100000", "offset=-1", "sort=password", "order=up", "grade=nine", "limit=ten"):
+    for query in ("tier=Severe", "limit=100000", "offset=-1", "sort=password", "order=up", "grade=nine", "limit=ten", "limit=0"):
         r = teacher.get(f"/api/v1/risk?{query}")
         assert r.status_code == 400 and r.get_json()["error"], query
 
