@@ -413,7 +413,7 @@ def _bulk_mode(session: Session, rows: int) -> Iterator[bool]:
         yield False
         return
     fresh = bool(session.execute(text(EMPTY_SQL)).scalar())
-    session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+    session.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
     restore = _drop_constraints(session, fresh)
     yield fresh
     for step, sql in restore:
