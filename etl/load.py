@@ -79,10 +79,13 @@ SETUP_SQL = [
               s.class_name, s.grade
        FROM etl_stage_students s JOIN schools sc ON sc.name = s.school
        ORDER BY sc.id, s.source_id, s.school_year, s.date DESC, s.line DESC""",
-    """INSERT INTO classes AS t (school_id, name, grade_level, school_year)
-       SELECT school_id, class_name, max(grade), school_year FROM etl_enrol GROUP BY 1, 2, 4
-       ON CONFLICT (school_id, school_year, name) DO UPDATE SET grade_level = excluded.grade_level
-       WHERE t.grade_level IS DISTINCT FROM excluded.grade_level""",
+    """WITH r AS (
+         INSERT INTO classes AS t (school_id, name, grade_level, school_year)
+         SELECT school_id, class_name, max(grade), school_year FROM etl_enrol GROUP BY 1, 2, 4
+         ON CONFLICT (school_id, school_year, name) DO UPDATE SET grade_level = excluded.grade_level
+         WHERE t.grade_level IS DISTINCT FROM excluded.grade_level
+         RETURNING t.id, (t.xmax = 0) AS ins)
+       INSERT INTO etl_touched SELECT en.student_id FROM enrollments en JOIN r ON r.id = en.class_id WHERE NOT r.ins""",
     """CREATE TEMP TABLE etl_enrol_ids ON COMMIT DROP AS
        SELECT st.id AS student_id, c.id AS class_id, e.school_year
        FROM etl_enrol e
@@ -456,7 +459,7 @@ def left_classes(session: Session) -> list[int]:
 def touched_students(session: Session) -> list[int]:
     """Ids of the students whose summaries this load may change.
 
-    Those created, or whose name, gender, age, class or any event row was inserted, changed or
-    moved; a student of the file whose data is all unchanged keeps the summaries they have.
+    Those created, or whose name, gender, age, class (or its grade) or any event row was inserted,
+    changed or moved; a student of the file whose data is all unchanged keeps the summaries they have.
     """
     return list(session.execute(text("SELECT DISTINCT student_id FROM etl_touched")).scalars())

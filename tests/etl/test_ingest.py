@@ -180,6 +180,14 @@ def test_only_changed_students_are_refreshed(clean_db: Database, school_csv: Pat
     ids = scalar(clean_db, "SELECT array_agg(id ORDER BY id) FROM students WHERE source_id IN ('00002', '00003')")
     assert seen[-1] == ids
     assert scalar(clean_db, "SELECT latest_score FROM student_summary WHERE student_id = :i", i=ids[0]) == 12.5
+    klass = df.loc[df.student_id == "00004", "class_name"].iloc[0]
+    df.loc[df.class_name == klass, "grade_level"] = "13"  # the class's grade is corrected
+    df.to_csv(path, index=False)
+    ingest_file(clean_db, path)
+    members = set(df.loc[df.class_name == klass, "student_id"])
+    assert len(seen[-1]) == len(members) > 1
+    assert scalar(clean_db, "SELECT count(*) FROM student_summary ss JOIN students s ON s.id = ss.student_id "
+                            "WHERE ss.grade_level = 13") == len(members)
 
 
 def scalar_in(session, sql: str) -> object:  # noqa: ANN001
