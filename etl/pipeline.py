@@ -4,7 +4,8 @@ A file is loaded all or nothing: its rows, its rejected rows, the summary refres
 ``ingestion_runs`` row are committed together. On an error the transaction is rolled back and a
 ``failed`` run is recorded in a transaction of its own; a killed process leaves no trace at all.
 A file whose sha256 already loaded successfully is skipped unless ``force``. Python holds one
-chunk (``batch_size`` rows) at a time; whole-file work (duplicates, medians, upserts) happens in SQL.
+chunk (``batch_size`` rows) at a time, plus at most two of them formatted for COPY and waiting
+for the background writer; whole-file work (duplicates, medians, upserts) happens in SQL.
 
 Files without a ``student_id`` column (e.g. the Kaggle "Student Performance Factors" export) get
 deterministic ids ``<id_prefix>-<line>`` (``line-0000002`` for the first data row) and files without
