@@ -3,7 +3,7 @@
 Everything is scoped by the viewer in SQL: the table keeps only the viewer's classes, and a profile of
 a student outside them raises ``NotFound`` exactly as a student that does not exist (no hint either way).
 The table reads ``predictions`` of the active model joined to ``student_summary``; a profile reads the
-student's own events and the weekly medians of their class.
+student's own events and the weekly means of their class from ``class_week_summary``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from db.models import (
     Attendance,
-    Enrollment,
+    ClassWeekSummary,
     ModelVersion,
     Prediction,
     SchoolClass,
@@ -100,17 +100,23 @@ def _active_model(session: Session) -> tuple[int, str]:
     return int(row[0]), str(row[1])
 
 
-def _table_select(model_id: int, viewer: Viewer, filters: Filters) -> Select:
+DETAIL_COLUMNS = (
+    Prediction.student_id, Student.source_id, Student.name, StudentSummary.class_id, SchoolClass.name,
+    StudentSummary.grade_level, Prediction.probability, Prediction.tier, Prediction.reasons, StudentSummary.latest_score,
+    StudentSummary.attendance_mean, Prediction.as_of,
+)
+
+
+def _scoped(columns: tuple[Any, ...], model_id: int, viewer: Viewer, filters: Filters, *, student: bool = False,
+            klass: bool = False) -> Select:
+    """Predictions of the model joined to the summaries, in the viewer's scope and the filters (joins on demand)."""
     ss = StudentSummary
-    stmt = (
-        select(Prediction.student_id, Student.source_id, Student.name, ss.class_id, SchoolClass.name, ss.grade_level,
-               Prediction.probability, Prediction.tier, Prediction.reasons, ss.latest_score, ss.attendance_mean,
-               Prediction.as_of)
-        .join(Student, Student.id == Prediction.student_id)
-        .join(ss, ss.student_id == Prediction.student_id)
-        .outerjoin(SchoolClass, SchoolClass.id == ss.class_id)
-        .where(Prediction.model_version_id == model_id, viewer.class_clause(ss.class_id))
-    )
+    stmt = select(*columns).select_from(Prediction).join(ss, ss.student_id == Prediction.student_id)
+    if student:
+        stmt = stmt.join(Student, Student.id == Prediction.student_id)
+    if klass:
+        stmt = stmt.outerjoin(SchoolClass, SchoolClass.id == ss.class_id)
+    stmt = stmt.where(Prediction.model_version_id == model_id, viewer.class_clause(ss.class_id))
     conditions = {
         "school_id": ss.school_id, "grade_level": ss.grade_level, "class_id": ss.class_id, "study_band": ss.study_bin,
     }
@@ -121,6 +127,10 @@ def _table_select(model_id: int, viewer: Viewer, filters: Filters) -> Select:
     if filters.min_attendance is not None:
         stmt = stmt.where(ss.attendance_mean >= filters.min_attendance)
     return stmt
+
+
+def _table_select(model_id: int, viewer: Viewer, filters: Filters) -> Select:
+    return _scoped(DETAIL_COLUMNS, model_id, viewer, filters, student=True, klass=True)
 
 
 def _order(sort: str, descending: bool) -> list[ColumnElement]:
@@ -176,14 +186,18 @@ def risk_table(
         raise InvalidInput(f"Page out of range: limit must be 1-{MAX_PAGE} and offset at least 0.")
     order = _order(sort, descending)
     model_id, version = _active_model(session)
-    stmt = _table_select(model_id, viewer, filters or Filters())
-    counted = stmt.subquery()
-    counts = {t: 0 for t in TIERS} | dict(session.execute(select(counted.c.tier, func.count()).group_by(counted.c.tier)).tuples().all())
-    if tier is not None:
-        stmt = stmt.where(Prediction.tier == tier)
+    filters = filters or Filters()
+    counted = _scoped((Prediction.tier, func.count()), model_id, viewer, filters).group_by(Prediction.tier)
+    counts = {t: 0 for t in TIERS} | dict(session.execute(counted).tuples().all())
     total = counts[tier] if tier is not None else sum(counts.values())
-    rows = session.execute(stmt.order_by(*order).limit(limit).offset(offset))
-    return RiskTable([_risk_row(r) for r in rows], int(total), limit, offset, version, counts)
+    # Sort and page the ids alone (narrow rows), then read the details of the page's rows only.
+    keys = _scoped((Prediction.student_id,), model_id, viewer, filters, student=sort == "name", klass=sort == "class")
+    if tier is not None:
+        keys = keys.where(Prediction.tier == tier)
+    page = list(session.execute(keys.order_by(*order).limit(limit).offset(offset)).scalars())
+    details = session.execute(_table_select(model_id, viewer, filters).where(Prediction.student_id.in_(page)))
+    by_id = {int(r[0]): _risk_row(r) for r in details}
+    return RiskTable([by_id[i] for i in page if i in by_id], int(total), limit, offset, version, counts)
 
 
 def iter_risk_rows(
@@ -250,10 +264,10 @@ def export_risk_csv(
 
 @dataclass(frozen=True)
 class StudentProfile:
-    """One student in scope: who they are, their weeks beside their class's medians, their risk and its reasons.
+    """One student in scope: who they are, their weeks beside their class's means, their risk and its reasons.
 
     ``history`` has one row per week (Monday): ``attendance``, ``study_hours``, ``score`` (the student's
-    means that week) and ``class_attendance``, ``class_study_hours``, ``class_score`` (the class medians).
+    means that week) and ``class_attendance``, ``class_study_hours``, ``class_score`` (the class means).
     ``risk`` and ``explanation`` are None when there is no score; ``risk_note`` then says why.
     """
 
@@ -296,23 +310,20 @@ def _student_weeks(session: Session, student_id: int) -> pd.DataFrame:
 
 
 def _class_weeks(session: Session, class_id: int) -> pd.DataFrame:
-    members = select(Enrollment.student_id).where(Enrollment.class_id == class_id)
-    parts = {
-        "class_attendance": (Attendance.date, Attendance.rate, Attendance.student_id),
-        "class_study_hours": (StudyHours.date, StudyHours.hours, StudyHours.student_id),
-        "class_score": (Score.date, Score.score, Score.student_id),
-    }
-    frames = []
-    for name, (date, value, owner) in parts.items():
-        median = func.percentile_cont(0.5).within_group(value).label(name)
-        week = _week(date)
-        stmt = select(week, median).where(owner.in_(members)).group_by(week.element)
-        frames.append(pd.DataFrame(session.execute(stmt).all(), columns=["week", name]).set_index("week"))
-    return pd.concat(frames, axis=1)
+    """The class's weekly means from ``class_week_summary`` (kept by every load, so reading it is one index range)."""
+    cw = ClassWeekSummary
+    stmt = select(
+        cw.week,
+        (cw.attendance_sum / func.nullif(cw.attendance_n, 0)).label("class_attendance"),
+        (cw.study_sum / func.nullif(cw.study_n, 0)).label("class_study_hours"),
+        (cw.score_sum / func.nullif(cw.score_n, 0)).label("class_score"),
+    ).where(cw.class_id == class_id)
+    columns = ["week", "class_attendance", "class_study_hours", "class_score"]
+    return pd.DataFrame(session.execute(stmt).all(), columns=columns).set_index("week")
 
 
 def weekly_history(*, session: Session, viewer: Viewer, student_id: int) -> pd.DataFrame:
-    """The student's weekly attendance, study hours and score beside their class's weekly medians.
+    """The student's weekly attendance, study hours and score beside their class's weekly means.
 
     Parameters
     ----------

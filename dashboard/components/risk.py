@@ -223,7 +223,7 @@ def reasons_card(p: StudentProfile, top: int = 5) -> dbc.Card:
 
 
 def history_card(p: StudentProfile) -> dbc.Card:
-    """Weekly attendance, study hours and scores beside the class median, or an empty state."""
+    """Weekly attendance, study hours and scores beside the class mean, or an empty state."""
     if p.history.empty:
         content: Any = empty_state(ids.STUDENT_HISTORY_GRAPH, "No weekly data for this student yet", "")
     else:

@@ -24,7 +24,7 @@ def _values(frame: pd.DataFrame, column: str, scale: float) -> list[float | None
 
 
 def history_figure(frame: pd.DataFrame) -> go.Figure:
-    """Three stacked panels over the weeks: the student's attendance, study hours and score, and the class median."""
+    """Three stacked panels over the weeks: the student's attendance, study hours and score, and the class mean."""
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07)
     weeks = [str(w) for w in frame["week"]]
     for row, (own, peer, title, scale, fmt) in enumerate(PANELS, start=1):
@@ -32,13 +32,13 @@ def history_figure(frame: pd.DataFrame) -> go.Figure:
                                  line={"color": BLUE, "width": 2}, marker={"size": 5}, showlegend=row == 1,
                                  legendgroup="student", hovertemplate=f"%{{x}}: {fmt}<extra>This student</extra>"),
                       row=row, col=1)
-        fig.add_trace(go.Scatter(x=weeks, y=_values(frame, peer, scale), mode="lines", name="Class median",
+        fig.add_trace(go.Scatter(x=weeks, y=_values(frame, peer, scale), mode="lines", name="Class mean",
                                  line={"color": CLASS_GREY, "dash": "dash"}, showlegend=row == 1, legendgroup="class",
-                                 hovertemplate=f"%{{x}}: {fmt}<extra>Class median</extra>"),
+                                 hovertemplate=f"%{{x}}: {fmt}<extra>Class mean</extra>"),
                       row=row, col=1)
         fig.update_yaxes(title=title, row=row, col=1)
     fig.update_xaxes(title="Week", row=3, col=1)
-    styled(fig, "Week by week, beside the class median", height=HISTORY_HEIGHT)
+    styled(fig, "Week by week, beside the class mean", height=HISTORY_HEIGHT)
     fig.update_layout(margin={"t": 84}, legend={"x": 1, "xanchor": "right", "y": 1.08})
     return fig
 
