@@ -73,21 +73,40 @@ FROM summary_new_dates n JOIN student_week_summary w ON w.date = n.prev
 WHERE NOT EXISTS (SELECT 1 FROM summary_ids i WHERE i.student_id = w.student_id)
 """
 
+SCALE = 10_000  # day sums with at most 4 decimals are summed as scaled integers (exact, and no numeric per row)
+SCALED_CHECK_SQL = """
+SELECT {checks} FROM summary_days
+"""
+FRACTIONAL = ("att_sum", "study_sum", "score_sum")
+
+
+def _fits(column: str) -> str:
+    """SQL true when every day sum of ``column`` is a decimal of at most 4 places that fits an integer once scaled."""
+    return f"coalesce(bool_and({column} = round({column} * {SCALE}) / {SCALE} AND abs({column}) < 200000), true)"
+
+
+def _running_sum(column: str, scaled: bool) -> str:
+    """The running sum of one fractional column as exact numeric: scaled integers when they are exact."""
+    if scaled:
+        return f"coalesce(sum(round(d.{column} * {SCALE})::int) OVER w, 0)::numeric * 0.0001"  # dscale 4, like the sums
+    return f"coalesce(sum(d.{column}::numeric) OVER w, 0)"
+
+
 RUNNING_SQL = f"""
 INSERT INTO student_week_summary (student_id, date, att_sum, att_n, study_sum, study_n, sports_sum, sports_n,
     score_sum, score_n, {CUMULATIVE})
 SELECT g.student_id, g.date, d.att_sum, coalesce(d.att_n, 0), d.study_sum, coalesce(d.study_n, 0),
        coalesce(d.sports_sum, 0), coalesce(d.sports_n, 0), d.score_sum, coalesce(d.score_n, 0),
-       coalesce(sum(d.att_sum::numeric) OVER w, 0), coalesce(sum(d.att_n) OVER w, 0),
-       coalesce(sum(d.study_sum::numeric) OVER w, 0), coalesce(sum(d.study_n) OVER w, 0),
+       {{att_sum}}, coalesce(sum(d.att_n) OVER w, 0),
+       {{study_sum}}, coalesce(sum(d.study_n) OVER w, 0),
        coalesce(sum(d.sports_sum) OVER w, 0), coalesce(sum(d.sports_n) OVER w, 0),
-       coalesce(sum(d.score_sum::numeric) OVER w, 0), coalesce(sum(d.score_n) OVER w, 0),
+       {{score_sum}}, coalesce(sum(d.score_n) OVER w, 0),
        (max(CASE WHEN d.last IS NOT NULL THEN ARRAY[(g.date - DATE '2000-01-01')::float8] || d.last END) OVER w)[3]
 FROM (SELECT f.student_id, c.date
       FROM (SELECT student_id, min(date) AS first FROM summary_days GROUP BY student_id) f
       JOIN summary_calendar c ON c.date >= f.first) g
 LEFT JOIN summary_days d ON d.student_id = g.student_id AND d.date = g.date
-WINDOW w AS (PARTITION BY g.student_id ORDER BY g.date)
+WINDOW w AS (PARTITION BY g.student_id ORDER BY g.date ROWS UNBOUNDED PRECEDING)
 """
 
 RULE = """(SELECT r.label FROM derivation_rules r WHERE r.kind = '{kind}'
@@ -187,18 +206,31 @@ def _refresh_running(session: Session, everyone: bool) -> None:
         session.execute(text(CARRY_SQL))
         session.execute(text("DELETE FROM student_week_summary WHERE student_id IN (SELECT student_id FROM summary_ids)"))
     session.execute(text("INSERT INTO summary_calendar SELECT date FROM summary_new_dates"))
+    running = _running_sql(session)
     if not everyone:
-        session.execute(text(RUNNING_SQL))
+        session.execute(text(running))
         return
     # The table was just emptied: filling it without indexes and building them once is several times faster.
     for name in RUNNING_INDEXES:
         session.execute(text(f"DROP INDEX {name}"))
     session.execute(text("ALTER TABLE student_week_summary DROP CONSTRAINT pk_student_week_summary"))
-    session.execute(text(RUNNING_SQL + " ORDER BY 1, 2"))
+    session.execute(text(running + " ORDER BY 1, 2"))
     session.execute(text(PK_SQL))
     for sql in RUNNING_INDEXES.values():
         session.execute(text(sql))
     session.execute(text("ANALYZE student_week_summary"))
+
+
+def _running_sql(session: Session) -> str:
+    """The running-sums insert, with each fractional column summed as scaled integers where that is exact.
+
+    A day sum ``s`` with ``round(s * 10^4) / 10^4 = s`` is the double nearest to a decimal of at most 15
+    significant digits, so ``s::numeric`` is that decimal and the scaled integer sum times ``0.0001`` is the
+    same numeric as the sum of ``s::numeric`` (scale at most 4 either way): the stored sums do not depend on the path.
+    """
+    checks = ", ".join(_fits(c) for c in FRACTIONAL)
+    row = session.execute(text(SCALED_CHECK_SQL.format(checks=checks))).one()
+    return RUNNING_SQL.format(**{c: _running_sum(c, bool(ok)) for c, ok in zip(FRACTIONAL, row, strict=True)})
 
 
 def refresh_student_weeks(session: Session, student_ids: Iterable[int] | None = None) -> None:

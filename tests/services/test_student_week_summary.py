@@ -17,6 +17,7 @@ import pytest
 from analytics_seed import teacher_of
 from sqlalchemy import text
 
+from db import summaries
 from db.database import Database
 from db.models import DATA_TABLES
 from db.summaries import refresh_summaries
@@ -147,3 +148,27 @@ def test_incremental_refresh_equals_a_full_one(loaded: Database) -> None:
     assert before == after
     assert dt.date(2025, 12, 3) in calendar and dt.date(2026, 6, 8) in calendar
     assert len(before) == n_students * len(calendar)  # dense: every student on every date from the first
+
+
+def test_scaled_and_numeric_running_sums_are_the_same(loaded: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    sql = "SELECT * FROM student_week_summary ORDER BY student_id, date"
+    with loaded.begin() as s:
+        scaled = s.execute(text(sql)).all()
+        monkeypatch.setattr(summaries, "_fits", lambda column: "bool_and(false)")
+        refresh_summaries(s)
+        numeric = s.execute(text(sql)).all()
+        s.rollback()
+    assert scaled == numeric
+
+
+def test_values_with_many_decimals_take_the_exact_numeric_path(loaded: Database) -> None:
+    lo, hi = dt.date(2025, 9, 1), dt.date(2025, 9, 8)
+    with loaded.begin() as s:
+        sid = s.execute(text("SELECT min(student_id) FROM student_summary")).scalar()
+        s.execute(text("UPDATE attendance SET rate = 1.0 / 3 WHERE student_id = :i AND date = :d"), {"i": sid, "d": lo})
+        s.execute(text("UPDATE scores SET score = 100.0 / 7 WHERE student_id = :i AND date = :d"), {"i": sid, "d": hi})
+        refresh_summaries(s, [sid])
+        running = summaries._running_sql(s)
+        assert "sum(d.att_sum::numeric) OVER" in running and "round(d.study_sum" in running  # only attendance
+        _same(_metrics(s, ADMIN, Filters(date_from=lo, date_to=hi)), _direct(s, lo, hi))
+        s.rollback()
