@@ -415,6 +415,8 @@ def _bulk_mode(session: Session, rows: int) -> Iterator[bool]:
     if not _wants_bulk(session, rows):
         yield False
         return
+    # lock first: no other load may add rows between the emptiness check and the inserts
+    session.execute(text(f"LOCK TABLE {', '.join(EVENT_TABLES)} IN ACCESS EXCLUSIVE MODE"))
     fresh = bool(session.execute(text(EMPTY_SQL)).scalar())
     session.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
     restore = _drop_constraints(session, fresh)
