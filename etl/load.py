@@ -229,7 +229,7 @@ class CopyWriter:
 
     def put(self, sql: str, payload: bytes) -> None:
         """Queue one COPY (raises the error of an earlier one, if any)."""
-        self._raise()
+        self.check()
         self._queue.put((sql, payload))
 
     def _work(self) -> None:
@@ -239,10 +239,10 @@ class CopyWriter:
                 try:
                     with self._conn.cursor() as cur:
                         cur.copy_expert(item[0], io.BytesIO(item[1]))
-                except BaseException as exc:  # handed to the caller's thread by _raise
+                except BaseException as exc:  # handed to the caller's thread by check()
                     self._error = exc
 
-    def _raise(self) -> None:
+    def check(self) -> None:
         """Raise the error of a failed COPY in the caller's thread."""
         if self._error is not None:
             raise self._error
@@ -263,7 +263,7 @@ def background_copies(session: Session) -> Iterator[None]:
     finally:
         session.info.pop(WRITER_KEY, None)
         writer.stop()
-    writer._raise()  # noqa: SLF001 - only on success: an error inside the block wins
+    writer.check()  # only on success: an error inside the block wins
 
 
 ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
