@@ -76,11 +76,19 @@ def ensure_demo_users(session: Session, settings: Settings) -> list[DemoLogin]:
 
 
 def _needs_training(database, changed: bool) -> bool:  # noqa: ANN001
-    from db.models import ModelVersion
+    """Train when the data changed, no model is active, or the active one no longer fits the code."""
+    from ml.errors import MLError
+    from ml.registry import load_model
 
+    if changed:
+        return True
     with database.begin() as session:
-        active = session.scalar(select(ModelVersion.id).where(ModelVersion.is_active))
-    return changed or active is None
+        try:
+            load_model(session)
+        except MLError as exc:
+            typer.echo(f"    {exc}")
+            return True
+    return False
 
 
 def _load_school(database, settings: Settings, students: int, seed: int) -> bool:  # noqa: ANN001
