@@ -24,6 +24,7 @@ from db.engine import normalise_url
 from db.summaries import refresh_summaries
 
 EVENT_TABLES = ("attendance", "study_hours", "activity_participation", "scores")
+EXPLAIN = False
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/studentperf_dashboard_bench"
 
 
@@ -49,13 +50,24 @@ class _Profile:
             print(f"    {secs:7.2f} s  {key}")
 
 
-def _once(engine, work: Callable[[Session], None]) -> float:
+def _explain(session: Session) -> None:
+    """Have the server send the plans of statements slower than a second (auto_explain, as notices)."""
+    for sql in ("LOAD 'auto_explain'", "SET auto_explain.log_min_duration = 1000", "SET auto_explain.log_analyze = on",
+                "SET client_min_messages = log"):
+        session.execute(text(sql))
+
+
+def _once(engine, work: Callable[[Session], None], explain: bool = False) -> float:
     with Session(engine) as session:
         session.begin()
+        if explain:
+            _explain(session)
         t0 = time.perf_counter()
         work(session)
         session.flush()
         secs = time.perf_counter() - t0
+        if explain:
+            print("".join(session.connection().connection.dbapi_connection.notices))
         session.rollback()
     return secs
 
@@ -68,7 +80,7 @@ def _timed(engine, work: Callable[[Session], None], repeats: int, profile: bool)
         if profile:
             event.listen(engine, "before_cursor_execute", prof.before)
             event.listen(engine, "after_cursor_execute", prof.after)
-        out.append(_once(engine, work))
+        out.append(_once(engine, work, EXPLAIN))
         if profile:
             event.remove(engine, "before_cursor_execute", prof.before)
             event.remove(engine, "after_cursor_execute", prof.after)
@@ -94,7 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--skip-full", action="store_true")
     parser.add_argument("--profile", action="store_true", help="print the slowest statements")
+    parser.add_argument("--explain", action="store_true", help="print the plans of statements over a second")
     args = parser.parse_args(argv)
+    global EXPLAIN  # noqa: PLW0603
+    EXPLAIN = args.explain
     engine = create_engine(normalise_url(args.url))
     print(f"database {make_url(args.url).database}; load average {os.getloadavg()[0]:.2f}")
     with engine.connect() as conn:

@@ -36,9 +36,12 @@ RUNNING_INDEXES = {
 PK_SQL = "ALTER TABLE student_week_summary ADD CONSTRAINT pk_student_week_summary PRIMARY KEY (student_id, date)"
 
 
+MONDAY = "({d} - (({d} - DATE '1900-01-01') % 7 + 7) % 7)"  # the Monday of a date's week (1900-01-01 was one)
 IN_IDS = "WHERE student_id IN (SELECT student_id FROM summary_ids)"
 DAYS_SQL = """
 CREATE TEMP TABLE summary_days ON COMMIT DROP AS
+SELECT days.*, lag(date) OVER (PARTITION BY student_id ORDER BY date) AS prev  -- the groups come out in this order
+FROM (
 SELECT student_id, date, sum(att) AS att_sum, count(att) AS att_n, sum(study) AS study_sum, count(study) AS study_n,
        coalesce(sum(sports), 0) AS sports_sum, count(sports) AS sports_n, sum(score) AS score_sum,
        count(score) AS score_n, max(last) AS last
@@ -55,6 +58,7 @@ FROM (
     SELECT student_id, date, NULL, NULL, NULL, score, ARRAY[assessment_id::float8, score] FROM scores {where}
 ) ev
 GROUP BY student_id, date
+) days
 """
 
 NEW_DATES_SQL = """
@@ -126,7 +130,7 @@ WITH cur AS (
     SELECT w.* FROM student_week_summary w JOIN summary_ids USING (student_id)
     WHERE w.date = (SELECT max(date) FROM summary_calendar)
 ), sco AS (
-    SELECT student_id, count(DISTINCT date_trunc('week', date)) AS n_weeks, min(date) AS first_date,
+    SELECT student_id, count(DISTINCT {MONDAY.format(d="date")}) AS n_weeks, min(date) AS first_date,
            max(date) AS last_date
     FROM summary_days WHERE score_n > 0 GROUP BY student_id
 ), base AS (
@@ -150,25 +154,32 @@ SELECT b.*,
 FROM base b
 """
 
-SCHOOL_YEAR = "extract(year FROM {d} - interval '7 months')"
+EVENT_DAYS = {
+    # every student's stored dates with events, and the previous one (for counting a student once per week)
+    False: """SELECT w.student_id, w.date, w.att_sum, w.att_n, w.study_sum, w.study_n, w.score_sum, w.score_n,
+           w.sports_sum, w.sports_n, lag(w.date) OVER (PARTITION BY w.student_id ORDER BY w.date) AS prev
+    FROM student_week_summary w
+    WHERE w.student_id IN (SELECT student_id FROM members) AND w.att_n + w.study_n + w.score_n + w.sports_n > 0""",
+    # after a full refresh ``summary_days`` holds exactly those rows, narrower and with ``prev`` already
+    True: """SELECT student_id, date, att_sum, att_n, study_sum, study_n, score_sum, score_n, sports_sum, sports_n, prev
+    FROM summary_days""",
+}
 CLASS_SQL = f"""
 INSERT INTO class_week_summary (class_id, week, n_students, attendance_sum, attendance_n, study_sum, study_n,
     score_sum, score_n, sports_sum, sports_n)
 WITH members AS (
-    SELECT en.student_id, en.class_id, make_date(left(en.school_year, 4)::int, 8, 1) AS y0
+    SELECT en.student_id, en.class_id, make_date(left(en.school_year, 4)::int, 8, 1) AS y0,
+           make_date(left(en.school_year, 4)::int + 1, 8, 1) AS y1
     FROM enrollments en JOIN summary_classes USING (class_id)
 ), ev AS (
-    SELECT w.student_id, w.date, w.att_sum, w.att_n, w.study_sum, w.study_n, w.score_sum, w.score_n,
-           w.sports_sum, w.sports_n, lag(w.date) OVER (PARTITION BY w.student_id ORDER BY w.date) AS prev
-    FROM student_week_summary w
-    WHERE w.student_id IN (SELECT student_id FROM members) AND w.att_n + w.study_n + w.score_n + w.sports_n > 0
+    {{events}}
 )
-SELECT m.class_id, date_trunc('week', ev.date)::date AS week,
-       count(*) FILTER (WHERE ev.prev IS NULL OR date_trunc('week', ev.prev) <> date_trunc('week', ev.date)
-                        OR {SCHOOL_YEAR.format(d="ev.prev")} <> {SCHOOL_YEAR.format(d="ev.date")}),
+SELECT m.class_id, {MONDAY.format(d="ev.date")} AS week,
+       -- a student counts once per week and school year: on its first date (prev < y0: another school year)
+       count(*) FILTER (WHERE ev.prev IS NULL OR ev.prev < {MONDAY.format(d="ev.date")} OR ev.prev < m.y0),
        coalesce(sum(ev.att_sum), 0), sum(ev.att_n), coalesce(sum(ev.study_sum), 0), sum(ev.study_n),
        coalesce(sum(ev.score_sum), 0), sum(ev.score_n), sum(ev.sports_sum), sum(ev.sports_n)
-FROM ev JOIN members m ON m.student_id = ev.student_id AND ev.date >= m.y0 AND ev.date < (m.y0 + interval '1 year')
+FROM ev JOIN members m ON m.student_id = ev.student_id AND ev.date >= m.y0 AND ev.date < m.y1
 GROUP BY 1, 2
 """
 
@@ -190,9 +201,14 @@ def _read_days(session: Session, everyone: bool) -> None:
     """Sums and counts per student and date of the students to refresh, in one pass over the events."""
     where, and_ = ("", "WHERE") if everyone else (IN_IDS, "AND")
     session.execute(text("DROP TABLE IF EXISTS summary_days"))
-    session.execute(text("SET LOCAL enable_hashagg = off"))  # 4M groups: a merge of sorted index scans beats spilling
+    # 4M groups (estimated at a few thousand): grouping an ordered stream beats a hash table of arrays, and for
+    # everyone a Merge Append of the (student_id, date) index scans needs no sort of the 16M event rows.
+    toggles = ("enable_hashagg", "enable_sort") if everyone else ("enable_hashagg",)
+    for name in toggles:
+        session.execute(text(f"SET LOCAL {name} = off"))
     session.execute(text(DAYS_SQL.format(where=where, and_=and_)))
-    session.execute(text("RESET enable_hashagg"))
+    for name in toggles:
+        session.execute(text(f"RESET {name}"))
     session.execute(text("ANALYZE summary_days"))
 
 
@@ -253,19 +269,23 @@ def refresh_summaries(session: Session, student_ids: Iterable[int] | None = None
     Runs in the caller's transaction and never commits.
     """
     refresh_student_weeks(session, student_ids)
+    everyone = student_ids is None
     session.execute(text("DELETE FROM student_summary WHERE student_id IN (SELECT student_id FROM summary_ids)"))
     session.execute(text(STUDENT_SQL))
     session.execute(text("DROP TABLE IF EXISTS summary_classes"))
     session.execute(text(
         "CREATE TEMP TABLE summary_classes ON COMMIT DROP AS "
         "SELECT DISTINCT class_id FROM enrollments JOIN summary_ids USING (student_id)"))
-    _rebuild_classes(session)
+    _rebuild_classes(session, from_days=everyone)
 
 
-def _rebuild_classes(session: Session) -> None:
-    """Rebuild ``class_week_summary`` for the classes in the temp table ``summary_classes``."""
+def _rebuild_classes(session: Session, from_days: bool = False) -> None:
+    """Rebuild ``class_week_summary`` for the classes in the temp table ``summary_classes``.
+
+    ``from_days``: every student was just refreshed, so their event days are read from ``summary_days``.
+    """
     session.execute(text("DELETE FROM class_week_summary WHERE class_id IN (SELECT class_id FROM summary_classes)"))
-    session.execute(text(CLASS_SQL))
+    session.execute(text(CLASS_SQL.format(events=EVENT_DAYS[from_days])))
 
 
 def refresh_class_weeks(session: Session, class_ids: Iterable[int]) -> None:
