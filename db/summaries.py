@@ -96,21 +96,28 @@ def _running_sum(column: str, scaled: bool) -> str:
     return f"coalesce(sum(d.{column}::numeric) OVER w, 0)"
 
 
+SPARSE = """(SELECT f.student_id, c.date
+      FROM (SELECT student_id, min(date) AS first FROM summary_days GROUP BY student_id) f
+      JOIN summary_calendar c ON c.date >= f.first) g
+LEFT JOIN summary_days d ON d.student_id = g.student_id AND d.date = g.date"""
+# every student has a day row on every calendar date from their first on: no rows to add, no join
+DENSE_SQL = """
+SELECT (SELECT count(*) FROM summary_days) = (
+    SELECT coalesce(sum((SELECT count(*) FROM summary_calendar c WHERE c.date >= f.first)), 0)
+    FROM (SELECT student_id, min(date) AS first FROM summary_days GROUP BY student_id) f)
+"""
 RUNNING_SQL = f"""
 INSERT INTO student_week_summary (student_id, date, att_sum, att_n, study_sum, study_n, sports_sum, sports_n,
     score_sum, score_n, {CUMULATIVE})
-SELECT g.student_id, g.date, d.att_sum, coalesce(d.att_n, 0), d.study_sum, coalesce(d.study_n, 0),
+SELECT {{k}}.student_id, {{k}}.date, d.att_sum, coalesce(d.att_n, 0), d.study_sum, coalesce(d.study_n, 0),
        coalesce(d.sports_sum, 0), coalesce(d.sports_n, 0), d.score_sum, coalesce(d.score_n, 0),
        {{att_sum}}, coalesce(sum(d.att_n) OVER w, 0),
        {{study_sum}}, coalesce(sum(d.study_n) OVER w, 0),
        coalesce(sum(d.sports_sum) OVER w, 0), coalesce(sum(d.sports_n) OVER w, 0),
        {{score_sum}}, coalesce(sum(d.score_n) OVER w, 0),
-       (max(CASE WHEN d.last IS NOT NULL THEN ARRAY[(g.date - DATE '2000-01-01')::float8] || d.last END) OVER w)[3]
-FROM (SELECT f.student_id, c.date
-      FROM (SELECT student_id, min(date) AS first FROM summary_days GROUP BY student_id) f
-      JOIN summary_calendar c ON c.date >= f.first) g
-LEFT JOIN summary_days d ON d.student_id = g.student_id AND d.date = g.date
-WINDOW w AS (PARTITION BY g.student_id ORDER BY g.date ROWS UNBOUNDED PRECEDING)
+       (max(CASE WHEN d.last IS NOT NULL THEN ARRAY[({{k}}.date - DATE '2000-01-01')::float8] || d.last END) OVER w)[3]
+FROM {{source}}
+WINDOW w AS (PARTITION BY {{k}}.student_id ORDER BY {{k}}.date ROWS UNBOUNDED PRECEDING)
 """
 
 RULE = """(SELECT r.label FROM derivation_rules r WHERE r.kind = '{kind}'
@@ -246,7 +253,10 @@ def _running_sql(session: Session) -> str:
     """
     checks = ", ".join(_fits(c) for c in FRACTIONAL)
     row = session.execute(text(SCALED_CHECK_SQL.format(checks=checks))).one()
-    return RUNNING_SQL.format(**{c: _running_sum(c, bool(ok)) for c, ok in zip(FRACTIONAL, row, strict=True)})
+    sums = {c: _running_sum(c, bool(ok)) for c, ok in zip(FRACTIONAL, row, strict=True)}
+    if session.execute(text(DENSE_SQL)).scalar():
+        return RUNNING_SQL.format(k="d", source="summary_days d", **sums)
+    return RUNNING_SQL.format(k="g", source=SPARSE, **sums)
 
 
 def refresh_student_weeks(session: Session, student_ids: Iterable[int] | None = None) -> None:

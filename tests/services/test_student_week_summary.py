@@ -187,3 +187,18 @@ def test_class_weeks_of_a_full_refresh_equal_those_of_the_stored_rows(loaded: Da
     for column in full.columns.drop(["class_id", "week"]):
         a, b = full[column].to_numpy(float), by_ids[column].to_numpy(float)
         assert np.allclose(a, b, rtol=1e-12, atol=0), column
+
+
+def test_a_dense_student_reads_the_day_rows_without_the_calendar_join(loaded: Database,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    sql = "SELECT * FROM student_week_summary WHERE student_id = :i ORDER BY date"
+    with loaded.begin() as s:
+        sid = s.execute(text("SELECT student_id FROM attendance WHERE date = '2025-12-03'")).scalar()  # every date
+        refresh_summaries(s, [sid])
+        assert s.execute(text(summaries.DENSE_SQL)).scalar()
+        dense = s.execute(text(sql), {"i": sid}).all()
+        monkeypatch.setattr(summaries, "DENSE_SQL", "SELECT false")
+        refresh_summaries(s, [sid])
+        sparse = s.execute(text(sql), {"i": sid}).all()
+        s.rollback()
+    assert len(dense) > 40 and dense == sparse
