@@ -4,12 +4,14 @@ Runs on an already loaded database (default: the dashboard bench's ``studentperf
 each refresh inside a transaction that is rolled back, so the database is left as it was. The floor is
 the time to ``SELECT count(*)`` every event table once, measured in the same run.
 
-    .venv/bin/python bench/summary_bench.py --students 500 --profile
+    git show dcaa2f4:db/summaries.py > /tmp/summaries_before.py
+    .venv/bin/python bench/summary_bench.py --students 500 --before /tmp/summaries_before.py
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import statistics
 import sys
@@ -24,7 +26,6 @@ from db.engine import normalise_url
 from db.summaries import refresh_summaries
 
 EVENT_TABLES = ("attendance", "study_hours", "activity_participation", "scores")
-EXPLAIN = False
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/studentperf_dashboard_bench"
 
 
@@ -50,24 +51,13 @@ class _Profile:
             print(f"    {secs:7.2f} s  {key}")
 
 
-def _explain(session: Session) -> None:
-    """Have the server send the plans of statements slower than a second (auto_explain, as notices)."""
-    for sql in ("LOAD 'auto_explain'", "SET auto_explain.log_min_duration = 1000", "SET auto_explain.log_analyze = on",
-                "SET client_min_messages = log"):
-        session.execute(text(sql))
-
-
-def _once(engine, work: Callable[[Session], None], explain: bool = False) -> float:
+def _once(engine, work: Callable[[Session], None]) -> float:
     with Session(engine) as session:
         session.begin()
-        if explain:
-            _explain(session)
         t0 = time.perf_counter()
         work(session)
         session.flush()
         secs = time.perf_counter() - t0
-        if explain:
-            print("".join(session.connection().connection.dbapi_connection.notices))
         session.rollback()
     return secs
 
@@ -80,7 +70,7 @@ def _timed(engine, work: Callable[[Session], None], repeats: int, profile: bool)
         if profile:
             event.listen(engine, "before_cursor_execute", prof.before)
             event.listen(engine, "after_cursor_execute", prof.after)
-        out.append(_once(engine, work, EXPLAIN))
+        out.append(_once(engine, work))
         if profile:
             event.remove(engine, "before_cursor_execute", prof.before)
             event.remove(engine, "after_cursor_execute", prof.after)
@@ -98,6 +88,23 @@ def _sample(engine, n: int) -> list[int]:
         return list(conn.execute(text("SELECT id FROM students ORDER BY random() LIMIT :n"), {"n": n}).scalars())
 
 
+def _load(path: str) -> Callable[..., None]:
+    """``refresh_summaries`` of another version of ``db/summaries.py`` (e.g. ``git show REV:db/summaries.py``)."""
+    spec = importlib.util.spec_from_file_location("summaries_before", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.refresh_summaries
+
+
+def _report(engine, args, label: str, refresh: Callable[..., None], ids: list[int], floor: float) -> None:
+    """Time one version's full and incremental refresh and print them against the floor."""
+    if not args.skip_full:
+        full = statistics.median(_timed(engine, refresh, args.repeats, args.profile))
+        print(f"{label} full refresh:                 {full:7.2f} s  ({full / floor:.1f} x floor)")
+    inc = statistics.median(_timed(engine, lambda s: refresh(s, ids), args.repeats, args.profile))
+    print(f"{label} incremental ({len(ids)} students):  {inc:7.2f} s  ({inc / floor:.2f} x floor)")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the floor, the full refresh and the incremental refresh, with ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -106,10 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--skip-full", action="store_true")
     parser.add_argument("--profile", action="store_true", help="print the slowest statements")
-    parser.add_argument("--explain", action="store_true", help="print the plans of statements over a second")
+    parser.add_argument("--before", help="path of an older db/summaries.py to time side by side")
     args = parser.parse_args(argv)
-    global EXPLAIN  # noqa: PLW0603
-    EXPLAIN = args.explain
     engine = create_engine(normalise_url(args.url))
     print(f"database {make_url(args.url).database}; load average {os.getloadavg()[0]:.2f}")
     with engine.connect() as conn:
@@ -118,12 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{n_students:,} students, event rows: " + ", ".join(f"{t} {c:,}" for t, c in counts.items()))
     floor = statistics.median(_timed(engine, _floor, args.repeats, False))
     print(f"floor (count(*) of each event table):  {floor:7.2f} s")
-    if not args.skip_full:
-        full = statistics.median(_timed(engine, refresh_summaries, args.repeats, args.profile))
-        print(f"full refresh:                          {full:7.2f} s  ({full / floor:.1f} x floor)")
     ids = _sample(engine, args.students)
-    inc = statistics.median(_timed(engine, lambda s: refresh_summaries(s, ids), args.repeats, args.profile))
-    print(f"incremental refresh ({len(ids)} students):  {inc:7.2f} s  ({inc / floor:.2f} x floor)")
+    if args.before:
+        _report(engine, args, "before", _load(args.before), ids, floor)
+    _report(engine, args, "now   ", refresh_summaries, ids, floor)
     print(f"load average {os.getloadavg()[0]:.2f}")
     return 0
 

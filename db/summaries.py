@@ -40,7 +40,8 @@ MONDAY = "({d} - (({d} - DATE '1900-01-01') % 7 + 7) % 7)"  # the Monday of a da
 IN_IDS = "WHERE student_id IN (SELECT student_id FROM summary_ids)"
 DAYS_SQL = """
 CREATE TEMP TABLE summary_days ON COMMIT DROP AS
-SELECT days.*, lag(date) OVER (PARTITION BY student_id ORDER BY date) AS prev  -- the groups come out in this order
+SELECT days.*, lag(date) OVER w AS prev,  -- the groups come out in this order: no sort
+       max(date) FILTER (WHERE score_n > 0) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_scored
 FROM (
 SELECT student_id, date, sum(att) AS att_sum, count(att) AS att_n, sum(study) AS study_sum, count(study) AS study_n,
        coalesce(sum(sports), 0) AS sports_sum, count(sports) AS sports_n, sum(score) AS score_sum,
@@ -59,6 +60,7 @@ FROM (
 ) ev
 GROUP BY student_id, date
 ) days
+WINDOW w AS (PARTITION BY student_id ORDER BY date)
 """
 
 NEW_DATES_SQL = """
@@ -78,15 +80,18 @@ WHERE NOT EXISTS (SELECT 1 FROM summary_ids i WHERE i.student_id = w.student_id)
 """
 
 SCALE = 10_000  # day sums with at most 4 decimals are summed as scaled integers (exact, and no numeric per row)
-SCALED_CHECK_SQL = """
-SELECT {checks} FROM summary_days
+# per column: are the day sums scaled-integer exact; and is every student dense (a day row on each calendar date
+# from their first on: then there are no rows to add and no join to the calendar)
+CHECK_SQL = """
+SELECT {fits}, coalesce(sum(f.n) = sum((SELECT count(*) FROM summary_calendar c WHERE c.date >= f.first)), true)
+FROM (SELECT student_id, count(*) AS n, min(date) AS first, {row_fits} FROM summary_days GROUP BY student_id) f
 """
 FRACTIONAL = ("att_sum", "study_sum", "score_sum")
 
 
 def _fits(column: str) -> str:
     """SQL true when every day sum of ``column`` is a decimal of at most 4 places that fits an integer once scaled."""
-    return f"coalesce(bool_and({column} = round({column} * {SCALE}) / {SCALE} AND abs({column}) < 200000), true)"
+    return f"{column} = round({column} * {SCALE}) / {SCALE} AND abs({column}) < 200000"
 
 
 def _running_sum(column: str, scaled: bool) -> str:
@@ -100,12 +105,6 @@ SPARSE = """(SELECT f.student_id, c.date
       FROM (SELECT student_id, min(date) AS first FROM summary_days GROUP BY student_id) f
       JOIN summary_calendar c ON c.date >= f.first) g
 LEFT JOIN summary_days d ON d.student_id = g.student_id AND d.date = g.date"""
-# every student has a day row on every calendar date from their first on: no rows to add, no join
-DENSE_SQL = """
-SELECT (SELECT count(*) FROM summary_days) = (
-    SELECT coalesce(sum((SELECT count(*) FROM summary_calendar c WHERE c.date >= f.first)), 0)
-    FROM (SELECT student_id, min(date) AS first FROM summary_days GROUP BY student_id) f)
-"""
 RUNNING_SQL = f"""
 INSERT INTO student_week_summary (student_id, date, att_sum, att_n, study_sum, study_n, sports_sum, sports_n,
     score_sum, score_n, {CUMULATIVE})
@@ -137,7 +136,8 @@ WITH cur AS (
     SELECT w.* FROM student_week_summary w JOIN summary_ids USING (student_id)
     WHERE w.date = (SELECT max(date) FROM summary_calendar)
 ), sco AS (
-    SELECT student_id, count(DISTINCT {MONDAY.format(d="date")}) AS n_weeks, min(date) AS first_date,
+    SELECT student_id, count(*) FILTER (WHERE prev_scored IS NULL OR prev_scored < {MONDAY.format(d="date")})
+               AS n_weeks, min(date) AS first_date,
            max(date) AS last_date
     FROM summary_days WHERE score_n > 0 GROUP BY student_id
 ), base AS (
@@ -244,6 +244,14 @@ def _refresh_running(session: Session, everyone: bool) -> None:
     session.execute(text("ANALYZE student_week_summary"))
 
 
+def _plan(session: Session) -> tuple[list[bool], bool]:
+    """Which fractional columns can be summed as scaled integers, and whether every student is dense."""
+    row_fits = ", ".join(f"bool_and({_fits(c)}) AS ok_{c}" for c in FRACTIONAL)
+    fits = ", ".join(f"coalesce(bool_and(f.ok_{c}), true)" for c in FRACTIONAL)
+    row = session.execute(text(CHECK_SQL.format(fits=fits, row_fits=row_fits))).one()
+    return [bool(ok) for ok in row[:-1]], bool(row[-1])
+
+
 def _running_sql(session: Session) -> str:
     """The running-sums insert, with each fractional column summed as scaled integers where that is exact.
 
@@ -251,10 +259,9 @@ def _running_sql(session: Session) -> str:
     significant digits, so ``s::numeric`` is that decimal and the scaled integer sum times ``0.0001`` is the
     same numeric as the sum of ``s::numeric`` (scale at most 4 either way): the stored sums do not depend on the path.
     """
-    checks = ", ".join(_fits(c) for c in FRACTIONAL)
-    row = session.execute(text(SCALED_CHECK_SQL.format(checks=checks))).one()
-    sums = {c: _running_sum(c, bool(ok)) for c, ok in zip(FRACTIONAL, row, strict=True)}
-    if session.execute(text(DENSE_SQL)).scalar():
+    scaled, dense = _plan(session)
+    sums = {c: _running_sum(c, ok) for c, ok in zip(FRACTIONAL, scaled, strict=True)}
+    if dense:
         return RUNNING_SQL.format(k="d", source="summary_days d", **sums)
     return RUNNING_SQL.format(k="g", source=SPARSE, **sums)
 

@@ -154,7 +154,7 @@ def test_scaled_and_numeric_running_sums_are_the_same(loaded: Database, monkeypa
     sql = "SELECT * FROM student_week_summary ORDER BY student_id, date"
     with loaded.begin() as s:
         scaled = s.execute(text(sql)).all()
-        monkeypatch.setattr(summaries, "_fits", lambda column: "bool_and(false)")
+        monkeypatch.setattr(summaries, "_fits", lambda column: "false")
         refresh_summaries(s)
         numeric = s.execute(text(sql)).all()
         s.rollback()
@@ -195,10 +195,23 @@ def test_a_dense_student_reads_the_day_rows_without_the_calendar_join(loaded: Da
     with loaded.begin() as s:
         sid = s.execute(text("SELECT student_id FROM attendance WHERE date = '2025-12-03'")).scalar()  # every date
         refresh_summaries(s, [sid])
-        assert s.execute(text(summaries.DENSE_SQL)).scalar()
+        assert summaries._plan(s)[1]
         dense = s.execute(text(sql), {"i": sid}).all()
-        monkeypatch.setattr(summaries, "DENSE_SQL", "SELECT false")
+        plan = summaries._plan
+        monkeypatch.setattr(summaries, "_plan", lambda session: (plan(session)[0], False))
         refresh_summaries(s, [sid])
         sparse = s.execute(text(sql), {"i": sid}).all()
         s.rollback()
     assert len(dense) > 40 and dense == sparse
+
+
+def test_scored_weeks_are_counted_once_per_week(loaded: Database) -> None:
+    direct = """SELECT student_id, count(DISTINCT date_trunc('week', date)), min(date), max(date)
+                FROM scores GROUP BY student_id ORDER BY student_id"""
+    stored = "SELECT student_id, n_weeks, first_date, last_date FROM student_summary WHERE n_weeks > 0 ORDER BY student_id"
+    with loaded.begin() as s:
+        refresh_summaries(s)
+        want, got = s.execute(text(direct)).all(), s.execute(text(stored)).all()
+        odd = s.execute(text("SELECT count(*) FROM scores WHERE date = '2025-12-03'")).scalar()
+        s.rollback()
+    assert odd == 1 and len(want) == 40 and got == want  # one student has two dates in the week of 2025-12-01
