@@ -174,12 +174,14 @@ def test_values_with_many_decimals_take_the_exact_numeric_path(loaded: Database)
         s.rollback()
 
 
-def test_class_weeks_of_a_full_refresh_equal_those_of_the_stored_rows(loaded: Database) -> None:
+def test_class_weeks_of_a_full_refresh_equal_those_of_the_stored_rows(loaded: Database,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     sql = "SELECT * FROM class_week_summary ORDER BY class_id, week"
     with loaded.begin() as s:
         ids = s.execute(text("SELECT student_id FROM student_summary")).scalars().all()
         refresh_summaries(s)  # class weeks from the day sums of this refresh
         full = pd.DataFrame(s.execute(text(sql)).mappings().all())
+        monkeypatch.setattr(summaries, "FULL_SHARE", 2.0)  # never switch to a full rebuild
         refresh_summaries(s, ids)  # the same students by id: class weeks from student_week_summary
         by_ids = pd.DataFrame(s.execute(text(sql)).mappings().all())
         s.rollback()
@@ -215,3 +217,17 @@ def test_scored_weeks_are_counted_once_per_week(loaded: Database) -> None:
         odd = s.execute(text("SELECT count(*) FROM scores WHERE date = '2025-12-03'")).scalar()
         s.rollback()
     assert odd == 1 and len(want) == 40 and got == want  # one student has two dates in the week of 2025-12-01
+
+
+def test_refreshing_most_students_rebuilds_everyone(loaded: Database) -> None:
+    sql = "SELECT * FROM student_week_summary ORDER BY student_id, date"
+    with loaded.begin() as s:
+        ids = s.execute(text("SELECT student_id FROM student_summary ORDER BY student_id")).scalars().all()
+        before = s.execute(text(sql)).all()
+        assert not summaries.refresh_student_weeks(s, ids[:3])
+        assert summaries.refresh_student_weeks(s, ids[: len(ids) // 2])
+        assert s.execute(text("SELECT count(*) FROM summary_ids")).scalar() == len(ids)
+        refresh_summaries(s, ids[: len(ids) // 2])
+        after = s.execute(text(sql)).all()
+        s.rollback()
+    assert before == after
