@@ -449,4 +449,5 @@ class StudentWeekSummary(Base):
     c_score_sum: Mapped[float | None] = mapped_column(Numeric(asdecimal=False))
     c_score_n: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     latest_score: Mapped[float | None] = mapped_column(Double)
+    prev_date: Mapped[dt.date | None] = mapped_column(Date)  # the student's previous date with events (0007)
 

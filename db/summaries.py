@@ -107,9 +107,9 @@ SPARSE = """(SELECT f.student_id, c.date
       JOIN summary_calendar c ON c.date >= f.first) g
 LEFT JOIN summary_days d ON d.student_id = g.student_id AND d.date = g.date"""
 RUNNING_SQL = f"""
-INSERT INTO student_week_summary (student_id, date, att_sum, att_n, study_sum, study_n, sports_sum, sports_n,
-    score_sum, score_n, {CUMULATIVE})
-SELECT {{k}}.student_id, {{k}}.date, d.att_sum, coalesce(d.att_n, 0), d.study_sum, coalesce(d.study_n, 0),
+INSERT INTO student_week_summary (student_id, date, prev_date, att_sum, att_n, study_sum, study_n, sports_sum,
+    sports_n, score_sum, score_n, {CUMULATIVE})
+SELECT {{k}}.student_id, {{k}}.date, d.prev, d.att_sum, coalesce(d.att_n, 0), d.study_sum, coalesce(d.study_n, 0),
        coalesce(d.sports_sum, 0), coalesce(d.sports_n, 0), d.score_sum, coalesce(d.score_n, 0),
        {{att_sum}}, coalesce(sum(d.att_n) OVER w, 0),
        {{study_sum}}, coalesce(sum(d.study_n) OVER w, 0),
@@ -163,9 +163,9 @@ FROM base b
 """
 
 EVENT_DAYS = {
-    # every student's stored dates with events, and the previous one (for counting a student once per week)
+    # every student's stored dates with events, and the previous one (kept with them: no window over the class)
     False: """SELECT w.student_id, w.date, w.att_sum, w.att_n, w.study_sum, w.study_n, w.score_sum, w.score_n,
-           w.sports_sum, w.sports_n, lag(w.date) OVER (PARTITION BY w.student_id ORDER BY w.date) AS prev
+           w.sports_sum, w.sports_n, w.prev_date AS prev
     FROM student_week_summary w
     WHERE w.student_id IN (SELECT student_id FROM members) AND w.att_n + w.study_n + w.score_n + w.sports_n > 0""",
     # after a full refresh ``summary_days`` holds exactly those rows, narrower and with ``prev`` already
