@@ -28,6 +28,8 @@ def upgrade() -> None:
     """Apply this revision."""
     op.add_column("student_week_summary", sa.Column("prev_date", sa.Date(), nullable=True))
     op.execute(FILL)
+    # the update moved every row: put each student's rows back together, as a full refresh writes them
+    op.execute("CLUSTER student_week_summary USING pk_student_week_summary")
 
 
 def downgrade() -> None:
