@@ -15,6 +15,7 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Select,
+    String,
     and_,
     case,
     cast,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -102,8 +104,24 @@ def load_rules(session: Session) -> Rules:
     return Rules(study_bands=bands["study_bin"], sports_levels=bands["sports_level"], chronic_below=chronic)
 
 
+def _chained(bands: tuple[Band, ...]) -> bool:
+    """True when each band starts where the previous one ends (one ``width_bucket`` can place a value)."""
+    return len(bands) >= 2 and all(a.upper is not None and a.upper == b.lower for a, b in zip(bands, bands[1:], strict=False))
+
+
 def band_case(value: ColumnElement, bands: tuple[Band, ...]) -> ColumnElement[str]:
-    """SQL ``CASE`` giving the label of the band ``value`` falls in (NULL when none or when value is NULL)."""
+    """The label of the band ``value`` falls in (NULL when none or when value is NULL).
+
+    Chained bands use one ``width_bucket`` over the boundaries, so ``value`` (often a long expression)
+    is evaluated once per row instead of once per ``CASE`` branch.
+    """
+    if _chained(bands):
+        edges = ([bands[0].lower] if bands[0].lower is not None else []) + [b.upper for b in bands[:-1]]
+        edges += [bands[-1].upper] if bands[-1].upper is not None else []
+        labels = ([None] if bands[0].lower is not None else []) + [b.label for b in bands]
+        labels += [None] if bands[-1].upper is not None else []
+        bucket = func.width_bucket(cast(value, Float), cast(array([float(e) for e in edges]), ARRAY(Float)))
+        return array([literal(label, String) if label is not None else null() for label in labels], type_=String)[bucket + 1]
     whens = []
     for band in bands:
         conds = [value >= band.lower] if band.lower is not None else []
