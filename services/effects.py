@@ -68,11 +68,6 @@ def _quartiles(column) -> object:
     return type_coerce(q, ARRAY(Float))
 
 
-def _avg_rank(column) -> object:
-    """Average rank of ``column`` (ties share the mean of their positions), as scipy.stats.rankdata."""
-    return (func.rank().over(order_by=column) + func.count().over(order_by=column)) / 2.0
-
-
 # --------------------------------------------------------------------------- study hours
 
 
@@ -143,9 +138,34 @@ class StudyEffect:
         return self.pearson is None
 
 
-def _band_quantiles(y, band_col, present) -> Select:
-    q = _quartiles(y)
-    return select(band_col, func.count(), q).where(*present, band_col.is_not(None)).group_by(band_col)
+def _distinct_ranks(m, column: str) -> Select:
+    """Average rank of each distinct value of ``m.column`` (ties share the mean of their positions), as scipy.
+
+    Ranking the distinct values (a few hundred) instead of every student avoids two window sorts.
+    """
+    v = m.c[column]
+    t = func.count()
+    return select(v.label("v"), (func.sum(t).over(order_by=v) - (t - 1) / 2.0).label("r")).group_by(v)
+
+
+def _study_statement(metrics: Select, band: str) -> Select:
+    """One statement over one materialized scan of the three columns: per-band quartiles (JSON) and both correlations."""
+    m = metrics.subquery("m")
+    x, y = m.c[M.STUDY_HOURS], m.c[M.SCORE]
+    present = (x.is_not(None), y.is_not(None))
+    both = select(x.label("x"), y.label("y"), m.c[band].label("band")).where(*present).cte("both").prefix_with("MATERIALIZED")
+    per_band = (
+        select(both.c.band, func.count().label("n"), _quartiles(both.c.y).label("q"))
+        .where(both.c.band.is_not(None))
+        .group_by(both.c.band)
+        .subquery()
+    )
+    bands_json = select(func.json_agg(func.json_build_array(per_band.c.band, per_band.c.n, per_band.c.q))).scalar_subquery()
+    rx, ry = _distinct_ranks(both, "x").subquery("rx"), _distinct_ranks(both, "y").subquery("ry")
+    return (
+        select(func.count(), func.corr(both.c.x, both.c.y), func.corr(rx.c.r, ry.c.r), bands_json)
+        .select_from(both.join(rx, rx.c.v == both.c.x).join(ry, ry.c.v == both.c.y))
+    )
 
 
 def study_hours_effect(*, session: Session, viewer: Viewer, filters: Filters) -> StudyEffect:
@@ -161,18 +181,12 @@ def study_hours_effect(*, session: Session, viewer: Viewer, filters: Filters) ->
         The filter bar's values.
     """
     rules = load_rules(session)
-    m = student_metrics(viewer, filters, rules).subquery("m")
-    x, y = m.c[M.STUDY_HOURS], m.c[M.SCORE]
-    present = (x.is_not(None), y.is_not(None))
-    by_band = {r[0]: r for r in session.execute(_band_quantiles(y, m.c[M.STUDY_BAND], present)).all()}
+    row = session.execute(_study_statement(student_metrics(viewer, filters, rules), M.STUDY_BAND)).one()
+    by_band = {r[0]: r for r in (row[3] or [])}
     bands = pd.DataFrame(
         [_quantile_row(b.label, by_band.get(b.label)) for b in rules.study_bands],
         columns=["band", "n", "q1", "median", "q3"],
     )
-    ranked = select(x.label("x"), y.label("y"), _avg_rank(x).label("rx"), _avg_rank(y).label("ry")).where(*present).subquery()
-    row = session.execute(
-        select(func.count(), func.corr(ranked.c.x, ranked.c.y), func.corr(ranked.c.rx, ranked.c.ry))
-    ).one()
     n = int(row[0])
     pearson = correlation("pearson", float(row[1]), n) if n >= 3 and row[1] is not None else None
     spearman = correlation("spearman", float(row[2]), n) if n >= 3 and row[2] is not None else None
