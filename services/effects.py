@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sqlalchemy import Float, Integer, Select, cast, func, select, type_coerce
+from sqlalchemy import Float, Integer, Select, cast, func, select, tuple_, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -282,14 +282,23 @@ class Frequencies:
     count: np.ndarray
 
 
-def _frequencies(session: Session, m, metric: str) -> Frequencies:
-    """The frequency table of ``metric`` per participation level, counted in SQL."""
-    level, x = m.c[M.SPORTS_LEVEL], m.c[metric]
+def _frequency_tables(session: Session, metrics: Select) -> dict[str, Frequencies]:
+    """The frequency table of each of :data:`METRICS` per participation level: one statement, one metrics scan."""
+    m = metrics.subquery("m")
+    level, cols = m.c[M.SPORTS_LEVEL], [m.c[metric] for metric in METRICS]
+    sets = func.grouping_sets(*(tuple_(level, c) for c in cols))
     rows = session.execute(
-        select(level, x, func.count()).where(x.is_not(None), level.is_not(None)).group_by(level, x)
+        select(level, *cols, func.grouping(*cols), func.count()).where(level.is_not(None)).group_by(sets)
     ).all()
-    labels, values, counts = zip(*rows, strict=True) if rows else ((), (), ())
-    return Frequencies(np.array(labels, dtype=object), np.array(values, dtype="float64"), np.array(counts, dtype="int64"))
+    out = {}
+    for i, metric in enumerate(METRICS):
+        flag = sum(1 << (len(cols) - 1 - j) for j in range(len(cols)) if j != i)  # GROUPING bits of the others
+        mine = [(r[0], r[1 + i], r[-1]) for r in rows if r[-2] == flag and r[1 + i] is not None]
+        labels, values, counts = zip(*mine, strict=True) if mine else ((), (), ())
+        out[metric] = Frequencies(
+            np.array(labels, dtype=object), np.array(values, dtype="float64"), np.array(counts, dtype="int64")
+        )
+    return out
 
 
 def _box(values: np.ndarray) -> tuple[float, ...]:
@@ -401,8 +410,7 @@ def sports_effect(*, session: Session, viewer: Viewer, filters: Filters) -> Spor
     """
     rules = load_rules(session)
     levels = tuple(b.label for b in rules.sports_levels)
-    m = student_metrics(viewer, filters, rules).subquery("m")
-    freqs = {metric: _frequencies(session, m, metric) for metric in METRICS}
+    freqs = _frequency_tables(session, student_metrics(viewer, filters, rules))
     tables = {metric: _level_stats(freqs[metric], metric, levels) for metric in METRICS}
     boxes = pd.concat(list(tables.values()), ignore_index=True)
     if int(boxes["n"].sum()) == 0:
