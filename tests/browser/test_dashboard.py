@@ -22,13 +22,11 @@ from etl.generate import write_school
 from etl.pipeline import ingest_file
 from services.users import add_user
 from studentperf.settings import Settings
+from tests.browser.browsing import LAPTOP, PASSWORD, TABLET, base_url, log_in
 from tests.conftest import truncate_data
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "browser-test-password-1"
-LAPTOP = (1366, 900)
-TABLET = (768, 1024)
 STUDENTS_KPI = f"#{ids.KPI_CARD}-students .kpi-value"
 
 
@@ -77,18 +75,11 @@ def school(database: Database, settings: Settings, tmp_path_factory: pytest.Temp
 
 
 def _base(dash_duo) -> str:  # noqa: ANN001
-    return dash_duo.server.url.rstrip("/")
+    return base_url(dash_duo)
 
 
 def _log_in(dash_duo, school: School, role: str, next_path: str = "/", size: tuple[int, int] = LAPTOP) -> None:  # noqa: ANN001
-    dash_duo.start_server(school.dash_app, navigate=False)
-    driver = dash_duo.driver
-    driver.set_window_size(*size)
-    driver.get(f"{_base(dash_duo)}/login?next={next_path}")
-    driver.find_element(By.NAME, "email").send_keys(school.emails[role])
-    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    WebDriverWait(driver, 15).until(lambda d: "/login" not in d.current_url)
+    log_in(dash_duo, school.dash_app, school.emails[role], next_path, size)
 
 
 def _students_shown(dash_duo) -> int:  # noqa: ANN001
