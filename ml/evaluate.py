@@ -86,14 +86,21 @@ def calibration_table(y_true: np.ndarray, proba: np.ndarray, bins: int = 10) -> 
 def group_rates(y_true: np.ndarray, predicted: np.ndarray, groups: pd.Series) -> dict[str, Any]:
     """False-positive and false-negative rates per group, and the largest gap between groups."""
     table = []
-    for value in sorted(groups.astype(str).unique()):
-        mask = (groups.astype(str) == value).to_numpy()
+    keys = [*sorted(groups.dropna().unique()), *([None] if groups.isna().any() else [])]  # grade 9 before 10
+    for key in keys:
+        value = "missing" if key is None else _label(key)
+        mask = (groups.isna() if key is None else groups == key).to_numpy()
         yt, yp = y_true[mask], predicted[mask]
         negatives, positives = int((yt == 0).sum()), int((yt == 1).sum())
         fpr = float(((yp == 1) & (yt == 0)).sum() / negatives) if negatives else None
         fnr = float(((yp == 0) & (yt == 1)).sum() / positives) if positives else None
         table.append({"group": value, "n": int(mask.sum()), "positives": positives, "fpr": fpr, "fnr": fnr})
     return {"rows": table, "fpr_gap": _gap(table, "fpr"), "fnr_gap": _gap(table, "fnr")}
+
+
+def _label(key: object) -> str:
+    """A group's name: whole floats (a grade read next to blanks) print as integers."""
+    return str(int(key)) if isinstance(key, float) and key.is_integer() else str(key)
 
 
 def _gap(rows: list[dict[str, Any]], key: str) -> float | None:
