@@ -40,6 +40,16 @@ def open_database(settings: Settings, *, migrate: bool = True):  # noqa: ANN201
         fail(f"Cannot reach the database: {reason}")
 
 
+def cli_actor() -> str:
+    """Who ran the command, for the audit log."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one clear sentence on stderr and exit non-zero."""
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from studentperf.cli.common import domain_errors, fail, is_terminal, load_settings, open_database
+from studentperf.cli.common import cli_actor, domain_errors, fail, is_terminal, load_settings, open_database
 
 INGEST_HELP = """Load flat export files (docs/EXPORT_FORMAT.md) into the database, one transaction per file.
 
@@ -69,6 +69,17 @@ def _ingest_all(database, paths: list[Path], options: dict, show_progress: bool)
     return reports
 
 
+def _audit_uploads(database, reports: list) -> None:  # noqa: ANN001
+    """One `upload` entry per file in the audit log: who loaded what, and what it did."""
+    from services import audit
+
+    with database.begin() as session:
+        for r in reports:
+            details = {"run_id": r.run_id, "status": r.status, "sha256": r.sha256, "rows_read": r.rows_read,
+                       "rows_inserted": r.rows_inserted, "rows_updated": r.rows_updated, "rows_rejected": r.rows_rejected}
+            audit.record(session, action=audit.UPLOAD, actor=cli_actor(), target=r.file_name, details=details)
+
+
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="CSV files to load, in order.")],
     school: Annotated[str, typer.Option(help="School of rows without a school column.")] = "Demo School",
@@ -91,6 +102,7 @@ def ingest(
                "force": force, "id_prefix": id_prefix, "default_date": default_date}
     with domain_errors():
         reports = _ingest_all(database, paths, options, show_progress=is_terminal() and not as_json)
+    _audit_uploads(database, reports)
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in reports], default=str))
     else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import sys
@@ -10,18 +9,10 @@ from pathlib import Path
 
 import typer
 
-from studentperf.cli.common import domain_errors, fail, load_settings, open_database
+from studentperf.cli.common import cli_actor, domain_errors, fail, load_settings, open_database
 
 users_app = typer.Typer(help="Dashboard accounts: add, list, deactivate.", no_args_is_help=True)
 GUNICORN_CONF = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
-
-
-def _actor() -> str:
-    """Who ran the command, for the audit log."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 def read_password(prompt: bool) -> str:
@@ -50,7 +41,7 @@ def add(
     with domain_errors(), database.begin() as s:
         info = add_user(
             s, email=email, password=password, role=role, classes=[c for c in classes.split(",") if c.strip()],
-            full_name=name, actor=_actor(),
+            full_name=name, actor=cli_actor(),
         )
     extra = f" (classes {', '.join(info.classes)})" if info.classes else ""
     typer.echo(f"added {info.email} as {info.role}{extra}")
@@ -88,7 +79,7 @@ def deactivate(email: str = typer.Argument(..., help="The user's email.")) -> No
 
     database = open_database(load_settings())
     with domain_errors(), database.begin() as s:
-        info = deactivate_user(s, email=email, actor=_actor())
+        info = deactivate_user(s, email=email, actor=cli_actor())
     typer.echo(f"deactivated {info.email}")
 
 

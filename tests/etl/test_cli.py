@@ -47,3 +47,17 @@ def test_every_command_has_help() -> None:
     for cmd in ("generate", "ingest"):
         res = runner.invoke(app, [cmd, "--help"])
         assert res.exit_code == 0 and "Usage" in res.stdout
+
+
+def test_ingest_records_an_upload_in_the_audit_log(clean_db: Database, tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    env = _env(clean_db, tmp_path)
+    out = tmp_path / "audited.csv"
+    assert runner.invoke(app, ["generate", "--students", "5", "--seed", "9", "--out", str(out)], env=env).exit_code == 0
+    assert runner.invoke(app, ["ingest", str(out)], env=env).exit_code == 0
+    with clean_db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT actor, details FROM audit_log WHERE action = 'upload' AND target = 'audited.csv'")).all()
+    assert len(rows) == 1
+    actor, details = rows[0]
+    assert actor.startswith("cli") and details["status"] == "succeeded" and details["rows_inserted"] == 200
