@@ -10,8 +10,8 @@ to the school and grade chosen. Both are registered once per app by :func:`regis
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
@@ -36,9 +36,19 @@ ATTENDANCE_STEPS = (50, 60, 70, 75, 80, 85, 90, 95)
 CONTROLS = (ids.FILTER_SCHOOL, ids.FILTER_GRADE, ids.FILTER_CLASS)
 
 
+T = TypeVar("T")
+
+
 def read_filters(query: str | None) -> Filters:
     """The filters of a canonical query string from the store, validated again (nothing from the browser is trusted)."""
     return parse_search(query).filters
+
+
+def ask(service: Callable[..., T], query: str | None, **extra: Any) -> T:
+    """Answer one filtered question for the logged-in viewer: ``service(session=, viewer=, filters=, **extra)``."""
+    filters, viewer = read_filters(query), current_viewer()
+    with read_session() as session:
+        return service(session=session, viewer=viewer, filters=filters, **extra)
 
 
 def scoped_options(filters: Filters) -> FilterOptions | None:

@@ -7,11 +7,9 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
 from dashboard import ids
-from dashboard.auth import current_viewer
 from dashboard.components import filter_bar
 from dashboard.components.empty import empty_state, graph
 from dashboard.components.stats import sports_stats
-from dashboard.deps import read_session
 from dashboard.figures.effects import level_boxes
 from services.effects import sports_effect
 
@@ -33,10 +31,7 @@ def layout(**query: str) -> html.Div:
 @callback(Output(ids.SPORTS_BOXES, "children"), Output(ids.SPORTS_STATS, "children"), Input(ids.FILTER_QUERY, "data"))
 def update_sports(query: str | None) -> tuple[object, object]:
     """Box plots of score and attendance per level, and Welch / ANOVA / Kruskal-Wallis with effect sizes."""
-    filters = filter_bar.read_filters(query)
-    viewer = current_viewer()
-    with read_session() as session:
-        effect = sports_effect(session=session, viewer=viewer, filters=filters)
+    effect = filter_bar.ask(sports_effect, query)
     if effect.empty:
         return empty_state(ids.SPORTS_BOXES), empty_state(ids.SPORTS_STATS)
     score = level_boxes(effect.boxes[effect.boxes.metric == "score"], title="Latest score", unit="points")

@@ -7,11 +7,9 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
 from dashboard import ids
-from dashboard.auth import current_viewer
 from dashboard.components import filter_bar
 from dashboard.components.empty import empty_state, graph
 from dashboard.components.stats import study_stats
-from dashboard.deps import read_session
 from dashboard.figures.effects import band_medians, study_heatmap
 from services.effects import study_hours_effect, study_hours_grid
 
@@ -41,10 +39,7 @@ def layout(**query: str) -> html.Div:
 @callback(Output(ids.STUDY_SCATTER, "children"), Input(ids.FILTER_QUERY, "data"))
 def update_heatmap(query: str | None) -> object:
     """Students per (study hours, score) cell, counted in SQL."""
-    filters = filter_bar.read_filters(query)
-    viewer = current_viewer()
-    with read_session() as session:
-        grid = study_hours_grid(session=session, viewer=viewer, filters=filters)
+    grid = filter_bar.ask(study_hours_grid, query)
     if grid.empty:
         return empty_state(ids.STUDY_SCATTER)
     figure = study_heatmap(grid.cells, hours_width=grid.hours_width, hours_max=grid.hours_max, score_width=grid.score_width)
@@ -54,10 +49,7 @@ def update_heatmap(query: str | None) -> object:
 @callback(Output(ids.STUDY_BANDS, "children"), Output(ids.STUDY_STATS, "children"), Input(ids.FILTER_QUERY, "data"))
 def update_effect(query: str | None) -> tuple[object, object]:
     """Median score per study band, and the correlations with their caption."""
-    filters = filter_bar.read_filters(query)
-    viewer = current_viewer()
-    with read_session() as session:
-        effect = study_hours_effect(session=session, viewer=viewer, filters=filters)
+    effect = filter_bar.ask(study_hours_effect, query)
     if effect.empty:
         return empty_state(ids.STUDY_BANDS), empty_state(ids.STUDY_STATS)
     return graph(ids.STUDY_BANDS_GRAPH, band_medians(effect.bands)), study_stats(effect)

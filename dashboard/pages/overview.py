@@ -8,11 +8,10 @@ from dash import Input, Output, callback, dcc, html
 from flask import current_app
 
 from dashboard import ids
-from dashboard.auth import current_viewer
 from dashboard.components import filter_bar
 from dashboard.components.empty import empty_state, graph
 from dashboard.components.kpi import kpi_cards
-from dashboard.deps import SETTINGS_KEY, read_session
+from dashboard.deps import SETTINGS_KEY
 from dashboard.figures.overview import score_histogram, weekly_trends
 from services.overview import kpi_summary, score_distribution
 from services.overview import weekly_trends as trends_service
@@ -51,20 +50,14 @@ def _pass_threshold() -> float:
 @callback(Output(ids.OVERVIEW_KPIS, "children"), Input(ids.FILTER_QUERY, "data"))
 def update_kpis(query: str | None) -> object:
     """KPI cards of the filtered scope."""
-    filters = filter_bar.read_filters(query)
-    viewer = current_viewer()
-    with read_session() as session:
-        summary = kpi_summary(session=session, viewer=viewer, filters=filters, pass_threshold=_pass_threshold())
+    summary = filter_bar.ask(kpi_summary, query, pass_threshold=_pass_threshold())
     return kpi_cards(summary)
 
 
 @callback(Output(ids.OVERVIEW_DISTRIBUTION, "children"), Input(ids.FILTER_QUERY, "data"))
 def update_distribution(query: str | None) -> object:
     """Histogram of the latest scores with the skewness note."""
-    filters = filter_bar.read_filters(query)
-    viewer = current_viewer()
-    with read_session() as session:
-        dist = score_distribution(session=session, viewer=viewer, filters=filters)
+    dist = filter_bar.ask(score_distribution, query)
     if dist.empty:
         return empty_state(ids.OVERVIEW_DISTRIBUTION)
     figure = score_histogram(dist.bins, pass_threshold=_pass_threshold(), median=dist.median)
@@ -74,10 +67,7 @@ def update_distribution(query: str | None) -> object:
 @callback(Output(ids.OVERVIEW_TRENDS, "children"), Input(ids.FILTER_QUERY, "data"))
 def update_trends(query: str | None) -> object:
     """Weekly attendance and score lines."""
-    filters = filter_bar.read_filters(query)
-    viewer = current_viewer()
-    with read_session() as session:
-        trends = trends_service(session=session, viewer=viewer, filters=filters)
+    trends = filter_bar.ask(trends_service, query)
     if trends.empty:
         return empty_state(ids.OVERVIEW_TRENDS)
     return graph(ids.OVERVIEW_TRENDS_GRAPH, weekly_trends(trends.frame))
