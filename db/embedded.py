@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import warnings
 from pathlib import Path
 
@@ -21,6 +22,9 @@ def embedded_url(pgdata: Path) -> str:
         runtime = Path("/tmp") / f"studentperf-runtime-{os.getuid()}"
         runtime.mkdir(mode=0o700, exist_ok=True)
         os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+    if os.getuid() == 0 and shutil.which("useradd") is None:
+        # as root, pgserver runs PostgreSQL as a user it creates with useradd, which lives in sbin
+        os.environ["PATH"] = os.pathsep.join(filter(None, (os.environ.get("PATH"), "/usr/sbin", "/sbin")))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import pgserver
