@@ -39,11 +39,7 @@ PK_SQL = "ALTER TABLE student_week_summary ADD CONSTRAINT pk_student_week_summar
 
 MONDAY = "({d} - (({d} - DATE '1900-01-01') % 7 + 7) % 7)"  # the Monday of a date's week (1900-01-01 was one)
 IN_IDS = "WHERE student_id IN (SELECT student_id FROM summary_ids)"
-DAYS_SQL = """
-CREATE TEMP TABLE summary_days ON COMMIT DROP AS
-SELECT days.*, lag(date) OVER w AS prev,  -- the groups come out in this order: no sort
-       max(date) FILTER (WHERE score_n > 0) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_scored
-FROM (
+EVENTS_DAYS_SQL = """
 SELECT student_id, date, sum(att) AS att_sum, count(att) AS att_n, sum(study) AS study_sum, count(study) AS study_n,
        coalesce(sum(sports), 0) AS sports_sum, count(sports) AS sports_n, sum(score) AS score_sum,
        count(score) AS score_n, max(last) AS last
@@ -60,7 +56,13 @@ FROM (
     SELECT student_id, date, NULL, NULL, NULL, score, ARRAY[assessment_id::float8, score] FROM scores {where}
 ) ev
 GROUP BY student_id, date
-) days
+"""
+"""Sums and counts per student and date, read from the event tables (the columns a ``days`` query must give)."""
+DAYS_SQL = """
+CREATE TEMP TABLE summary_days ON COMMIT DROP AS
+SELECT days.*, lag(date) OVER w AS prev,  -- the groups come out in this order: no sort
+       max(date) FILTER (WHERE score_n > 0) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_scored
+FROM ({days}) days
 WINDOW w AS (PARTITION BY student_id ORDER BY date)
 """
 
@@ -205,16 +207,20 @@ def _fill_ids(session: Session, student_ids: Iterable[int] | None) -> None:
     session.execute(stmt, {"ids": ids})
 
 
-def _read_days(session: Session, everyone: bool) -> None:
-    """Sums and counts per student and date of the students to refresh, in one pass over the events."""
-    where, and_ = ("", "WHERE") if everyone else (IN_IDS, "AND")
+def _read_days(session: Session, everyone: bool, days: str | None = None) -> None:
+    """Sums and counts per student and date of the students to refresh, in one pass over the events (or ``days``)."""
     session.execute(text("DROP TABLE IF EXISTS summary_days"))
+    if days is not None:
+        session.execute(text(DAYS_SQL.format(days=days)))
+        session.execute(text("ANALYZE summary_days"))
+        return
+    where, and_ = ("", "WHERE") if everyone else (IN_IDS, "AND")
     # 4M groups (estimated at a few thousand): grouping an ordered stream beats a hash table of arrays, and for
     # everyone a Merge Append of the (student_id, date) index scans needs no sort of the 16M event rows.
     toggles = ("enable_hashagg", "enable_sort") if everyone else ("enable_hashagg",)
     for name in toggles:
         session.execute(text(f"SET LOCAL {name} = off"))
-    session.execute(text(DAYS_SQL.format(where=where, and_=and_)))
+    session.execute(text(DAYS_SQL.format(days=EVENTS_DAYS_SQL.format(where=where, and_=and_))))
     for name in toggles:
         session.execute(text(f"RESET {name}"))
     session.execute(text("ANALYZE summary_days"))
@@ -267,18 +273,19 @@ def _running_sql(session: Session) -> str:
     return RUNNING_SQL.format(k="g", source=SPARSE, **sums)
 
 
-def refresh_student_weeks(session: Session, student_ids: Iterable[int] | None = None) -> bool:
+def refresh_student_weeks(session: Session, student_ids: Iterable[int] | None = None, days: str | None = None) -> bool:
     """Rebuild ``student_week_summary`` (and extend ``summary_calendar``) for these students (None: everyone).
 
     Leaves the temp tables ``summary_ids`` and ``summary_days`` for the other summaries; never commits.
     Returns whether everyone was rebuilt (None, or at least ``FULL_SHARE`` of the students).
+    ``days``: see ``refresh_summaries``.
     """
     for sql in SETTINGS_SQL:
         session.execute(text(sql))
     _fill_ids(session, student_ids)
     everyone = student_ids is None or _most_students(session)
     session.execute(text("ANALYZE summary_ids"))
-    _read_days(session, everyone)
+    _read_days(session, everyone, days)
     _refresh_running(session, everyone)
     return everyone
 
@@ -297,12 +304,20 @@ def _most_students(session: Session) -> bool:
     return True
 
 
-def refresh_summaries(session: Session, student_ids: Iterable[int] | None = None) -> None:
+def refresh_summaries(session: Session, student_ids: Iterable[int] | None = None, days: str | None = None) -> None:
     """Recompute every summary table for these students (None: everyone).
 
     Runs in the caller's transaction and never commits.
+
+    Parameters
+    ----------
+    session : a session inside the caller's transaction.
+    student_ids : the students to refresh (None: everyone).
+    days : a query giving, one row per student and date, exactly what ``EVENTS_DAYS_SQL`` would read from the
+        event tables for these students (same columns and types). A first load into empty event tables passes
+        its deduplicated staging rows here, which saves reading back and regrouping every event it just wrote.
     """
-    everyone = refresh_student_weeks(session, student_ids)
+    everyone = refresh_student_weeks(session, student_ids, days)
     session.execute(text("DELETE FROM student_summary WHERE student_id IN (SELECT student_id FROM summary_ids)"))
     session.execute(text(STUDENT_SQL))
     session.execute(text("DROP TABLE IF EXISTS summary_classes"))

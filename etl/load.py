@@ -168,6 +168,17 @@ TARGETS = {
 }
 
 
+STAGED_DAYS_SQL = """
+SELECT student_id, date, rate AS att_sum, (rate IS NOT NULL)::int::int8 AS att_n, hours AS study_sum,
+       (hours IS NOT NULL)::int::int8 AS study_n, coalesce(sports::int::int8, 0) AS sports_sum, (sports IS NOT NULL)::int::int8 AS sports_n,
+       score AS score_sum, (score IS NOT NULL)::int::int8 AS score_n,
+       CASE WHEN score IS NOT NULL THEN ARRAY[assessment_id::float8, score] END AS last
+FROM etl_rows
+"""
+"""The day sums of ``db.summaries.EVENTS_DAYS_SQL`` straight from ``etl_rows``: after a fresh load (every event table
+was empty) they are exactly the events just written (each ``TARGETS`` row filter is a ``... IS NOT NULL`` count here)."""
+
+
 @dataclass
 class LoadCounts:
     """What the set-based load did, in file rows."""
@@ -176,6 +187,7 @@ class LoadCounts:
     unique: int = 0
     inserted: int = 0
     updated: int = 0
+    fresh: bool = False  # every event table was empty: the events are exactly ``etl_rows`` (see STAGED_DAYS_SQL)
 
     @property
     def duplicates(self) -> int:
@@ -444,6 +456,7 @@ def load_staged(session: Session, run_id: int) -> LoadCounts:
         if n:
             session.execute(text(IMPUTE_SQL.format(col=col)))
     with _bulk_mode(session, counts.unique) as fresh:
+        counts.fresh = fresh
         if fresh:  # plain inserts return nothing: every student of the file gets new rows
             session.execute(text("INSERT INTO etl_touched SELECT DISTINCT student_id FROM etl_rows WHERE NOT new_student"))
         for table in ("attendance", "study_hours", "activity_participation"):

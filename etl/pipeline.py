@@ -32,6 +32,7 @@ from db.models import DATA_TABLES
 from db.summaries import refresh_class_weeks, refresh_summaries
 from etl.clean import DEFAULT_DATE, DEFAULT_ID_PREFIX, CleanOptions, clean
 from etl.load import (
+    STAGED_DAYS_SQL,
     background_copies,
     create_staging,
     left_classes,
@@ -163,7 +164,8 @@ def _load(session: Session, path: Path, fmt: FileFormat, opts: IngestOptions, re
     report.rows_inserted, report.rows_updated = counts.inserted, counts.updated
     report.rows_duplicate = counts.duplicates
     refreshing = time.perf_counter()
-    refresh_summaries(session, touched_students(session))
+    # after a fresh load the day sums come from the staged rows instead of the event tables just written
+    refresh_summaries(session, touched_students(session), days=STAGED_DAYS_SQL if counts.fresh else None)
     refresh_class_weeks(session, left_classes(session))
     report.summaries_s = time.perf_counter() - refreshing
     report.status = "dry_run" if opts.dry_run else "succeeded"

@@ -120,7 +120,7 @@ def test_failure_mid_load_writes_nothing(clean_db: Database, school_csv: Path, t
             raise RuntimeError("disk on fire")
         real_stage(session, frame)
 
-    def broken_refresh(session, ids):  # noqa: ANN001, ANN202
+    def broken_refresh(session, ids, **kw):  # noqa: ANN001, ANN202
         assert scalar_in(session, "SELECT count(*) FROM scores") > 20 * 40  # the upserts did run
         raise RuntimeError("disk on fire")
 
@@ -161,9 +161,9 @@ def test_only_changed_students_are_refreshed(clean_db: Database, school_csv: Pat
     seen: list[list[int]] = []
     real = pipeline.refresh_summaries
 
-    def spy(session, ids):  # noqa: ANN001, ANN202
+    def spy(session, ids, **kw):  # noqa: ANN001, ANN202
         seen.append(sorted(ids))
-        real(session, ids)
+        real(session, ids, **kw)
 
     monkeypatch.setattr(pipeline, "refresh_summaries", spy)
     ingest_file(clean_db, school_csv)
@@ -323,9 +323,38 @@ def test_bulk_mode_keeps_foreign_keys(clean_db: Database, school_csv: Path, tmp_
     again = ingest_file(clean_db, changed)  # bulk, not fresh: upserts need the primary keys
     assert (again.rows_inserted, again.rows_updated) == (0, 60 * 40) and indexes() == before_ix
     assert scalar(clean_db, "SELECT count(*) FROM scores WHERE score = 50.25") == 60 * 40
-    monkeypatch.setattr(pipeline, "refresh_summaries", lambda s, ids: (_ for _ in ()).throw(RuntimeError("boom")))
+    monkeypatch.setattr(pipeline, "refresh_summaries", lambda s, ids, **kw: (_ for _ in ()).throw(RuntimeError("boom")))
     with pytest.raises(Unavailable):
         ingest_file(clean_db, write_school(tmp_path / "more.csv", 100, seed=8))  # bulk again, then fails
     with pytest.raises(Unavailable):
         ingest_file(clean_db, write_school(tmp_path / "more.csv", 100, seed=8), truncate=True)  # fresh, then fails
     assert fks() == 9 and indexes() == before_ix and scalar(clean_db, "SELECT count(*) FROM scores") == 60 * 40
+
+
+def summary_tables(database: Database) -> dict[str, list[tuple]]:
+    """Every row of the summary tables (but when it was written), in a stable order."""
+    with database.begin() as s:
+        return {t: sorted(s.execute(text(f"SELECT (to_jsonb(t) - 'updated_at')::text FROM {t} t")).scalars())
+                for t in ("student_summary", "student_week_summary", "class_week_summary", "summary_calendar")}
+
+
+def test_fresh_load_summaries_equal_a_refresh_from_the_events(clean_db: Database, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first load reads its day sums from the staged rows: they must be exactly what the event tables give."""
+    import etl.load
+
+    monkeypatch.setattr(etl.load, "BULK_MIN_ROWS", 100)
+    path = write_school(tmp_path / "dirty.csv", 80, seed=5, dirty=True)  # blanks (imputed), duplicates, bad rows
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df.loc[df.index % 97 == 3, "sports_participation"] = ""  # no sports row for those weeks
+    df.to_csv(path, index=False)
+    report = ingest_file(clean_db, path)
+    assert report.rows_rejected > 0 and report.rows_duplicate > 0
+    with clean_db.begin() as s:
+        assert s.execute(text("SELECT count(*) FROM attendance WHERE imputed")).scalar() > 0
+        assert s.execute(text("SELECT count(*) FROM activity_participation")).scalar() < report.rows_inserted
+    from_staging = summary_tables(clean_db)
+    assert len(from_staging["student_week_summary"]) >= 80 * 40
+    with clean_db.begin() as s:
+        refresh_summaries(s)  # everyone, from the event tables
+    assert summary_tables(clean_db) == from_staging
