@@ -126,7 +126,7 @@ class StudyHours(Base):
     """Hours of study reported by one student for the week starting ``date``."""
 
     __tablename__ = "study_hours"
-    __table_args__ = (CheckConstraint("hours >= 0 AND hours <= 80", name="hours_range"), Index("ix_study_hours_date", "date"))
+    __table_args__ = (CheckConstraint("hours >= 0 AND hours <= 80", name="hours_range"),)
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), primary_key=True)
     date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     hours: Mapped[float] = mapped_column(Double)
@@ -138,7 +138,6 @@ class ActivityParticipation(Base):
     """Whether a student took part in an activity (default: sports) in the week starting ``date``."""
 
     __tablename__ = "activity_participation"
-    __table_args__ = (Index("ix_activity_participation_date", "date"),)
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), primary_key=True)
     date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     activity: Mapped[str] = mapped_column(Text, primary_key=True, server_default="sports")

@@ -35,3 +35,14 @@ def test_embedded_server_starts_from_empty_folder(tmp_path: Path) -> None:
     assert (tmp_path / "home" / "pgdata" / "PG_VERSION").exists()
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
     assert again.returncode == 0, again.stderr
+
+
+def test_models_and_migrations_agree(database) -> None:
+    """The migrated schema is exactly what db/models.py declares (no drift either way)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from db.models import Base
+
+    with database.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []

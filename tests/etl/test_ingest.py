@@ -314,7 +314,7 @@ def test_bulk_mode_keeps_foreign_keys(clean_db: Database, school_csv: Path, tmp_
                                        "ORDER BY indexname")).scalars())
 
     before, before_ix = fks(), indexes()
-    assert len(before_ix) == 9
+    assert len(before_ix) == 7
     monkeypatch.setattr(etl.load, "BULK_MIN_ROWS", 100)
     report = ingest_file(clean_db, school_csv)  # empty event tables: the fresh path drops and rebuilds the indexes
     assert report.rows_inserted == 60 * 40 and fks() == before == 9 and indexes() == before_ix
