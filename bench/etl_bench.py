@@ -11,12 +11,15 @@ with its default method on a ``--tosql-rows`` slice, extrapolated linearly to ``
 output), (c) ``etl.pipeline.ingest_file`` on a fresh database in a subprocess, whose peak RSS is
 measured, at ``--rows`` and at ``--big-rows`` (0 skips the big run), with the summary refresh shown
 apart, (d) the same ``--rows`` file ingested again (``--force``: the incremental path, nothing
-changes). The database is dropped at the end.
+changes), (e) the floor of the schema: the file's rows COPYed into plain copies of the four event tables from text
+prepared beforehand, and their primary keys built (what any load into this schema must at least do).
+The database is dropped at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import subprocess
@@ -87,6 +90,61 @@ def raw_copy(url: str, path: Path) -> float:
         engine.dispose()
 
 
+FLOOR_ROWS = {
+    # event table: (its columns, the same rows' values from the typed file)
+    "attendance": ("student_id, date, rate, imputed", "student_id::bigint, date, attendance_rate, false"),
+    "study_hours": ("student_id, date, hours, imputed", "student_id::bigint, date, study_hours, false"),
+    "activity_participation": ("student_id, date, activity, participated, imputed",
+                               "student_id::bigint, date, 'sports', sports_participation = 'Yes', false"),
+    "scores": ("student_id, assessment_id, date, score, imputed",
+               "student_id::bigint, date - DATE '2025-01-01', date, final_score, false"),
+}
+FLOOR_KEYS = {"attendance": "student_id, date", "study_hours": "student_id, date",
+              "activity_participation": "student_id, date, activity", "scores": "student_id, assessment_id"}
+
+
+def design_floor(url: str, path: Path) -> dict[str, float]:
+    """Seconds for the least any load into this schema must do: write the file's rows into the four event tables
+    (plain copies of them) with ``COPY``, from text prepared beforehand (not timed), and build their primary keys.
+
+    No parsing, validation, cleaning, students, classes, deduplication, imputation, other indexes, foreign keys or
+    summaries: each of those only adds to it, so no ingest into the normalised schema can be faster than this.
+    """
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for t in FLOOR_ROWS:
+            conn.execute(text(f"DROP TABLE IF EXISTS floor_{t}"))
+            conn.execute(text(f"CREATE TABLE floor_{t} (LIKE {t} INCLUDING DEFAULTS)"))
+        conn.execute(text("DROP TABLE IF EXISTS floor_stage"))
+        conn.execute(text("CREATE TABLE floor_stage (student_id text, student_name text, age smallint, gender text, "
+                          "grade_level smallint, class_name text, date date, study_hours float8, attendance_rate float8, "
+                          "sports_participation text, final_score float8)"))
+    raw = engine.raw_connection()
+    out = {"COPY rows into the four tables": 0.0, "build their primary keys": 0.0}
+    try:
+        with raw.cursor() as cur:
+            with path.open() as fh:
+                cur.copy_expert("COPY floor_stage FROM STDIN WITH (FORMAT csv, HEADER true)", fh)
+            for table, (columns, values) in FLOOR_ROWS.items():
+                payload = io.BytesIO()
+                cur.copy_expert(f"COPY (SELECT {values} FROM floor_stage) TO STDOUT", payload)
+                payload.seek(0)
+                started = time.perf_counter()
+                cur.copy_expert(f"COPY floor_{table} ({columns}) FROM STDIN", payload)
+                out["COPY rows into the four tables"] += time.perf_counter() - started
+            for table, key in FLOOR_KEYS.items():
+                started = time.perf_counter()
+                cur.execute(f"ALTER TABLE floor_{table} ADD PRIMARY KEY ({key})")
+                out["build their primary keys"] += time.perf_counter() - started
+        raw.commit()
+    finally:
+        raw.close()
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE floor_stage, {', '.join('floor_' + t for t in FLOOR_ROWS)}"))
+    engine.dispose()
+    return out
+
+
 def to_sql(url: str, path: Path, rows: int) -> float:
     """Seconds to read ``rows`` rows with pandas and write them with ``to_sql`` (default method)."""
     engine = create_engine(url)
@@ -145,6 +203,7 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> None:
     path = write_school(tmp / "school.csv", args.rows // N_WEEKS, seed=1)
     rows = args.rows // N_WEEKS * N_WEEKS
     copy_s = raw_copy(url, path)
+    floor = design_floor(url, path)
     slice_s = to_sql(url, path, args.tosql_rows)
     tosql_s = slice_s * rows / args.tosql_rows
     report = ingest(url, path, args.batch_size)
@@ -159,6 +218,10 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> None:
           f"target <= 2.5x COPY: {'met' if report['duration_s'] <= 2.5 * copy_s else 'NOT met'}; "
           f"target >= 10x to_sql: {'met' if tosql_s >= 10 * report['duration_s'] else 'NOT met'} (whole ingest)")
     print(f"peak RSS of the ingest at {rows:,} rows: {report['peak_rss_mb']:.0f} MB")
+    _line("(e) floor of the schema, SQL alone", rows, sum(floor.values()), copy_s,
+          "(rows and keys only: no parsing, checks, students, FKs or summaries)")
+    for step, seconds in floor.items():
+        _line(f"    {step}", rows, seconds, copy_s)
     again = ingest(url, path, args.batch_size, empty_first=False)
     _line("(d) the same file again (--force)", rows, again["duration_s"], copy_s,
           f"({again['rows_inserted']} new, {again['rows_updated']} updated; refresh {again['summaries_s']:.2f} s)")
