@@ -22,7 +22,17 @@ from db.engine import normalise_url
 from db.models import DATA_TABLES
 from studentperf.settings import Settings
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+def _shared_data() -> Path:
+    """The read-only public data sets: $STUDENTPERF_SHARED_DATA, else ``shared/data`` beside the checkout, else the
+    workplace's ``/work/shared/data`` (a clean clone made elsewhere, as CI does, has no sibling folder)."""
+    candidates = [os.environ.get("STUDENTPERF_SHARED_DATA"), Path(__file__).resolve().parents[2] / "shared" / "data",
+                  "/work/shared/data"]
+    found = [Path(c) for c in candidates if c and Path(c).is_dir()]
+    return found[0] if found else Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+SHARED_DATA = _shared_data()
 
 
 def _admin_engine(url: str):

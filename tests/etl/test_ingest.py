@@ -236,7 +236,7 @@ def test_dirty_file_rejects_each_fault_with_its_reason(clean_db: Database, tmp_p
 
 def test_kaggle_file_loads(clean_db: Database) -> None:
     if not KAGGLE.exists():
-        pytest.skip("shared data not present")
+        pytest.skip(f"the Kaggle file is not at {KAGGLE} (set STUDENTPERF_SHARED_DATA to the shared data folder)")
     report = ingest_file(clean_db, KAGGLE)
     assert (report.rows_read, report.rows_rejected) == (6607, 1)
     assert report.rows_inserted == 6607 - 1
