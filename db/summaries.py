@@ -177,7 +177,7 @@ EVENT_DAYS = {
 CLASS_SQL = f"""
 INSERT INTO class_week_summary (class_id, week, n_students, attendance_sum, attendance_n, study_sum, study_n,
     score_sum, score_n, sports_sum, sports_n)
-WITH members AS (
+WITH members AS MATERIALIZED (  -- a small hash table: no sort of the event days by class
     SELECT en.student_id, en.class_id, make_date(left(en.school_year, 4)::int, 8, 1) AS y0,
            make_date(left(en.school_year, 4)::int + 1, 8, 1) AS y1
     FROM enrollments en JOIN summary_classes USING (class_id)
