@@ -55,7 +55,7 @@ CREATE TEMP TABLE etl_rejects (line_number integer, raw jsonb, reasons text[]) O
 """
 
 SETUP_SQL = [
-    "SET LOCAL work_mem = '256MB'",
+    "SET LOCAL work_mem = '1GB'",
     # temp tables are never analysed by autovacuum. etl_stage (one row per file row) is not: it is
     # only ever the big side of hash joins against small analysed tables, the plan its size implies
     "ANALYZE etl_stage_students (school, source_id)",
