@@ -11,23 +11,31 @@ For a set of students (all of them when no ids are given), inside the caller's t
    students has been enrolled in, counting each event in the class the student belonged to in that
    event's school year (a year starts on 1 August) and the week starting on the Monday of its date.
 
+When each student comes with the date from which their events changed (a later load: see ``refresh_summaries``),
+steps 1 and 2 only cover their days and rows from that date on, starting from the running sums of their last
+stored row before it (``summary_seed``), so appending a week writes one row per student, not the whole year.
+
 A student's class and grade are those of their latest school year's enrollment; labels come from
 ``derivation_rules`` (``lower <= v < upper``). Everything is set-based SQL over the affected students.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
+from sqlalchemy.dialects.postgresql import ARRAY, BIGINT, DATE
 from sqlalchemy.orm import Session
 
 FULL_SHARE = 0.4  # refreshing this share of the students or more rebuilds everyone (see _most_students)
 IDS_SQL = [
     "DROP TABLE IF EXISTS summary_ids",
-    "CREATE TEMP TABLE summary_ids (student_id bigint PRIMARY KEY) ON COMMIT DROP",
+    # since: the date from which the student's events changed (NULL: all of them; NO_EVENTS: none)
+    "CREATE TEMP TABLE summary_ids (student_id bigint PRIMARY KEY, since date) ON COMMIT DROP",
 ]
+NO_EVENTS = dt.date(9999, 12, 31)
+"""A ``since`` date meaning none of the student's events changed (only who they are or where they belong)."""
 SETTINGS_SQL = ["SET LOCAL work_mem = '1GB'", "SET LOCAL jit = off"]  # one process sorting a whole school in memory
 RUNNING_INDEXES = {
     "ix_student_week_summary_date": "CREATE INDEX ix_student_week_summary_date ON student_week_summary (date, student_id) "
@@ -39,6 +47,7 @@ PK_SQL = "ALTER TABLE student_week_summary ADD CONSTRAINT pk_student_week_summar
 
 MONDAY = "({d} - (({d} - DATE '1900-01-01') % 7 + 7) % 7)"  # the Monday of a date's week (1900-01-01 was one)
 IN_IDS = "WHERE student_id IN (SELECT student_id FROM summary_ids)"
+SINCE_IDS = "JOIN summary_ids USING (student_id) WHERE date >= coalesce(since, '-infinity')"
 EVENTS_DAYS_SQL = """
 SELECT student_id, date, sum(att) AS att_sum, count(att) AS att_n, sum(study) AS study_sum, count(study) AS study_n,
        coalesce(sum(sports), 0) AS sports_sum, count(sports) AS sports_n, sum(score) AS score_sum,
@@ -79,8 +88,21 @@ CARRY_SQL = f"""
 INSERT INTO student_week_summary (student_id, date, {CUMULATIVE})
 SELECT w.student_id, n.date, {', '.join('w.' + c for c in CUMULATIVE.split(', '))}
 FROM summary_new_dates n JOIN student_week_summary w ON w.date = n.prev
-WHERE NOT EXISTS (SELECT 1 FROM summary_ids i WHERE i.student_id = w.student_id)
+WHERE NOT EXISTS (SELECT 1 FROM summary_ids i WHERE i.student_id = w.student_id {{rebuilt}})
 """
+REBUILT = {False: "", True: "AND (i.since IS NULL OR i.since <= n.date)"}  # since mode: whose rows at n.date are rebuilt
+
+SEED_SQL = f"""
+CREATE TEMP TABLE summary_seed ON COMMIT DROP AS
+SELECT i.student_id, {', '.join('l.' + c for c in CUMULATIVE.split(', '))}, e.date AS prev_event
+FROM summary_ids i
+JOIN LATERAL (SELECT {CUMULATIVE} FROM student_week_summary w WHERE w.student_id = i.student_id AND w.date < i.since
+              ORDER BY w.date DESC LIMIT 1) l ON true
+LEFT JOIN LATERAL (SELECT w.date FROM student_week_summary w WHERE w.student_id = i.student_id AND w.date < i.since
+                   AND w.att_n + w.study_n + w.score_n + w.sports_n > 0 ORDER BY w.date DESC LIMIT 1) e ON true
+WHERE i.since < DATE '{NO_EVENTS.isoformat()}'
+"""
+"""Each student's last stored row before the date their events changed: the running sums the rebuilt rows start from."""
 
 SCALE = 10_000  # day sums with at most 4 decimals are summed as scaled integers (exact, and no numeric per row)
 # per column: are the day sums scaled-integer exact; and is every student dense (a day row on each calendar date
@@ -90,6 +112,7 @@ SELECT {fits}, coalesce(sum(f.n) = sum((SELECT count(*) FROM summary_calendar c 
 FROM (SELECT student_id, count(*) AS n, min(date) AS first, {row_fits} FROM summary_days GROUP BY student_id) f
 """
 FRACTIONAL = ("att_sum", "study_sum", "score_sum")
+COUNTS = ("att_n", "study_n", "sports_sum", "sports_n", "score_n")
 
 
 def _fits(column: str) -> str:
@@ -108,16 +131,24 @@ SPARSE = """(SELECT f.student_id, c.date
       FROM (SELECT student_id, min(date) AS first FROM summary_days GROUP BY student_id) f
       JOIN summary_calendar c ON c.date >= f.first) g
 LEFT JOIN summary_days d ON d.student_id = g.student_id AND d.date = g.date"""
+SINCE_SPARSE = """(SELECT f.student_id, c.date
+      FROM (SELECT d.student_id, coalesce(i.since, min(d.date)) AS first FROM summary_days d
+            JOIN summary_ids i USING (student_id) GROUP BY d.student_id, i.since) f
+      JOIN summary_calendar c ON c.date >= f.first) g
+LEFT JOIN summary_days d ON d.student_id = g.student_id AND d.date = g.date
+LEFT JOIN summary_seed s ON s.student_id = g.student_id"""
+"""Since mode: each student's calendar dates from the one their events changed on, and the running sums before it."""
 RUNNING_SQL = f"""
 INSERT INTO student_week_summary (student_id, date, prev_date, att_sum, att_n, study_sum, study_n, sports_sum,
     sports_n, score_sum, score_n, {CUMULATIVE})
 SELECT {{k}}.student_id, {{k}}.date, d.prev, d.att_sum, coalesce(d.att_n, 0), d.study_sum, coalesce(d.study_n, 0),
        coalesce(d.sports_sum, 0), coalesce(d.sports_n, 0), d.score_sum, coalesce(d.score_n, 0),
-       {{att_sum}}, coalesce(sum(d.att_n) OVER w, 0),
-       {{study_sum}}, coalesce(sum(d.study_n) OVER w, 0),
-       coalesce(sum(d.sports_sum) OVER w, 0), coalesce(sum(d.sports_n) OVER w, 0),
-       {{score_sum}}, coalesce(sum(d.score_n) OVER w, 0),
-       (max(CASE WHEN d.last IS NOT NULL THEN ARRAY[({{k}}.date - DATE '2000-01-01')::float8] || d.last END) OVER w)[3]
+       {{s_att_sum}}{{att_sum}}, {{s_att_n}}coalesce(sum(d.att_n) OVER w, 0),
+       {{s_study_sum}}{{study_sum}}, {{s_study_n}}coalesce(sum(d.study_n) OVER w, 0),
+       {{s_sports_sum}}coalesce(sum(d.sports_sum) OVER w, 0), {{s_sports_n}}coalesce(sum(d.sports_n) OVER w, 0),
+       {{s_score_sum}}{{score_sum}}, {{s_score_n}}coalesce(sum(d.score_n) OVER w, 0),
+       coalesce((max(CASE WHEN d.last IS NOT NULL THEN ARRAY[({{k}}.date - DATE '2000-01-01')::float8] || d.last END)
+                 OVER w)[3], {{s_latest}})
 FROM {{source}}
 WINDOW w AS (PARTITION BY {{k}}.student_id ORDER BY {{k}}.date ROWS UNBOUNDED PRECEDING)
 """
@@ -139,10 +170,7 @@ WITH cur AS (
     SELECT w.* FROM student_week_summary w JOIN summary_ids USING (student_id)
     WHERE w.date = (SELECT max(date) FROM summary_calendar)
 ), sco AS (
-    SELECT student_id, count(*) FILTER (WHERE prev_scored IS NULL OR prev_scored < {MONDAY.format(d="date")})
-               AS n_weeks, min(date) AS first_date,
-           max(date) AS last_date
-    FROM summary_days WHERE score_n > 0 GROUP BY student_id
+    {{scored}}
 ), base AS (
     SELECT st.id AS student_id, st.school_id, cur.class_id, cur.grade_level, cur.school_year, st.gender, st.age,
            coalesce(sco.n_weeks, 0) AS n_weeks, sco.first_date, sco.last_date,
@@ -163,6 +191,17 @@ SELECT b.*,
        {BELOW.format(kind="chronic_absence", value="b.attendance_mean")}
 FROM base b
 """
+
+SCORED = {
+    # each student's weeks with a score, first and last score date: from the day sums of every event day
+    False: f"""SELECT student_id, count(*) FILTER (WHERE prev_scored IS NULL OR prev_scored < {MONDAY.format(d="date")})
+               AS n_weeks, min(date) AS first_date, max(date) AS last_date
+    FROM summary_days WHERE score_n > 0 GROUP BY student_id""",
+    # since mode (summary_days holds only the changed days): from the scores themselves
+    True: f"""SELECT s.student_id, count(DISTINCT {MONDAY.format(d="s.date")}) AS n_weeks, min(s.date) AS first_date,
+           max(s.date) AS last_date
+    FROM scores s JOIN summary_ids USING (student_id) GROUP BY s.student_id""",
+}
 
 EVENT_DAYS = {
     # every student's stored dates with events, and the previous one (kept with them: no window over the class)
@@ -194,27 +233,36 @@ GROUP BY 1, 2
 """
 
 
-def _fill_ids(session: Session, student_ids: Iterable[int] | None) -> None:
-    """Put the students to refresh into the temp table ``summary_ids``."""
+Students = Iterable[int] | Mapping[int, dt.date | None]
+"""Students to refresh: ids (each rebuilt whole), or ids with the date from which their events changed."""
+
+
+def _fill_ids(session: Session, student_ids: Students | None) -> bool:
+    """Put the students to refresh into the temp table ``summary_ids``; return whether any has a ``since`` date."""
     for sql in IDS_SQL:
         session.execute(text(sql))
     if student_ids is None:
         session.execute(text("INSERT INTO summary_ids SELECT id FROM students"))
-        return
-    ids = sorted({int(i) for i in student_ids})
-    stmt = text("INSERT INTO summary_ids SELECT unnest(:ids) ON CONFLICT DO NOTHING").bindparams(
-        bindparam("ids", type_=ARRAY(BIGINT)))
-    session.execute(stmt, {"ids": ids})
+        return False
+    since = dict(student_ids) if isinstance(student_ids, Mapping) else dict.fromkeys(student_ids)
+    ids = sorted({int(i) for i in since})
+    stmt = text("INSERT INTO summary_ids SELECT * FROM unnest(:ids, :since) ON CONFLICT DO NOTHING").bindparams(
+        bindparam("ids", type_=ARRAY(BIGINT)), bindparam("since", type_=ARRAY(DATE)))
+    session.execute(stmt, {"ids": ids, "since": [since[i] for i in ids]})
+    return any(since.values())
 
 
-def _read_days(session: Session, everyone: bool, days: str | None = None) -> None:
-    """Sums and counts per student and date of the students to refresh, in one pass over the events (or ``days``)."""
+def _read_days(session: Session, everyone: bool, days: str | None = None, since: bool = False) -> None:
+    """Sums and counts per student and date of the students to refresh, in one pass over the events (or ``days``).
+
+    ``since``: only each student's days from their ``since`` date on; the first one's ``prev`` comes from the seed.
+    """
     session.execute(text("DROP TABLE IF EXISTS summary_days"))
     if days is not None:
         session.execute(text(DAYS_SQL.format(days=days)))
         session.execute(text("ANALYZE summary_days"))
         return
-    where, and_ = ("", "WHERE") if everyone else (IN_IDS, "AND")
+    where, and_ = ("", "WHERE") if everyone else (SINCE_IDS, "AND") if since else (IN_IDS, "AND")
     # 4M groups (estimated at a few thousand): grouping an ordered stream beats a hash table of arrays, and for
     # everyone a Merge Append of the (student_id, date) index scans needs no sort of the 16M event rows.
     toggles = ("enable_hashagg", "enable_sort") if everyone else ("enable_hashagg",)
@@ -223,20 +271,27 @@ def _read_days(session: Session, everyone: bool, days: str | None = None) -> Non
     session.execute(text(DAYS_SQL.format(days=EVENTS_DAYS_SQL.format(where=where, and_=and_))))
     for name in toggles:
         session.execute(text(f"RESET {name}"))
+    if since:
+        session.execute(text("UPDATE summary_days d SET prev = s.prev_event FROM summary_seed s "
+                             "WHERE s.student_id = d.student_id AND d.prev IS NULL"))
     session.execute(text("ANALYZE summary_days"))
 
 
-def _refresh_running(session: Session, everyone: bool) -> None:
-    """Rebuild the students' rows of ``student_week_summary`` and extend the calendar with their new dates."""
+def _refresh_running(session: Session, everyone: bool, since: bool = False) -> None:
+    """Rebuild the students' rows of ``student_week_summary`` and extend the calendar with their new dates.
+
+    ``since``: only each student's rows from their ``since`` date on, starting from the running sums of ``summary_seed``.
+    """
     if everyone:
         session.execute(text("TRUNCATE student_week_summary, summary_calendar"))
     session.execute(text("DROP TABLE IF EXISTS summary_new_dates"))
     session.execute(text(NEW_DATES_SQL))
     if not everyone:
-        session.execute(text(CARRY_SQL))
-        session.execute(text("DELETE FROM student_week_summary WHERE student_id IN (SELECT student_id FROM summary_ids)"))
+        session.execute(text(CARRY_SQL.format(rebuilt=REBUILT[since])))
+        session.execute(text("DELETE FROM student_week_summary w USING summary_ids i WHERE w.student_id = i.student_id "
+                             "AND w.date >= coalesce(i.since, '-infinity')"))
     session.execute(text("INSERT INTO summary_calendar SELECT date FROM summary_new_dates"))
-    running = _running_sql(session)
+    running = _running_sql(session, since)
     if not everyone:
         session.execute(text(running))
         return
@@ -259,7 +314,7 @@ def _plan(session: Session) -> tuple[list[bool], bool]:
     return [bool(ok) for ok in row[:-1]], bool(row[-1])
 
 
-def _running_sql(session: Session) -> str:
+def _running_sql(session: Session, since: bool = False) -> str:
     """The running-sums insert, with each fractional column summed as scaled integers where that is exact.
 
     A day sum ``s`` with ``round(s * 10^4) / 10^4 = s`` is the double nearest to a decimal of at most 15
@@ -268,12 +323,16 @@ def _running_sql(session: Session) -> str:
     """
     scaled, dense = _plan(session)
     sums = {c: _running_sum(c, ok) for c, ok in zip(FRACTIONAL, scaled, strict=True)}
+    seeds = {f"s_{c}": f"coalesce(s.c_{c}, 0) + " if since else "" for c in (*FRACTIONAL, *COUNTS)}
+    seeds["s_latest"] = "s.latest_score" if since else "NULL"
+    if since:
+        return RUNNING_SQL.format(k="g", source=SINCE_SPARSE, **sums, **seeds)
     if dense:
-        return RUNNING_SQL.format(k="d", source="summary_days d", **sums)
-    return RUNNING_SQL.format(k="g", source=SPARSE, **sums)
+        return RUNNING_SQL.format(k="d", source="summary_days d", **sums, **seeds)
+    return RUNNING_SQL.format(k="g", source=SPARSE, **sums, **seeds)
 
 
-def refresh_student_weeks(session: Session, student_ids: Iterable[int] | None = None, days: str | None = None) -> bool:
+def refresh_student_weeks(session: Session, student_ids: Students | None = None, days: str | None = None) -> bool:
     """Rebuild ``student_week_summary`` (and extend ``summary_calendar``) for these students (None: everyone).
 
     Leaves the temp tables ``summary_ids`` and ``summary_days`` for the other summaries; never commits.
@@ -282,11 +341,17 @@ def refresh_student_weeks(session: Session, student_ids: Iterable[int] | None = 
     """
     for sql in SETTINGS_SQL:
         session.execute(text(sql))
-    _fill_ids(session, student_ids)
+    since = _fill_ids(session, student_ids)
     everyone = student_ids is None or _most_students(session)
+    since = since and not everyone and days is None
     session.execute(text("ANALYZE summary_ids"))
-    _read_days(session, everyone, days)
-    _refresh_running(session, everyone)
+    if since:
+        session.execute(text("DROP TABLE IF EXISTS summary_seed"))
+        session.execute(text(SEED_SQL))
+        session.execute(text("ANALYZE summary_seed"))
+    _read_days(session, everyone, days, since)
+    _refresh_running(session, everyone, since)
+    session.info[SINCE_KEY] = since
     return everyone
 
 
@@ -297,14 +362,24 @@ def _most_students(session: Session) -> bool:
     re-reads the stored rows of every class it touches (bench/summary_bench.py: 25k of 100k students
     took 28 s incrementally, everyone 41 s).
     """
-    n_ids, n_all = session.execute(text("SELECT (SELECT count(*) FROM summary_ids), (SELECT count(*) FROM students)")).one()
-    if n_all == 0 or n_ids < FULL_SHARE * n_all:
+    n_ids, n_all, n_rows, n_cal = session.execute(text(MOST_SQL)).one()
+    if n_all == 0 or (n_ids < FULL_SHARE * n_all and n_rows < FULL_SHARE * n_all * max(n_cal, 1)):
         return False
+    session.execute(text("UPDATE summary_ids SET since = NULL"))
     session.execute(text("INSERT INTO summary_ids SELECT id FROM students ON CONFLICT DO NOTHING"))
     return True
 
 
-def refresh_summaries(session: Session, student_ids: Iterable[int] | None = None, days: str | None = None) -> None:
+MOST_SQL = """
+SELECT (SELECT count(*) FROM summary_ids WHERE since IS NULL), (SELECT count(*) FROM students),
+       (SELECT count(*) FROM summary_ids i JOIN summary_calendar c ON c.date >= i.since),
+       (SELECT count(*) FROM summary_calendar)
+"""
+"""Students to rebuild whole, all students, stored rows to rebuild from a ``since`` date on (about), calendar dates."""
+SINCE_KEY = "summary_since_mode"
+
+
+def refresh_summaries(session: Session, student_ids: Students | None = None, days: str | None = None) -> None:
     """Recompute every summary table for these students (None: everyone).
 
     Runs in the caller's transaction and never commits.
@@ -312,14 +387,16 @@ def refresh_summaries(session: Session, student_ids: Iterable[int] | None = None
     Parameters
     ----------
     session : a session inside the caller's transaction.
-    student_ids : the students to refresh (None: everyone).
+    student_ids : the students to refresh (None: everyone); ids, or ids mapped to the date from which their events
+        changed (None: all of them; ``NO_EVENTS``: none, only who they are or their class changed), so that only
+        their rows from that date on are rebuilt (a weekly upload appends one week instead of rebuilding the year).
     days : a query giving, one row per student and date, exactly what ``EVENTS_DAYS_SQL`` would read from the
         event tables for these students (same columns and types). A first load into empty event tables passes
         its deduplicated staging rows here, which saves reading back and regrouping every event it just wrote.
     """
     everyone = refresh_student_weeks(session, student_ids, days)
     session.execute(text("DELETE FROM student_summary WHERE student_id IN (SELECT student_id FROM summary_ids)"))
-    session.execute(text(STUDENT_SQL))
+    session.execute(text(STUDENT_SQL.format(scored=SCORED[session.info.pop(SINCE_KEY, False)])))
     session.execute(text("DROP TABLE IF EXISTS summary_classes"))
     session.execute(text(
         "CREATE TEMP TABLE summary_classes ON COMMIT DROP AS "

@@ -7,12 +7,14 @@ Upserts only touch rows whose values differ (an anti-join drops unchanged rows, 
 ``ON CONFLICT ... DO UPDATE ... WHERE (...) IS DISTINCT FROM (...)``), so re-loading the same data
 changes nothing; ``RETURNING (xmax = 0)`` tells inserted rows from updated ones. A big load into
 empty event tables (first load, ``--truncate``) inserts without indexes or foreign keys and builds
-and validates them once at the end. The students whose data changed are kept in ``etl_touched``
-so that only their summaries are refreshed.
+and validates them once at the end. The students whose data changed are kept in ``etl_touched``,
+with the date from which their events changed, so that only their summaries, and only from that date on,
+are refreshed.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
 import queue
@@ -44,7 +46,7 @@ CREATE TEMP TABLE etl_stage_students (
     sports boolean, score double precision
 ) ON COMMIT DROP;
 CREATE TEMP TABLE etl_new_students (id bigint PRIMARY KEY) ON COMMIT DROP;
-CREATE TEMP TABLE etl_touched (student_id bigint) ON COMMIT DROP;
+CREATE TEMP TABLE etl_touched (student_id bigint, since date) ON COMMIT DROP;  -- since: see touched_students
 CREATE TEMP TABLE etl_left_classes (class_id integer) ON COMMIT DROP;
 """
 EVENT_COLUMNS = ("line", "school", "source_id", "date", "hours", "rate", "sports", "score")
@@ -72,7 +74,7 @@ SETUP_SQL = [
          SET name = excluded.name, gender = excluded.gender, age = excluded.age, updated_at = now()
          WHERE (t.name, t.gender, t.age) IS DISTINCT FROM (excluded.name, excluded.gender, excluded.age)
          RETURNING t.id, (t.xmax = 0) AS ins),
-       touched AS (INSERT INTO etl_touched SELECT id FROM r)
+       touched AS (INSERT INTO etl_touched SELECT id, CASE WHEN NOT ins THEN DATE '9999-12-31' END FROM r)
        INSERT INTO etl_new_students SELECT id FROM r WHERE ins""",
     """CREATE TEMP TABLE etl_enrol ON COMMIT DROP AS
        SELECT DISTINCT ON (sc.id, s.source_id, s.school_year) sc.id AS school_id, s.source_id, s.school_year,
@@ -85,7 +87,8 @@ SETUP_SQL = [
          ON CONFLICT (school_id, school_year, name) DO UPDATE SET grade_level = excluded.grade_level
          WHERE t.grade_level IS DISTINCT FROM excluded.grade_level
          RETURNING t.id, (t.xmax = 0) AS ins)
-       INSERT INTO etl_touched SELECT en.student_id FROM enrollments en JOIN r ON r.id = en.class_id WHERE NOT r.ins""",
+       INSERT INTO etl_touched SELECT en.student_id, DATE '9999-12-31' FROM enrollments en JOIN r ON r.id = en.class_id
+       WHERE NOT r.ins""",
     """CREATE TEMP TABLE etl_enrol_ids ON COMMIT DROP AS
        SELECT st.id AS student_id, c.id AS class_id, e.school_year
        FROM etl_enrol e
@@ -95,13 +98,14 @@ SETUP_SQL = [
          DELETE FROM enrollments en USING etl_enrol_ids e
          WHERE en.student_id = e.student_id AND en.school_year = e.school_year AND en.class_id <> e.class_id
          RETURNING en.class_id, en.student_id),
-       touched AS (INSERT INTO etl_touched SELECT student_id FROM gone)
+       touched AS (INSERT INTO etl_touched SELECT student_id, DATE '9999-12-31' FROM gone)
        INSERT INTO etl_left_classes SELECT DISTINCT class_id FROM gone""",
     "ANALYZE students, etl_new_students, etl_enrol_ids",
     """WITH r AS (
          INSERT INTO enrollments (student_id, class_id, school_year)
          SELECT student_id, class_id, school_year FROM etl_enrol_ids ON CONFLICT DO NOTHING RETURNING student_id)
-       INSERT INTO etl_touched SELECT student_id FROM r WHERE student_id NOT IN (SELECT id FROM etl_new_students)""",
+       INSERT INTO etl_touched SELECT student_id, DATE '9999-12-31' FROM r
+       WHERE student_id NOT IN (SELECT id FROM etl_new_students)""",
     """CREATE TEMP TABLE etl_weeks ON COMMIT DROP AS
        SELECT s.school, sc.id AS school_id, s.date, 'Week of ' || s.date AS name
        FROM (SELECT DISTINCT school, date FROM etl_stage) s JOIN schools sc ON sc.name = s.school""",
@@ -147,7 +151,7 @@ WITH r AS (
 ), ch AS (
     INSERT INTO etl_changed SELECT student_id, date FROM r WHERE NOT ins
 ), touched AS (
-    INSERT INTO etl_touched SELECT DISTINCT student_id FROM r
+    INSERT INTO etl_touched SELECT student_id, min(date) FROM r GROUP BY student_id
 )
 SELECT count(*) FILTER (WHERE ins) AS inserted, count(*) FILTER (WHERE NOT ins) AS updated FROM r
 """
@@ -458,7 +462,7 @@ def load_staged(session: Session, run_id: int) -> LoadCounts:
     with _bulk_mode(session, counts.unique) as fresh:
         counts.fresh = fresh
         if fresh:  # plain inserts return nothing: every student of the file gets new rows
-            session.execute(text("INSERT INTO etl_touched SELECT DISTINCT student_id FROM etl_rows WHERE NOT new_student"))
+            session.execute(text("INSERT INTO etl_touched SELECT DISTINCT student_id, NULL::date FROM etl_rows WHERE NOT new_student"))
         for table in ("attendance", "study_hours", "activity_participation"):
             _upsert(session, table, run_id, fresh)
         counts.inserted, _ = _upsert(session, "scores", run_id, fresh)
@@ -471,10 +475,15 @@ def left_classes(session: Session) -> list[int]:
     return list(session.execute(text("SELECT DISTINCT class_id FROM etl_left_classes")).scalars())
 
 
-def touched_students(session: Session) -> list[int]:
-    """Ids of the students whose summaries this load may change.
+def touched_students(session: Session) -> dict[int, dt.date | None]:
+    """The students whose summaries this load may change, each with the date from which their events changed.
 
-    Those created, or whose name, gender, age, class (or its grade) or any event row was inserted,
-    changed or moved; a student of the file whose data is all unchanged keeps the summaries they have.
+    Those created, or whose name, gender, age, class (or its grade) or any event row was inserted, changed or
+    moved; a student of the file whose data is all unchanged keeps the summaries they have. The date is the
+    earliest of their inserted or changed event rows (their running sums before it stand), None for a new student
+    (everything is new), and ``db.summaries.NO_EVENTS`` when only who they are or where they belong changed.
     """
-    return list(session.execute(text("SELECT DISTINCT student_id FROM etl_touched")).scalars())
+    rows = session.execute(text(
+        "SELECT student_id, CASE WHEN bool_or(since IS NULL) THEN NULL ELSE min(since) END FROM etl_touched "
+        "GROUP BY student_id")).all()
+    return {int(student_id): since for student_id, since in rows}
