@@ -35,7 +35,7 @@ IDS_SQL = [
     "CREATE TEMP TABLE summary_ids (student_id bigint PRIMARY KEY, since date) ON COMMIT DROP",
 ]
 NO_EVENTS = dt.date(9999, 12, 31)
-"""A ``since`` date meaning none of the student's events changed (only who they are or where they belong)."""
+"""A ``since`` date meaning none of the student's events changed (only who they are, or their class's grade)."""
 SETTINGS_SQL = ["SET LOCAL work_mem = '1GB'", "SET LOCAL jit = off"]  # one process sorting a whole school in memory
 RUNNING_INDEXES = {
     "ix_student_week_summary_date": "CREATE INDEX ix_student_week_summary_date ON student_week_summary (date, student_id) "
@@ -208,7 +208,8 @@ EVENT_DAYS = {
     False: """SELECT w.student_id, w.date, w.att_sum, w.att_n, w.study_sum, w.study_n, w.score_sum, w.score_n,
            w.sports_sum, w.sports_n, w.prev_date AS prev
     FROM student_week_summary w
-    WHERE w.student_id IN (SELECT student_id FROM members) AND w.att_n + w.study_n + w.score_n + w.sports_n > 0""",
+    WHERE w.student_id IN (SELECT student_id FROM members) AND w.att_n + w.study_n + w.score_n + w.sports_n > 0
+      AND w.date >= (SELECT min(from_week) FROM summary_classes)""",
     # after a full refresh ``summary_days`` holds exactly those rows, narrower and with ``prev`` already
     True: """SELECT student_id, date, att_sum, att_n, study_sum, study_n, score_sum, score_n, sports_sum, sports_n, prev
     FROM summary_days""",
@@ -218,7 +219,7 @@ INSERT INTO class_week_summary (class_id, week, n_students, attendance_sum, atte
     score_sum, score_n, sports_sum, sports_n)
 WITH members AS MATERIALIZED (  -- a small hash table: no sort of the event days by class
     SELECT en.student_id, en.class_id, make_date(left(en.school_year, 4)::int, 8, 1) AS y0,
-           make_date(left(en.school_year, 4)::int + 1, 8, 1) AS y1
+           make_date(left(en.school_year, 4)::int + 1, 8, 1) AS y1, summary_classes.from_week
     FROM enrollments en JOIN summary_classes USING (class_id)
 ), ev AS (
     {{events}}
@@ -229,6 +230,7 @@ SELECT m.class_id, {MONDAY.format(d="ev.date")} AS week,
        coalesce(sum(ev.att_sum), 0), sum(ev.att_n), coalesce(sum(ev.study_sum), 0), sum(ev.study_n),
        coalesce(sum(ev.score_sum), 0), sum(ev.score_n), sum(ev.sports_sum), sum(ev.sports_n)
 FROM ev JOIN members m ON m.student_id = ev.student_id AND ev.date >= m.y0 AND ev.date < m.y1
+    AND ev.date >= m.from_week
 GROUP BY 1, 2
 """
 
@@ -388,7 +390,7 @@ def refresh_summaries(session: Session, student_ids: Students | None = None, day
     ----------
     session : a session inside the caller's transaction.
     student_ids : the students to refresh (None: everyone); ids, or ids mapped to the date from which their events
-        changed (None: all of them; ``NO_EVENTS``: none, only who they are or their class changed), so that only
+        changed (None: all of them, or a class move; ``NO_EVENTS``: none, only who they are), so that only
         their rows from that date on are rebuilt (a weekly upload appends one week instead of rebuilding the year).
     days : a query giving, one row per student and date, exactly what ``EVENTS_DAYS_SQL`` would read from the
         event tables for these students (same columns and types). A first load into empty event tables passes
@@ -396,12 +398,25 @@ def refresh_summaries(session: Session, student_ids: Students | None = None, day
     """
     everyone = refresh_student_weeks(session, student_ids, days)
     session.execute(text("DELETE FROM student_summary WHERE student_id IN (SELECT student_id FROM summary_ids)"))
-    session.execute(text(STUDENT_SQL.format(scored=SCORED[session.info.pop(SINCE_KEY, False)])))
+    since = session.info.pop(SINCE_KEY, False)
+    session.execute(text(STUDENT_SQL.format(scored=SCORED[since])))
     session.execute(text("DROP TABLE IF EXISTS summary_classes"))
-    session.execute(text(
-        "CREATE TEMP TABLE summary_classes ON COMMIT DROP AS "
-        "SELECT DISTINCT class_id FROM enrollments JOIN summary_ids USING (student_id)"))
+    session.execute(text(CLASSES_SQL[since]))
     _rebuild_classes(session, from_days=everyone)
+
+
+CLASSES_SQL = {
+    # the classes of the refreshed students, each rebuilt from its first week
+    False: """CREATE TEMP TABLE summary_classes ON COMMIT DROP AS
+              SELECT DISTINCT class_id, DATE '-infinity' AS from_week FROM enrollments JOIN summary_ids USING (student_id)""",
+    # since mode: each class from the week of its earliest changed event (a student whose events did not change,
+    # NO_EVENTS, changes nothing there: a class move comes with since NULL, the whole year)
+    True: f"""CREATE TEMP TABLE summary_classes ON COMMIT DROP AS
+              SELECT en.class_id, min(CASE WHEN i.since IS NULL THEN DATE '-infinity'
+                                          ELSE {MONDAY.format(d="i.since")} END) AS from_week
+              FROM enrollments en JOIN summary_ids i USING (student_id)
+              WHERE i.since IS DISTINCT FROM DATE '{NO_EVENTS.isoformat()}' GROUP BY en.class_id""",
+}
 
 
 def _rebuild_classes(session: Session, from_days: bool = False) -> None:
@@ -409,7 +424,8 @@ def _rebuild_classes(session: Session, from_days: bool = False) -> None:
 
     ``from_days``: every student was just refreshed, so their event days are read from ``summary_days``.
     """
-    session.execute(text("DELETE FROM class_week_summary WHERE class_id IN (SELECT class_id FROM summary_classes)"))
+    session.execute(text("DELETE FROM class_week_summary w USING summary_classes c "
+                         "WHERE w.class_id = c.class_id AND w.week >= c.from_week"))
     session.execute(text(CLASS_SQL.format(events=EVENT_DAYS[from_days])))
 
 
@@ -419,7 +435,8 @@ def refresh_class_weeks(session: Session, class_ids: Iterable[int]) -> None:
     if not ids:
         return
     session.execute(text("DROP TABLE IF EXISTS summary_classes"))
-    session.execute(text("CREATE TEMP TABLE summary_classes (class_id integer PRIMARY KEY) ON COMMIT DROP"))
-    stmt = text("INSERT INTO summary_classes SELECT unnest(:ids)").bindparams(bindparam("ids", type_=ARRAY(BIGINT)))
+    session.execute(text("CREATE TEMP TABLE summary_classes (class_id integer PRIMARY KEY, from_week date DEFAULT "
+                         "'-infinity') ON COMMIT DROP"))
+    stmt = text("INSERT INTO summary_classes (class_id) SELECT unnest(:ids)").bindparams(bindparam("ids", type_=ARRAY(BIGINT)))
     session.execute(stmt, {"ids": ids})
     _rebuild_classes(session)

@@ -98,13 +98,13 @@ SETUP_SQL = [
          DELETE FROM enrollments en USING etl_enrol_ids e
          WHERE en.student_id = e.student_id AND en.school_year = e.school_year AND en.class_id <> e.class_id
          RETURNING en.class_id, en.student_id),
-       touched AS (INSERT INTO etl_touched SELECT student_id, DATE '9999-12-31' FROM gone)
+       touched AS (INSERT INTO etl_touched SELECT student_id, NULL::date FROM gone)  -- a class move: the whole year
        INSERT INTO etl_left_classes SELECT DISTINCT class_id FROM gone""",
     "ANALYZE students, etl_new_students, etl_enrol_ids",
     """WITH r AS (
          INSERT INTO enrollments (student_id, class_id, school_year)
          SELECT student_id, class_id, school_year FROM etl_enrol_ids ON CONFLICT DO NOTHING RETURNING student_id)
-       INSERT INTO etl_touched SELECT student_id, DATE '9999-12-31' FROM r
+       INSERT INTO etl_touched SELECT student_id, NULL::date FROM r
        WHERE student_id NOT IN (SELECT id FROM etl_new_students)""",
     """CREATE TEMP TABLE etl_weeks ON COMMIT DROP AS
        SELECT s.school, sc.id AS school_id, s.date, 'Week of ' || s.date AS name
@@ -481,7 +481,8 @@ def touched_students(session: Session) -> dict[int, dt.date | None]:
     Those created, or whose name, gender, age, class (or its grade) or any event row was inserted, changed or
     moved; a student of the file whose data is all unchanged keeps the summaries they have. The date is the
     earliest of their inserted or changed event rows (their running sums before it stand), None for a new student
-    (everything is new), and ``db.summaries.NO_EVENTS`` when only who they are or where they belong changed.
+    or one who changed class (everything is recounted), and ``db.summaries.NO_EVENTS`` when only who they are
+    (name, gender, age) or their class's grade changed.
     """
     rows = session.execute(text(
         "SELECT student_id, CASE WHEN bool_or(since IS NULL) THEN NULL ELSE min(since) END FROM etl_touched "

@@ -361,7 +361,8 @@ def test_fresh_load_summaries_equal_a_refresh_from_the_events(clean_db: Database
 
 
 def comparable_summaries(database: Database) -> dict[str, list[tuple]]:
-    """The summary tables' rows with numerics as floats (a running sum's scale may differ, not its value)."""
+    """The summary tables' rows with numerics as floats (a running sum's scale may differ, not its value), and floats
+    to 9 places (a class's week sums are float sums: another order of the same terms may differ in the last bit)."""
     from decimal import Decimal
 
     out = {}
@@ -369,7 +370,8 @@ def comparable_summaries(database: Database) -> dict[str, list[tuple]]:
         for table in ("student_summary", "student_week_summary", "class_week_summary", "summary_calendar"):
             result = s.execute(text(f"SELECT * FROM {table}"))
             keep = [i for i, c in enumerate(result.keys()) if c != "updated_at"]
-            rows = [tuple(float(r[i]) if isinstance(r[i], Decimal) else r[i] for i in keep) for r in result]
+            rows = [tuple(round(float(r[i]), 9) if isinstance(r[i], Decimal | float) else r[i] for i in keep)
+                    for r in result]
             out[table] = sorted(rows, key=repr)
     return out
 
