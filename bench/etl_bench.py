@@ -11,7 +11,7 @@ with its default method on a ``--tosql-rows`` slice, extrapolated linearly to ``
 output), (c) ``etl.pipeline.ingest_file`` on a fresh database in a subprocess, whose peak RSS is
 measured, at ``--rows`` and at ``--big-rows`` (0 skips the big run), with the summary refresh shown
 apart, (d) the same ``--rows`` file ingested again (``--force``: the incremental path, nothing
-changes), (e) the floor of the schema: the file's rows COPYed into plain copies of the four event tables from text
+changes), (g) after it, one more week for every student (the weekly upload, a new date), (e) the floor of the schema: the file's rows COPYed into plain copies of the four event tables from text
 prepared beforehand, and their primary keys built (what any load into this schema must at least do), (f) the
 floor of the loading method the issue prescribes, on the most favourable schema: COPY into a staging table, then
 INSERT ... ON CONFLICT DO UPDATE into one table keyed by (student, date) that holds all four measures.
@@ -42,14 +42,16 @@ from db.database import connect  # noqa: E402
 from db.engine import normalise_url  # noqa: E402
 from etl.generate import N_WEEKS, write_school  # noqa: E402
 
-CHILD = """
-import json, resource, sys, time
+CHILD = r"""
+import json, re, sys, time
 from db.database import connect
 from etl.pipeline import ingest_file
 db = connect(sys.argv[1], "/tmp", migrate=False)
 t = time.perf_counter()
 r = ingest_file(db, sys.argv[2], force=True, batch_size=int(sys.argv[3]))
-out = r.to_dict() | {"wall_s": time.perf_counter() - t, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+# VmHWM is this process's own peak; ru_maxrss would carry the parent's peak over the fork and exec
+hwm = int(re.search(r"VmHWM:\s+(\d+) kB", open("/proc/self/status").read()).group(1))
+out = r.to_dict() | {"wall_s": time.perf_counter() - t, "peak_rss_mb": hwm / 1024}
 print(json.dumps(out, default=str))
 """
 DATA = ("scores", "assessments", "activity_participation", "study_hours", "attendance", "student_summary",
@@ -221,6 +223,15 @@ def ingest(url: str, path: Path, batch_size: int, empty_first: bool = True) -> d
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def next_week(path: Path, out: Path) -> Path:
+    """The rows of the file's last week, moved one week on: what a school sends the week after (a new date)."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    last = frame[frame["date"] == frame["date"].max()].copy()
+    last["date"] = (pd.to_datetime(last["date"]) + pd.Timedelta(days=7)).dt.strftime("%Y-%m-%d")
+    last.to_csv(out, index=False)
+    return out
+
+
 def _line(label: str, rows: int, seconds: float, floor: float | None, note: str = "") -> None:
     ratio = f"{seconds / floor:6.2f}x COPY" if floor else ""
     print(f"{label:<45} {rows:>10,} rows {seconds:9.2f} s {rows / seconds:>12,.0f} rows/s  {ratio} {note}")
@@ -278,6 +289,11 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> None:
     again = ingest(url, path, args.batch_size, empty_first=False)
     _line("(d) the same file again (--force)", rows, again["duration_s"], copy_s,
           f"({again['rows_inserted']} new, {again['rows_updated']} updated; refresh {again['summaries_s']:.2f} s)")
+    week = next_week(path, tmp / "week.csv")
+    week_copy_s = raw_copy(url, week)
+    weekly = ingest(url, week, args.batch_size, empty_first=False)
+    _line("(g) one more week for every student", weekly["rows_read"], weekly["duration_s"], week_copy_s,
+          f"(a weekly upload; refresh {weekly['summaries_s']:.2f} s; raw COPY of it {week_copy_s:.3f} s)")
     if args.big_rows:
         big = write_school(tmp / "big.csv", args.big_rows // N_WEEKS, seed=2)
         big_report = ingest(url, big, args.batch_size)
