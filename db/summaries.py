@@ -36,6 +36,7 @@ IDS_SQL = [
 ]
 NO_EVENTS = dt.date(9999, 12, 31)
 """A ``since`` date meaning none of the student's events changed (only who they are, or their class's grade)."""
+NO_EVENTS_SQL = f"DATE '{NO_EVENTS.isoformat()}'"
 SETTINGS_SQL = ["SET LOCAL work_mem = '1GB'", "SET LOCAL jit = off"]  # one process sorting a whole school in memory
 RUNNING_INDEXES = {
     "ix_student_week_summary_date": "CREATE INDEX ix_student_week_summary_date ON student_week_summary (date, student_id) "
@@ -100,7 +101,7 @@ JOIN LATERAL (SELECT {CUMULATIVE} FROM student_week_summary w WHERE w.student_id
               ORDER BY w.date DESC LIMIT 1) l ON true
 LEFT JOIN LATERAL (SELECT w.date FROM student_week_summary w WHERE w.student_id = i.student_id AND w.date < i.since
                    AND w.att_n + w.study_n + w.score_n + w.sports_n > 0 ORDER BY w.date DESC LIMIT 1) e ON true
-WHERE i.since < DATE '{NO_EVENTS.isoformat()}'
+WHERE i.since < {NO_EVENTS_SQL}
 """
 """Each student's last stored row before the date their events changed: the running sums the rebuilt rows start from."""
 
@@ -341,6 +342,11 @@ def refresh_student_weeks(session: Session, student_ids: Students | None = None,
     Returns whether everyone was rebuilt (None, or at least ``FULL_SHARE`` of the students).
     ``days``: see ``refresh_summaries``.
     """
+    return _refresh_student_weeks(session, student_ids, days)[0]
+
+
+def _refresh_student_weeks(session: Session, student_ids: Students | None, days: str | None) -> tuple[bool, bool]:
+    """``refresh_student_weeks``; returns whether everyone was rebuilt and whether only rows from ``since`` dates on."""
     for sql in SETTINGS_SQL:
         session.execute(text(sql))
     since = _fill_ids(session, student_ids)
@@ -353,8 +359,7 @@ def refresh_student_weeks(session: Session, student_ids: Students | None = None,
         session.execute(text("ANALYZE summary_seed"))
     _read_days(session, everyone, days, since)
     _refresh_running(session, everyone, since)
-    session.info[SINCE_KEY] = since
-    return everyone
+    return everyone, since
 
 
 def _most_students(session: Session) -> bool:
@@ -378,7 +383,6 @@ SELECT (SELECT count(*) FROM summary_ids WHERE since IS NULL), (SELECT count(*) 
        (SELECT count(*) FROM summary_calendar)
 """
 """Students to rebuild whole, all students, stored rows to rebuild from a ``since`` date on (about), calendar dates."""
-SINCE_KEY = "summary_since_mode"
 
 
 def refresh_summaries(session: Session, student_ids: Students | None = None, days: str | None = None) -> None:
@@ -396,9 +400,8 @@ def refresh_summaries(session: Session, student_ids: Students | None = None, day
         event tables for these students (same columns and types). A first load into empty event tables passes
         its deduplicated staging rows here, which saves reading back and regrouping every event it just wrote.
     """
-    everyone = refresh_student_weeks(session, student_ids, days)
+    everyone, since = _refresh_student_weeks(session, student_ids, days)
     session.execute(text("DELETE FROM student_summary WHERE student_id IN (SELECT student_id FROM summary_ids)"))
-    since = session.info.pop(SINCE_KEY, False)
     session.execute(text(STUDENT_SQL.format(scored=SCORED[since])))
     session.execute(text("DROP TABLE IF EXISTS summary_classes"))
     session.execute(text(CLASSES_SQL[since]))
@@ -415,7 +418,7 @@ CLASSES_SQL = {
               SELECT en.class_id, min(CASE WHEN i.since IS NULL THEN DATE '-infinity'
                                           ELSE {MONDAY.format(d="i.since")} END) AS from_week
               FROM enrollments en JOIN summary_ids i USING (student_id)
-              WHERE i.since IS DISTINCT FROM DATE '{NO_EVENTS.isoformat()}' GROUP BY en.class_id""",
+              WHERE i.since IS DISTINCT FROM {NO_EVENTS_SQL} GROUP BY en.class_id""",
 }
 
 

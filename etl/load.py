@@ -30,6 +30,7 @@ import psycopg2
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from db.summaries import NO_EVENTS_SQL
 from etl.clean import STAGE_COLUMNS, latest_per_student_year
 
 log = logging.getLogger(__name__)
@@ -67,27 +68,27 @@ SETUP_SQL = [
               s.school_year, s.class_name, s.grade
        FROM etl_stage_students s JOIN schools sc ON sc.name = s.school
        ORDER BY s.school, s.source_id, s.date DESC, s.line DESC""",
-    """WITH r AS (
+    f"""WITH r AS (
          INSERT INTO students AS t (school_id, source_id, name, gender, age)
          SELECT school_id, source_id, name, gender, age FROM etl_student
          ON CONFLICT (school_id, source_id) DO UPDATE
          SET name = excluded.name, gender = excluded.gender, age = excluded.age, updated_at = now()
          WHERE (t.name, t.gender, t.age) IS DISTINCT FROM (excluded.name, excluded.gender, excluded.age)
          RETURNING t.id, (t.xmax = 0) AS ins),
-       touched AS (INSERT INTO etl_touched SELECT id, CASE WHEN NOT ins THEN DATE '9999-12-31' END FROM r)
+       touched AS (INSERT INTO etl_touched SELECT id, CASE WHEN NOT ins THEN {NO_EVENTS_SQL} END FROM r)
        INSERT INTO etl_new_students SELECT id FROM r WHERE ins""",
     """CREATE TEMP TABLE etl_enrol ON COMMIT DROP AS
        SELECT DISTINCT ON (sc.id, s.source_id, s.school_year) sc.id AS school_id, s.source_id, s.school_year,
               s.class_name, s.grade
        FROM etl_stage_students s JOIN schools sc ON sc.name = s.school
        ORDER BY sc.id, s.source_id, s.school_year, s.date DESC, s.line DESC""",
-    """WITH r AS (
+    f"""WITH r AS (
          INSERT INTO classes AS t (school_id, name, grade_level, school_year)
          SELECT school_id, class_name, max(grade), school_year FROM etl_enrol GROUP BY 1, 2, 4
          ON CONFLICT (school_id, school_year, name) DO UPDATE SET grade_level = excluded.grade_level
          WHERE t.grade_level IS DISTINCT FROM excluded.grade_level
          RETURNING t.id, (t.xmax = 0) AS ins)
-       INSERT INTO etl_touched SELECT en.student_id, DATE '9999-12-31' FROM enrollments en JOIN r ON r.id = en.class_id
+       INSERT INTO etl_touched SELECT en.student_id, {NO_EVENTS_SQL} FROM enrollments en JOIN r ON r.id = en.class_id
        WHERE NOT r.ins""",
     """CREATE TEMP TABLE etl_enrol_ids ON COMMIT DROP AS
        SELECT st.id AS student_id, c.id AS class_id, e.school_year
