@@ -11,7 +11,8 @@ with its default method on a ``--tosql-rows`` slice, extrapolated linearly to ``
 output), (c) ``etl.pipeline.ingest_file`` on a fresh database in a subprocess, whose peak RSS is
 measured, at ``--rows`` and at ``--big-rows`` (0 skips the big run), with the summary refresh shown
 apart, (d) the same ``--rows`` file ingested again (``--force``: the incremental path, nothing
-changes), (g) after it, one more week for every student (the weekly upload, a new date), (e) the floor of the schema: the file's rows COPYed into plain copies of the four event tables from text
+changes), (g) after it, one more week for every student (the weekly upload, a new date), (h) then the whole export again
+with one week more (a school that re-sends everything), (e) the floor of the schema: the file's rows COPYed into plain copies of the four event tables from text
 prepared beforehand, and their primary keys built (what any load into this schema must at least do), (f) the
 floor of the loading method the issue prescribes, on the most favourable schema: COPY into a staging table, then
 INSERT ... ON CONFLICT DO UPDATE into one table keyed by (student, date) that holds all four measures.
@@ -232,6 +233,17 @@ def next_week(path: Path, out: Path) -> Path:
     return out
 
 
+def year_to_date(parts: list[Path], out: Path) -> Path:
+    """The files one after the other under one header: what a school that re-sends its whole export sends."""
+    with out.open("wb") as dst:
+        for i, part in enumerate(parts):
+            with part.open("rb") as src:
+                if i:
+                    src.readline()
+                dst.write(src.read())
+    return out
+
+
 def _line(label: str, rows: int, seconds: float, floor: float | None, note: str = "") -> None:
     ratio = f"{seconds / floor:6.2f}x COPY" if floor else ""
     print(f"{label:<45} {rows:>10,} rows {seconds:9.2f} s {rows / seconds:>12,.0f} rows/s  {ratio} {note}")
@@ -294,6 +306,10 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> None:
     weekly = ingest(url, week, args.batch_size, empty_first=False)
     _line("(g) one more week for every student", weekly["rows_read"], weekly["duration_s"], week_copy_s,
           f"(a weekly upload; refresh {weekly['summaries_s']:.2f} s; raw COPY of it {week_copy_s:.3f} s)")
+    ytd = year_to_date([path, week, next_week(week, tmp / "week2.csv")], tmp / "ytd.csv")
+    resent = ingest(url, ytd, args.batch_size, empty_first=False)
+    _line("(h) the whole export again, one week more", resent["rows_read"], resent["duration_s"], copy_s,
+          f"({resent['rows_inserted']} new; refresh {resent['summaries_s']:.2f} s; ratio to the 1M-row COPY)")
     if args.big_rows:
         big = write_school(tmp / "big.csv", args.big_rows // N_WEEKS, seed=2)
         big_report = ingest(url, big, args.batch_size)
