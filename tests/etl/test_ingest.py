@@ -378,8 +378,9 @@ def comparable_summaries(database: Database) -> dict[str, list[tuple]]:
 
 def test_later_loads_rebuild_summaries_from_the_changed_date_on(clean_db: Database, school_csv: Path, tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """Appending a week, correcting an old one, moving a class, adding students: each later load rebuilds only
-    rows from the date a student's events changed, and the summaries equal a full rebuild from the events."""
+    """Appending a week, correcting an old one, moving a class, adding students, back-filling a week before the
+    first: each later load rebuilds only rows from the date a student's events changed, and the summaries equal a
+    full rebuild from the events."""
     import db.summaries
 
     modes: list[bool] = []
@@ -403,7 +404,7 @@ def test_later_loads_rebuild_summaries_from_the_changed_date_on(clean_db: Databa
             refresh_summaries(s)  # everyone, from the event tables
         assert comparable_summaries(clean_db) == loaded, name
 
-    load(df[df.date <= dates[-3]], "first.csv")
+    load(df[(df.date > dates[0]) & (df.date <= dates[-3])], "first.csv")
     load(df[df.date == dates[-2]], "week.csv")  # the next week for every student
     assert modes[-2] is True  # the load took the since path (the last call is the full rebuild)
     some = df[(df.date == dates[-1]) & df.student_id.isin(ids[::3])]
@@ -418,5 +419,7 @@ def test_later_loads_rebuild_summaries_from_the_changed_date_on(clean_db: Databa
     assert modes[-2] is True
     new = df[df.student_id.isin(ids[:5])].assign(student_id=lambda f: "N" + f.student_id)
     load(pd.concat([new, df[(df.date == dates[-1]) & df.student_id.isin(ids[1::3])]]), "new.csv")
+    load(df[(df.date == dates[0]) & df.student_id.isin(ids[::5])], "backfill.csv")  # a week before any stored one
+    assert modes[-2] is True
     with clean_db.begin() as s:
         assert s.execute(text("SELECT count(*) FROM student_summary")).scalar() == 65
