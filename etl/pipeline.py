@@ -3,7 +3,9 @@
 A file is loaded all or nothing: its rows, its rejected rows, the summary refresh and its
 ``ingestion_runs`` row are committed together. On an error the transaction is rolled back and a
 ``failed`` run is recorded in a transaction of its own; a killed process leaves no trace at all.
-A file whose sha256 already loaded successfully is skipped unless ``force``. Python holds one
+A file whose sha256 already loaded successfully is skipped unless ``force``. Loads run one at a time: each
+file's transaction first takes an advisory lock, so a second load waits (and says so) instead of racing the first
+over the same summary rows. Python holds one
 chunk (``batch_size`` rows) at a time, plus at most two of them formatted for COPY and waiting
 for the background writer; whole-file work (duplicates, medians, upserts) happens in SQL.
 
@@ -151,9 +153,25 @@ def _stage_file(session: Session, path: Path, fmt: FileFormat, opts: IngestOptio
         raise InvalidInput(f"{path.name} has a header but no rows.")
 
 
+INGEST_LOCK = 7261003
+"""Advisory lock key held by each file's transaction: loads run one at a time (see ``_one_load_at_a_time``)."""
+
+
+def _one_load_at_a_time(session: Session, path: Path) -> None:
+    """Wait, inside the file's transaction, until no other load is running.
+
+    Two loads at once would rebuild the same summary rows (calendar dates, classes) from snapshots that miss each
+    other's uncommitted rows; waiting costs nothing on two cores and turns a possible conflict into a queue.
+    """
+    if not session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": INGEST_LOCK}).scalar():
+        log.info("waiting for another load to finish", extra={"file": path.name})
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": INGEST_LOCK})
+
+
 def _load(session: Session, path: Path, fmt: FileFormat, opts: IngestOptions, report: IngestReport,
           progress: Progress | None, started: float) -> None:
     """The whole load of one file inside ``session``'s transaction."""
+    _one_load_at_a_time(session, path)
     if opts.truncate:
         session.execute(text(f"TRUNCATE {', '.join(DATA_TABLES)}"))
     report.run_id = _start_run(session, path, fmt, opts, "running")

@@ -423,3 +423,39 @@ def test_later_loads_rebuild_summaries_from_the_changed_date_on(clean_db: Databa
     assert modes[-2] is True
     with clean_db.begin() as s:
         assert s.execute(text("SELECT count(*) FROM student_summary")).scalar() == 65
+
+
+def test_loads_run_one_at_a_time(clean_db: Database, school_csv: Path, tmp_path: Path) -> None:
+    """A load waits for the one running; two started together both succeed, and the summaries stay whole."""
+    import threading
+    import time
+
+    df = pd.read_csv(school_csv, dtype=str, keep_default_na=False)
+    ingest_file(clean_db, school_csv)
+    week = df[df.date == df.date.max()].assign(date="2026-07-06")  # a new week, sent as two files of other classes
+    classes = sorted(week.class_name.unique())
+    files = []
+    for i, part in enumerate((classes[::2], classes[1::2])):
+        files.append(tmp_path / f"part{i}.csv")
+        week[week.class_name.isin(part)].to_csv(files[-1], index=False)
+    reports: dict[int, object] = {}
+
+    def load(i: int) -> None:
+        reports[i] = ingest_file(clean_db, files[i])
+
+    with clean_db.engine.connect() as holder:  # another load's transaction, as far as the lock goes
+        holder.execute(text("SELECT pg_advisory_lock(:k)"), {"k": pipeline.INGEST_LOCK})
+        threads = [threading.Thread(target=load, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        assert not reports and all(t.is_alive() for t in threads)  # both wait
+        holder.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": pipeline.INGEST_LOCK})
+        for t in threads:
+            t.join(timeout=60)
+    assert sorted(r.status for r in reports.values()) == ["succeeded", "succeeded"]
+    assert sum(r.rows_inserted for r in reports.values()) == len(week)
+    loaded = comparable_summaries(clean_db)
+    with clean_db.begin() as s:
+        refresh_summaries(s)
+    assert comparable_summaries(clean_db) == loaded
