@@ -5,9 +5,9 @@ A file is loaded all or nothing: its rows, its rejected rows, the summary refres
 ``failed`` run is recorded in a transaction of its own; a killed process leaves no trace at all.
 A file whose sha256 already loaded successfully is skipped unless ``force``. Loads run one at a time: each
 file's transaction first takes an advisory lock, so a second load waits (and says so) instead of racing the first
-over the same summary rows. Python holds one
-chunk (``batch_size`` rows) at a time, plus at most two of them formatted for COPY and waiting
-for the background writer; whole-file work (duplicates, medians, upserts) happens in SQL.
+over the same summary rows. Python holds one chunk (``batch_size`` rows) at a time, plus at most two of them
+formatted for COPY and waiting for the background writer; whole-file work (duplicates, medians, upserts) happens
+in SQL.
 
 Files without a ``student_id`` column (e.g. the Kaggle "Student Performance Factors" export) get
 deterministic ids ``<id_prefix>-<line>`` (``line-0000002`` for the first data row) and files without
