@@ -31,10 +31,12 @@ from db.models import (
     StudyHours,
 )
 from services.errors import DomainError, InvalidInput, NotFound, Unavailable
+from services.queries import summary_filters
 from services.risk import (
     TIERS,
     RiskExplanation,
     StudentRisk,
+    check_tier,
     explain_student,
     predict_student_risk,
     require_in_scope,
@@ -116,17 +118,7 @@ def _scoped(columns: tuple[Any, ...], model_id: int, viewer: Viewer, filters: Fi
         stmt = stmt.join(Student, Student.id == Prediction.student_id)
     if klass:
         stmt = stmt.outerjoin(SchoolClass, SchoolClass.id == ss.class_id)
-    stmt = stmt.where(Prediction.model_version_id == model_id, viewer.class_clause(ss.class_id))
-    conditions = {
-        "school_id": ss.school_id, "grade_level": ss.grade_level, "class_id": ss.class_id, "study_band": ss.study_bin,
-    }
-    for name, column in conditions.items():
-        value = getattr(filters, name)
-        if value is not None:
-            stmt = stmt.where(column == value)
-    if filters.min_attendance is not None:
-        stmt = stmt.where(ss.attendance_mean >= filters.min_attendance)
-    return stmt
+    return stmt.where(Prediction.model_version_id == model_id, *summary_filters(viewer, filters))
 
 
 def _table_select(model_id: int, viewer: Viewer, filters: Filters) -> Select:
@@ -154,11 +146,6 @@ def _risk_row(row: Any) -> RiskRow:
     )
 
 
-def _check_tier(tier: str | None) -> None:
-    if tier is not None and tier not in TIERS:
-        raise InvalidInput(f"Unknown tier {tier[:40]!r}: choose one of {', '.join(TIERS)}.")
-
-
 def risk_table(
     *,
     session: Session,
@@ -181,7 +168,7 @@ def risk_table(
     sort, descending : one of ``SORT_KEYS``; ties go to the higher risk, then the student id.
     limit, offset : the page (limit 1-500).
     """
-    _check_tier(tier)
+    check_tier(tier)
     if not 1 <= limit <= MAX_PAGE or offset < 0:
         raise InvalidInput(f"Page out of range: limit must be 1-{MAX_PAGE} and offset at least 0.")
     order = _order(sort, descending)
@@ -211,7 +198,7 @@ def iter_risk_rows(
     session : an open session; the caller owns the transaction.
     viewer, filters, tier, sort, descending : as for :func:`risk_table`.
     """
-    _check_tier(tier)
+    check_tier(tier)
     order = _order(sort, descending)
     model_id, _ = _active_model(session)
     stmt = _table_select(model_id, viewer, filters or Filters())

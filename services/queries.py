@@ -166,6 +166,16 @@ def scoped_summary(viewer: Viewer, filters: Filters) -> list[ColumnElement[bool]
     return _class_conditions(viewer, filters, class_id=SS.class_id, school_id=SS.school_id, grade=SS.grade_level)
 
 
+def summary_filters(viewer: Viewer, filters: Filters) -> list[ColumnElement[bool]]:
+    """Conditions on ``student_summary`` for the viewer's scope and every filter but the dates (the year's measures)."""
+    conds = scoped_summary(viewer, filters)
+    if filters.study_band is not None:
+        conds.append(SS.study_bin == filters.study_band)
+    if filters.min_attendance is not None:
+        conds.append(SS.attendance_mean >= filters.min_attendance)
+    return conds
+
+
 def scoped_classes(viewer: Viewer, filters: Filters) -> Select:
     """Ids of the classes in the viewer's scope matching the school/grade/class filters."""
     c = SchoolClass

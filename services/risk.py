@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from db.models import Enrollment, ModelVersion, Prediction, SchoolClass, Student, StudentSummary
 from ml import errors as ml_errors
 from services.errors import InvalidInput, NotFound, Unavailable
+from services.queries import summary_filters
 from services.scope import Filters, Viewer
 
 TIERS = ("High", "Moderate", "Low")
@@ -195,19 +196,10 @@ def explain_student(
     )
 
 
-def _apply_filters(stmt: Select, filters: Filters) -> Select:
-    ss = StudentSummary
-    if filters.school_id is not None:
-        stmt = stmt.where(ss.school_id == filters.school_id)
-    if filters.grade_level is not None:
-        stmt = stmt.where(ss.grade_level == filters.grade_level)
-    if filters.class_id is not None:
-        stmt = stmt.where(ss.class_id == filters.class_id)
-    if filters.study_band is not None:
-        stmt = stmt.where(ss.study_bin == filters.study_band)
-    if filters.min_attendance is not None:
-        stmt = stmt.where(ss.attendance_mean >= filters.min_attendance)
-    return stmt
+def check_tier(tier: str | None) -> None:
+    """``InvalidInput`` unless ``tier`` is None or one of ``TIERS``."""
+    if tier is not None and tier not in TIERS:
+        raise InvalidInput(f"Unknown tier {tier[:40]!r}: choose one of {', '.join(TIERS)}.")
 
 
 def at_risk_list(
@@ -229,13 +221,11 @@ def at_risk_list(
     tier : ``High``, ``Moderate`` or ``Low``; None for every tier.
     limit, offset : the page (limit 1-500).
     """
-    if tier is not None and tier not in TIERS:
-        raise InvalidInput(f"Unknown tier {tier!r}: choose one of {', '.join(TIERS)}.")
+    check_tier(tier)
     if not 1 <= limit <= MAX_LIMIT or offset < 0:
         raise InvalidInput(f"Page out of range: limit must be 1-{MAX_LIMIT} and offset at least 0.")
     model_id, version = _active_model_id(session)
-    stmt = _apply_filters(_risk_select(model_id), filters or Filters())
-    stmt = stmt.where(viewer.class_clause(StudentSummary.class_id))
+    stmt = _risk_select(model_id).where(*summary_filters(viewer, filters or Filters()))
     if tier is not None:
         stmt = stmt.where(Prediction.tier == tier)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
