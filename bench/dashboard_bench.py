@@ -29,13 +29,13 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
+from core.settings import Settings
 from dashboard.app import create_app
 from db.database import Database, connect
 from db.engine import normalise_url
 from services import effects, overview
 from services.filters import parse_search
 from services.scope import Viewer
-from studentperf.settings import Settings
 
 ADMIN_EMAIL, ADMIN_PASSWORD = "bench-admin@example.org", "bench-password-long-enough-1"
 TARGET_P95_MS, RATIO, SLACK_MS, MAX_BYTES = 300.0, 1.5, 50.0, 1_000_000

@@ -27,9 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "ml"))
 
+from core.settings import Settings  # noqa: E402
 from db.database import Database, connect  # noqa: E402
 from db.engine import normalise_url  # noqa: E402
-from studentperf.settings import Settings  # noqa: E402
 
 TARGETS = {"train": 60.0, "score excl. reasons": 10.0, "batch reasons": 60.0, "one explanation": 0.100}
 

@@ -32,12 +32,12 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from core.settings import Settings  # noqa: E402
 from db.database import Database, connect  # noqa: E402
 from db.engine import normalise_url  # noqa: E402
 from services.profile import export_risk_csv, risk_table, student_profile  # noqa: E402
 from services.risk import at_risk_list, explain_student  # noqa: E402
 from services.scope import Filters, Viewer  # noqa: E402
-from studentperf.settings import Settings  # noqa: E402
 
 ADMIN = Viewer(user_id=0, email="bench@example.org", role="admin")
 

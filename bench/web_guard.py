@@ -19,11 +19,11 @@ import uuid
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from core.settings import Settings
 from dashboard.app import create_app
 from db.database import connect
 from db.engine import normalise_url
 from services.users import add_user
-from studentperf.settings import Settings
 
 
 def _timed(fn, n: int) -> float:

@@ -7,17 +7,16 @@ from pathlib import Path
 
 from dash import Dash
 from flask import Flask, Response, jsonify
-from sqlalchemy.exc import InterfaceError, OperationalError
 
+from core.settings import Settings
 from dashboard import shell
 from dashboard.api import register_api
 from dashboard.auth import auth_bp, login_manager
 from dashboard.deps import DB_KEY, SETTINGS_KEY
 from dashboard.errors import register_error_handlers
 from dashboard.security import add_security_headers, configure_cookies, endpoints_matching, install_guard
-from db.database import Database, connect
+from services.database import open_database
 from services.health import check_database
-from studentperf.settings import Settings
 
 log = logging.getLogger("studentperf.web")
 
@@ -29,21 +28,12 @@ STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
 SHELL_RULES = ("/", "/<path:path>", "/_dash-layout", "/_dash-dependencies", "/_reload-hash")
 
 
-def open_database(settings: Settings) -> Database:
-    """Connect and migrate; when the database is down, a lazy handle that reconnects by itself."""
-    try:
-        return connect(settings.database_url, settings.home)
-    except (OperationalError, InterfaceError) as exc:
-        log.warning("database unreachable at start-up; serving anyway and retrying on each request: %s", type(exc).__name__)
-        return connect(settings.database_url, settings.home, migrate=False)
-
-
 def create_app(settings: Settings) -> Flask:
     """Build the whole web app for ``settings`` (one per Gunicorn worker; engines are per process)."""
     server = Flask(__name__, static_folder=None, template_folder=str(HERE / "templates"))
     configure_cookies(server, settings)
     server.extensions[SETTINGS_KEY] = settings
-    server.extensions[DB_KEY] = open_database(settings)
+    server.extensions[DB_KEY] = open_database(settings, required=False)
     login_manager.init_app(server)
     server.register_blueprint(auth_bp)
     register_api(server)

@@ -10,6 +10,7 @@ from dash.exceptions import PreventUpdate
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, session
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
+from core.errors import Forbidden
 from dashboard.deps import get_database, read_session
 from dashboard.security import (
     DB_DOWN,
@@ -22,7 +23,6 @@ from dashboard.security import (
     sync_groups,
 )
 from services import users
-from services.errors import Forbidden
 from services.scope import Viewer
 
 login_manager = LoginManager()

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from db.database import Database
+from services.database import Database
 
 DB_KEY = "studentperf.db"
 SETTINGS_KEY = "studentperf.settings"

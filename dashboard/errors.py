@@ -9,8 +9,8 @@ from flask import Flask, Response, render_template
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from core.errors import DomainError, Forbidden, InvalidInput, NotFound, Unavailable
 from dashboard.security import DB_DOWN, error_json, wants_json
-from services.errors import DomainError, Forbidden, InvalidInput, NotFound, Unavailable
 from services.users import TooManyAttempts
 
 log = logging.getLogger("studentperf.web")

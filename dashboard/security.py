@@ -12,8 +12,8 @@ from flask import Flask, Response, g, jsonify, redirect, request, session
 from flask_login import current_user, logout_user
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from services.errors import Unavailable
-from studentperf.settings import Settings
+from core.errors import Unavailable
+from core.settings import Settings
 
 CSRF_KEY = "_csrf"
 CSRF_FIELD = "csrf_token"

@@ -11,9 +11,9 @@ import os
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from core.logging import configure_logging
+from core.settings import Settings
 from dashboard.app import create_app
-from studentperf.logging import configure_logging
-from studentperf.settings import Settings
 
 settings = Settings.from_env()
 configure_logging(settings)

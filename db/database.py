@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from os import PathLike
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.errors import Unavailable
+from core.settings import Settings
 from db.engine import make_engine, resolve_url, session_factory
 from db.migrate import upgrade
+
+log = logging.getLogger("studentperf.db")
 
 
 @dataclass(frozen=True)
@@ -36,3 +42,20 @@ def connect(database_url: str | None, home: PathLike[str] | str, *, migrate: boo
     if migrate:
         upgrade(engine)
     return Database(url=url, engine=engine, Session=session_factory(engine))
+
+
+def open_database(settings: Settings, *, migrate: bool = True, required: bool = True) -> Database:
+    """The product's one way in: connect (embedded server when DATABASE_URL is unset) and migrate.
+
+    When the server cannot be reached, ``Unavailable`` says so in one sentence; with ``required=False``
+    (a web server that must come up and answer 503 until the database returns) a warning is logged instead
+    and a lazy handle is returned that reconnects by itself on the next request.
+    """
+    try:
+        return connect(settings.database_url, settings.home, migrate=migrate)
+    except (OperationalError, InterfaceError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        if required:
+            raise Unavailable(f"Cannot reach the database: {reason}") from exc
+        log.warning("database unreachable at start-up; serving anyway and retrying on each request: %s", reason)
+        return connect(settings.database_url, settings.home, migrate=False)

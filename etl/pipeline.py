@@ -29,6 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from core.errors import DomainError, InvalidInput, Unavailable
 from db.database import Database
 from db.models import DATA_TABLES
 from db.summaries import refresh_class_weeks, refresh_summaries
@@ -46,7 +47,6 @@ from etl.load import (
 )
 from etl.read import FileFormat, read_chunks, sniff
 from etl.validate import validate
-from services.errors import DomainError, InvalidInput, Unavailable
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]

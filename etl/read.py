@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from services.errors import InvalidInput
+from core.errors import InvalidInput
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from sklearn.pipeline import Pipeline
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-import studentperf
+import core
 from db.models import ModelVersion
 from ml import features as feature_module
 from ml.errors import ModelMismatch, NoActiveModel, UnknownModel
@@ -35,7 +35,7 @@ def code_version() -> str:
     digest = hashlib.sha256()
     for path in sorted(ML_DIR.glob("*.py")):
         digest.update(path.read_bytes())
-    return f"{studentperf.__version__}+{digest.hexdigest()[:10]}"
+    return f"{core.__version__}+{digest.hexdigest()[:10]}"
 
 
 def data_hash(frame: pd.DataFrame) -> str:

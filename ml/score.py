@@ -21,6 +21,8 @@ import pandas as pd
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from core.errors import InvalidInput
+from core.settings import Settings
 from db.database import Database
 from db.models import Prediction
 from ml.errors import NotEnoughData
@@ -28,7 +30,6 @@ from ml.explain import contributions
 from ml.features import build_features, latest_data_date
 from ml.reasons import top_reasons
 from ml.registry import LoadedModel, load_model, require_columns
-from studentperf.settings import Settings
 
 TIERS = ("High", "Moderate", "Low")
 
@@ -45,9 +46,7 @@ class TierCutoffs:
         high = self.high if self.high is not None else threshold
         low = self.low if self.low is not None else high / 2
         if not 0 <= low <= high <= 1:
-            from ml.errors import MLError
-
-            raise MLError(f"Tier cut-offs must satisfy 0 <= low ({low}) <= high ({high}) <= 1.")
+            raise InvalidInput(f"Tier cut-offs must satisfy 0 <= low ({low}) <= high ({high}) <= 1.")
         return float(high), float(low)
 
 

@@ -21,13 +21,13 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
 from sklearn.pipeline import Pipeline
 
+from core.settings import Settings
 from db.database import Database
 from ml.errors import NotEnoughData
 from ml.evaluate import best_f1_threshold, full_report, rule_baseline
 from ml.features import FeatureSpec, default_training_as_of, training_frame
 from ml.pipeline import MODEL_TYPES, build_pipeline, fit_early_stopped
 from ml.registry import data_hash, save_model
-from studentperf.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from urllib.parse import parse_qs, urlencode
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.errors import InvalidInput
 from db.models import ClassWeekSummary, School, SchoolClass
-from services.errors import InvalidInput
 from services.scope import STUDY_BANDS, Filters, Viewer
 
 KEYS = {

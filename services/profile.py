@@ -19,6 +19,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Date, Select, cast, exists, func, select
 from sqlalchemy.orm import Session
 
+from core.errors import DomainError, InvalidInput, NotFound, Unavailable
 from db.models import (
     Attendance,
     ClassWeekSummary,
@@ -30,7 +31,6 @@ from db.models import (
     StudentSummary,
     StudyHours,
 )
-from services.errors import DomainError, InvalidInput, NotFound, Unavailable
 from services.queries import summary_filters
 from services.risk import (
     TIERS,

@@ -7,17 +7,14 @@ student exists). The model's own errors become ``Unavailable`` (no model, or one
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from core.errors import InvalidInput, NotFound, Unavailable
 from db.models import Enrollment, ModelVersion, Prediction, SchoolClass, Student, StudentSummary
-from ml import errors as ml_errors
-from services.errors import InvalidInput, NotFound, Unavailable
 from services.queries import summary_filters
 from services.scope import Filters, Viewer
 
@@ -79,16 +76,6 @@ class RiskExplanation:
         data = asdict(self)
         data["as_of"] = self.as_of.isoformat()
         return data
-
-
-@contextmanager
-def _ml_errors() -> Iterator[None]:
-    try:
-        yield
-    except ml_errors.NotEnoughData as exc:
-        raise NotFound(str(exc)) from exc
-    except ml_errors.MLError as exc:
-        raise Unavailable(str(exc)) from exc
 
 
 def _active_model_id(session: Session) -> tuple[int, str]:
@@ -181,12 +168,11 @@ def explain_student(
     from ml.score import TierCutoffs, assign_tiers
 
     require_in_scope(session, viewer, student_id)
-    with _ml_errors():
-        model = load_model(session)
-        when = as_of or _stored_as_of(session, model.info.id, student_id) or latest_data_date(session)
-        if when is None:
-            raise NotFound("No attendance or scores loaded yet.")
-        result = explain_one(session, model, int(student_id), when)
+    model = load_model(session)
+    when = as_of or _stored_as_of(session, model.info.id, student_id) or latest_data_date(session)
+    if when is None:
+        raise NotFound("No attendance or scores loaded yet.")
+    result = explain_one(session, model, int(student_id), when)
     high, low = TierCutoffs().resolve(model.threshold)
     tier = str(assign_tiers([result.probability], high, low)[0])
     return RiskExplanation(

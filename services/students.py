@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from core.errors import InvalidInput, NotFound
 from db.models import SchoolClass, Student, StudentSummary
-from services.errors import InvalidInput, NotFound
 from services.scope import Viewer
 
 MAX_PER_PAGE = 200

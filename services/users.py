@@ -14,9 +14,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
+from core.errors import DomainError, InvalidInput, NotFound
 from db.models import ROLES, LoginAttempt, SchoolClass, User, UserClass
 from services import audit
-from services.errors import DomainError, InvalidInput, NotFound
 from services.scope import TEACHER, Viewer
 
 MIN_PASSWORD_LENGTH = 10

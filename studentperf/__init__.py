@@ -1,3 +1,5 @@
-"""studentperf: student-performance analytics and early-warning for schools."""
+"""studentperf: student-performance analytics and early-warning for schools (the command line)."""
 
-__version__ = "0.1.0"
+from core import __version__
+
+__all__ = ["__version__"]

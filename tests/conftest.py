@@ -17,10 +17,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from core.settings import Settings
 from db.database import Database, connect
 from db.engine import normalise_url
 from db.models import DATA_TABLES
-from studentperf.settings import Settings
 
 
 def _shared_data() -> Path:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, request
 
+from core.errors import InvalidInput
 from dashboard.security import error_json
-from services.errors import InvalidInput
 
 PREFIX = "/api/v1"
 api_bp = Blueprint("api", __name__, url_prefix=PREFIX)

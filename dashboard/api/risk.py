@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request
 
+from core.errors import InvalidInput, NotFound
 from dashboard.api import api_bp, int_arg
 from dashboard.auth import current_viewer
 from dashboard.deps import read_session
 from dashboard.security import client_address
 from services import audit
-from services.errors import InvalidInput, NotFound
 from services.filters import parse_filters
 from services.profile import MAX_STUDENT_ID, NO_SUCH_STUDENT, require_student, risk_table
 from services.risk import explain_student

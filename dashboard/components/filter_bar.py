@@ -16,10 +16,10 @@ from typing import Any, TypeVar
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
+from core.errors import Forbidden
 from dashboard import ids
 from dashboard.auth import current_viewer
 from dashboard.deps import read_session
-from services.errors import Forbidden
 from services.filters import (
     FilterOptions,
     Option,

@@ -10,6 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
+from core.errors import InvalidInput, Unavailable
 from dashboard import ids
 from dashboard.auth import current_viewer
 from dashboard.components import filter_bar
@@ -17,7 +18,6 @@ from dashboard.components import risk as parts
 from dashboard.deps import read_session
 from dashboard.security import client_address
 from services import audit
-from services.errors import InvalidInput, Unavailable
 from services.filters import to_search
 from services.profile import RiskTable, export_risk_csv, parse_student_id, risk_table
 from services.scope import Filters

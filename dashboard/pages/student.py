@@ -13,13 +13,13 @@ import dash
 from dash import Input, Output, callback, dcc, html
 from sqlalchemy.orm import Session
 
+from core.errors import InvalidInput, NotFound
 from dashboard import ids
 from dashboard.auth import current_viewer
 from dashboard.components import risk as parts
 from dashboard.deps import read_session
 from dashboard.security import client_address
 from services import audit
-from services.errors import InvalidInput, NotFound
 from services.profile import NO_SUCH_STUDENT, parse_student_id, student_profile
 from services.scope import Viewer
 

@@ -10,8 +10,8 @@ from typing import NoReturn, TypeVar
 
 import typer
 
-from studentperf.logging import configure_logging
-from studentperf.settings import Settings, SettingsError
+from core.logging import configure_logging
+from core.settings import Settings, SettingsError
 
 T = TypeVar("T")
 log = logging.getLogger("studentperf.cli")
@@ -28,16 +28,11 @@ def load_settings() -> Settings:
 
 
 def open_database(settings: Settings, *, migrate: bool = True):  # noqa: ANN201
-    """Connect (embedded server when DATABASE_URL is unset) and migrate; exits with a sentence on failure."""
-    from sqlalchemy.exc import OperationalError
+    """:func:`db.database.open_database`, its one-sentence failure printed and exit code 1."""
+    from db.database import open_database as open_db
 
-    from db.database import connect
-
-    try:
-        return connect(settings.database_url, settings.home, migrate=migrate)
-    except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        fail(f"Cannot reach the database: {reason}")
+    with domain_errors():
+        return open_db(settings, migrate=migrate)
 
 
 def cli_actor() -> str:
@@ -58,15 +53,14 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 @contextmanager
 def domain_errors() -> Iterator[None]:
-    """Turn the product's expected errors (services and ml) into a one-line message and exit code 1 (2 for bad input)."""
-    from ml.errors import MLError
-    from services.errors import DomainError, InvalidInput
+    """Turn the product's expected errors (core.errors, ml's among them) into one line and exit code 1 (2 for bad input)."""
+    from core.errors import DomainError, InvalidInput
 
     try:
         yield
     except InvalidInput as exc:
         fail(str(exc), code=2)
-    except (DomainError, MLError) as exc:
+    except DomainError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted; nothing was committed by the step in progress", code=130)

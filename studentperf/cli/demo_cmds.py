@@ -14,8 +14,8 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.settings import Settings
 from studentperf.cli.common import domain_errors, load_settings, open_database
-from studentperf.settings import Settings
 
 GUNICORN_CONF = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
 

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import TypeVar
 
 import typer
 
-from studentperf.cli.common import fail, load_settings, open_database
-
-T = TypeVar("T")
+from studentperf.cli.common import call, fail, load_settings, open_database
 
 models_app = typer.Typer(help="Registered risk models: list them, choose the active one.", no_args_is_help=True)
 
@@ -22,18 +18,6 @@ def _date(value: str | None) -> dt.date | None:
         return dt.date.fromisoformat(value)
     except ValueError:
         fail(f"--as-of must be a date like 2026-02-09, not {value!r}.", code=2)
-
-
-def _run(fn: Callable[..., T], *args: object, **kwargs: object) -> T:
-    """Call ``fn`` with the ml package's expected errors turned into one line and exit code 1."""
-    from ml.errors import MLError
-    from studentperf.cli.common import domain_errors
-
-    with domain_errors():
-        try:
-            return fn(*args, **kwargs)
-        except MLError as exc:
-            fail(str(exc))
 
 
 def train(
@@ -48,7 +32,7 @@ def train(
 
     settings = load_settings()
     database = open_database(settings)
-    result = _run(train_and_register, database, settings, _date(as_of), model, seed=seed,
+    result = call(train_and_register, database, settings, _date(as_of), model, seed=seed,
                   include_demographics=demographics, activate=activate)
     typer.echo(result.summary())
 
@@ -63,7 +47,7 @@ def score(
 
     settings = load_settings()
     database = open_database(settings)
-    result = _run(score_all, database, settings, _date(as_of), cutoffs=TierCutoffs(high=high, low=low))
+    result = call(score_all, database, settings, _date(as_of), cutoffs=TierCutoffs(high=high, low=low))
     typer.echo(result.summary())
 
 
@@ -102,7 +86,7 @@ def activate(version: str = typer.Argument(..., help="The version to make active
         with database.begin() as session:
             return activate_version(session, version).version
 
-    typer.echo(f"active model: {_run(_activate)}")
+    typer.echo(f"active model: {call(_activate)}")
 
 
 def register(app: typer.Typer) -> None:

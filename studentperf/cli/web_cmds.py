@@ -89,7 +89,7 @@ def serve(
     workers: int = typer.Option(None, "--workers", min=1, help="Gunicorn worker processes (default STUDENTPERF_WORKERS)."),
 ) -> None:
     """Serve the dashboard with Gunicorn (gunicorn.conf.py; one app and engine per worker)."""
-    from studentperf.settings import SettingsError
+    from core.settings import SettingsError
 
     settings = load_settings()
     try:

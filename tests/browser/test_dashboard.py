@@ -14,6 +14,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import func, select
 
+from core.settings import Settings
 from dashboard import ids
 from dashboard.app import DASH_KEY, create_app
 from db.database import Database
@@ -21,7 +22,6 @@ from db.models import SchoolClass, StudentSummary
 from etl.generate import write_school
 from etl.pipeline import ingest_file
 from services.users import add_user
-from studentperf.settings import Settings
 from tests.browser.browsing import LAPTOP, PASSWORD, TABLET, base_url, log_in
 from tests.conftest import truncate_data
 

@@ -13,6 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import text
 
+from core.settings import Settings
 from dashboard import ids
 from dashboard.app import DASH_KEY, create_app
 from db.database import Database
@@ -22,7 +23,6 @@ from ml.score import score_all
 from ml.train import train_and_register
 from services.profile import NO_SUCH_STUDENT
 from services.users import add_user
-from studentperf.settings import Settings
 from tests.browser.browsing import LAPTOP, PASSWORD, TABLET, base_url, log_in
 from tests.conftest import truncate_data
 

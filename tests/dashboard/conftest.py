@@ -18,9 +18,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from core.settings import Settings
 from dashboard.app import DASH_KEY, create_app
 from db.database import Database
-from studentperf.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).parent))
 from webtools import ROLE_EMAILS, TestUser, ensure_classes, login, make_client, make_user, post_dash  # noqa: E402

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import text
 from webtools import PASSWORD, csrf_from, ensure_classes, login, make_client, make_user
 
+from core.settings import SettingsError
 from dashboard.app import create_app
 from dashboard.security import safe_next
 from services import users as users_service
 from services.users import ACCOUNT_FAILURE_LIMIT, ADDRESS_FAILURE_LIMIT, BAD_CREDENTIALS, THROTTLED
-from studentperf.settings import SettingsError
 
 
 def _email(tag: str) -> str:

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import text
 
 import etl.pipeline as pipeline
+from core.errors import InvalidInput, Unavailable
 from db.database import Database
 from db.summaries import refresh_summaries
 from etl.generate import generate_school, write_school
 from etl.pipeline import ingest_file, ingest_paths
 from etl.validate import RANGES
-from services.errors import InvalidInput, Unavailable
 from tests.conftest import SHARED_DATA
 
 KAGGLE = SHARED_DATA / "kaggle-student-performance-factors" / "StudentPerformanceFactors.csv"

@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from core.errors import InvalidInput
 from etl.clean import CleanOptions, clean, normalise_gender, school_year, to_fraction
 from etl.read import normalise_header, read_chunks, sniff
 from etl.validate import validate
-from services.errors import InvalidInput
 
 HEADER = "student_id,student_name,age,gender,grade_level,class_name,date,study_hours,attendance_rate,sports_participation,final_score"
 ROW = "00123,Zoë Brontë,15,Female,10,10A,2025-09-08,4.5,0.93,Yes,71.5"

@@ -9,11 +9,11 @@ import pytest
 from ml_school import load_school  # tests/ml is on sys.path (rootless test folders)
 from sqlalchemy import text
 
+from core.settings import Settings
 from db.database import Database
 from db.models import DATA_TABLES
 from ml.score import ScoreResult, score_all
 from ml.train import TrainResult, train_and_register
-from studentperf.settings import Settings
 
 N_STUDENTS = 400
 

@@ -7,8 +7,8 @@ import time
 import pytest
 from sqlalchemy import text
 
+from core.errors import InvalidInput, NotFound
 from ml.score import TierCutoffs, assign_tiers
-from services.errors import InvalidInput, NotFound
 from services.risk import at_risk_list, explain_student, model_metrics, predict_student_risk
 from services.scope import Filters, Viewer
 

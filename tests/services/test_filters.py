@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from services.errors import InvalidInput
+from core.errors import InvalidInput
 from services.filters import parse_filters, parse_search, to_query, to_search
 from services.scope import Filters
 

@@ -7,7 +7,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-from studentperf.settings import Settings
+from core.settings import Settings
 
 _STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
