@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.engine import make_url
-from webtools import PASSWORD, TcpProxy, csrf_from, login, make_client, make_user
+from webtools import PASSWORD, DatabaseProxy, csrf_from, login, make_client, make_user
 
 from dashboard.app import create_app
 from dashboard.security import DB_DOWN
@@ -26,14 +26,12 @@ def test_app_starts_with_the_database_down(test_settings):
 
 
 @pytest.fixture()
-def proxied(test_settings, database) -> Iterator[tuple[object, TcpProxy]]:
-    """An app whose database connection goes through a proxy the test can cut."""
-    url = make_url(test_settings.database_url)
-    proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432)).start()
-    proxied_url = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    app = create_app(test_settings.with_(database_url=proxied_url))
+def proxied(test_settings, database) -> Iterator[tuple[object, DatabaseProxy]]:
+    """An app whose database connection goes through a proxy the test can cut (TCP or the embedded Unix socket)."""
+    proxy = DatabaseProxy(make_url(test_settings.database_url)).start()
+    app = create_app(test_settings.with_(database_url=proxy.url))
     yield app, proxy
-    proxy.stop()
+    proxy.close()
     app.extensions["studentperf.db"].engine.dispose()
 
 

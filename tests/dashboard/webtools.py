@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
+from sqlalchemy.engine import URL
 from werkzeug.test import TestResponse
 
 from db.database import Database
@@ -154,32 +155,64 @@ def callback_bodies(dash_app: Any) -> Iterator[tuple[str, dict[str, Any]]]:
         yield key, dash_body(outputs, spec.get("inputs", []), spec.get("state", []))
 
 
-class TcpProxy:
-    """A TCP forwarder to the test PostgreSQL that can be cut and restored (a database outage on demand)."""
+class DatabaseProxy:
+    """A forwarder to the test PostgreSQL that can be cut and restored (a database outage on demand).
 
-    def __init__(self, target: tuple[str, int]) -> None:
+    It reaches the server the way the URL does and listens the same way: a loopback TCP port for a
+    ``host:port`` URL, a Unix socket in a folder of its own for a socket URL (``?host=/folder``, as the
+    embedded server's), so the app under test connects exactly as it would without the proxy.
+    """
+
+    def __init__(self, url: URL) -> None:
+        import tempfile
+
+        self.source = url
+        port = url.port or 5432
+        folder = url.query.get("host") or (url.host if (url.host or "").startswith("/") else None)
+        self.unix = folder is not None
+        if self.unix:
+            self.target: Any = f"{folder}/.s.PGSQL.{port}"
+            self.folder = tempfile.mkdtemp(prefix="pgproxy-")  # short: socket paths are limited to ~100 bytes
+            self.address: Any = f"{self.folder}/.s.PGSQL.{port}"
+        else:
+            self.target = (url.host or "127.0.0.1", port)
+            self.address = ("127.0.0.1", 0)
+        self.listener: Any = None
+        self.sockets: list[Any] = []
+
+    @property
+    def url(self) -> str:
+        """The URL of the database through this proxy (call after :meth:`start`)."""
+        if self.unix:
+            proxied = self.source.set(host=None).update_query_dict({"host": self.folder})
+        else:
+            proxied = self.source.set(host=self.address[0], port=self.address[1])
+        return proxied.render_as_string(hide_password=False)
+
+    def _socket(self) -> Any:
         import socket
 
-        self.target = target
-        self.listener: socket.socket | None = None
-        self.port = 0
-        self.sockets: list[socket.socket] = []
+        return socket.socket(socket.AF_UNIX if self.unix else socket.AF_INET, socket.SOCK_STREAM)
 
-    def start(self) -> TcpProxy:
-        """Listen (on the same port as before, if restarted) and forward every connection."""
+    def start(self) -> DatabaseProxy:
+        """Listen (at the same address as before, if restarted) and forward every connection."""
+        import os
         import socket
         import threading
 
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", self.port))
-        self.port = self.listener.getsockname()[1]
+        self.listener = self._socket()
+        if self.unix:
+            if os.path.exists(self.address):
+                os.unlink(self.address)
+        else:
+            self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(self.address)
+        self.address = self.listener.getsockname()
         self.listener.listen(16)
         threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
         return self
 
     def _accept(self, listener: Any) -> None:
-        import socket
         import threading
 
         while True:
@@ -187,7 +220,13 @@ class TcpProxy:
                 client, _ = listener.accept()
             except OSError:
                 return
-            upstream = socket.create_connection(self.target)
+            upstream = self._socket()
+            try:
+                upstream.connect(self.target)
+            except OSError:
+                client.close()
+                upstream.close()
+                continue
             self.sockets += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
@@ -207,7 +246,8 @@ class TcpProxy:
                     pass
 
     def stop(self) -> None:
-        """Refuse new connections and cut the open ones."""
+        """Refuse new connections (a Unix socket disappears, as when PostgreSQL stops) and cut the open ones."""
+        import os
         import socket
 
         if self.listener is not None:
@@ -216,6 +256,9 @@ class TcpProxy:
             except OSError:
                 pass
             self.listener.close()
+            self.listener = None
+        if self.unix and os.path.exists(self.address):
+            os.unlink(self.address)
         for s in self.sockets:
             try:
                 s.shutdown(socket.SHUT_RDWR)
@@ -223,3 +266,11 @@ class TcpProxy:
             except OSError:
                 pass
         self.sockets = []
+
+    def close(self) -> None:
+        """Stop for good and remove the proxy's socket folder."""
+        import shutil
+
+        self.stop()
+        if self.unix:
+            shutil.rmtree(self.folder, ignore_errors=True)
