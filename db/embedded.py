@@ -37,3 +37,10 @@ def embedded_url(pgdata: Path) -> str:
         log.info("creating embedded database", extra={"pgdata": str(pgdata)})
         server.psql(f"CREATE DATABASE {DB_NAME};")
     return uri.replace("postgresql://", "postgresql+psycopg2://", 1).replace("/postgres?", f"/{DB_NAME}?", 1)
+
+
+def stop_embedded(pgdata: Path) -> None:
+    """Stop the embedded server this process started in ``pgdata`` (a test run's own; commands let it stop at exit)."""
+    server = _servers.pop(Path(pgdata).expanduser().resolve(), None)
+    if server is not None:
+        server.cleanup()  # type: ignore[attr-defined]

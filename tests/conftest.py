@@ -8,6 +8,8 @@ Never SQLite.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,14 +47,30 @@ def test_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("studentperf-home")
 
 
+def _embedded_database() -> Iterator[str]:
+    """A fresh embedded server in a folder of its own, stopped and removed at the end.
+
+    Not under pytest's temp root: as root, pgserver runs PostgreSQL as another user and opens the folders
+    above its data for it, and any other pytest session starting meanwhile makes that root private again.
+    """
+    from db.embedded import embedded_url, stop_embedded
+    from db.engine import make_engine
+
+    folder = Path(tempfile.mkdtemp(prefix="studentperf-test-"))
+    try:
+        yield embedded_url(folder / "pgdata")
+    finally:
+        make_engine.cache_clear()
+        stop_embedded(folder / "pgdata")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def database_url(test_home: Path) -> Iterator[str]:
+def database_url() -> Iterator[str]:
     """URL of a fresh database for this test session (created and dropped here)."""
     base = os.environ.get("DATABASE_URL")
     if not base:
-        from db.embedded import embedded_url
-
-        yield embedded_url(test_home / "pgdata")
+        yield from _embedded_database()
         return
     name = f"studentperf_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = _admin_engine(base)
