@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+from sqlalchemy import text
 from webtools import PASSWORD, login, make_client, make_user, next_address
 
-from services.users import BAD_CREDENTIALS, THROTTLED
+from services.users import BAD_CREDENTIALS, THROTTLED, is_throttled
 
 
 def _email(tag: str) -> str:
@@ -39,3 +41,19 @@ def test_the_twenty_first_login_from_an_address_after_twenty_failures_is_refused
     assert refused.status_code == 429
     assert THROTTLED in refused.get_data(as_text=True)
     assert login(make_client(app, next_address()), victim.email, PASSWORD).status_code == 302  # elsewhere: fine
+
+
+def _failures(session, *, emails: list[str], address: str, minutes_ago: int) -> None:
+    session.execute(
+        text("INSERT INTO login_attempts (email, address, success, at) VALUES (:e, :a, false, now() - make_interval(mins => :m))"),
+        [{"e": e, "a": address, "m": minutes_ago} for e in emails],
+    )
+
+
+@pytest.mark.parametrize(("minutes_ago", "throttled"), [(14, True), (16, False)])
+def test_failures_count_for_fifteen_minutes(session, minutes_ago, throttled):
+    account, sprayer = _email("window"), next_address()
+    _failures(session, emails=[account] * 5, address=next_address(), minutes_ago=minutes_ago)
+    _failures(session, emails=[_email(f"w{i}") for i in range(20)], address=sprayer, minutes_ago=minutes_ago)
+    assert is_throttled(session, email=account, address=next_address()) is throttled  # the account's five
+    assert is_throttled(session, email=_email("fresh"), address=sprayer) is throttled  # the address's twenty
