@@ -27,10 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import psycopg2
-from sqlalchemy import text
+from sqlalchemy import Column, text
 from sqlalchemy.orm import Session
 
-from db.summaries import NO_EVENTS_SQL
+from db.summaries import NO_EVENTS_SQL, day_sums_of_rows
 from etl.clean import STAGE_COLUMNS, latest_per_student_year
 
 log = logging.getLogger(__name__)
@@ -173,13 +173,16 @@ TARGETS = {
 }
 
 
-STAGED_DAYS_SQL = """
-SELECT student_id, date, rate AS att_sum, (rate IS NOT NULL)::int::int8 AS att_n, hours AS study_sum,
-       (hours IS NOT NULL)::int::int8 AS study_n, coalesce(sports::int::int8, 0) AS sports_sum, (sports IS NOT NULL)::int::int8 AS sports_n,
-       score AS score_sum, (score IS NOT NULL)::int::int8 AS score_n,
-       CASE WHEN score IS NOT NULL THEN ARRAY[assessment_id::float8, score] END AS last
-FROM etl_rows
-"""
+
+
+def staged_column(event_column: Column) -> str:
+    """The column of ``etl_rows`` an event table's column is loaded from (per ``TARGETS``: ``scores.score`` -> ``score``)."""
+    key, cols, src_key, src_cols, *_ = TARGETS[event_column.table.name]
+    sources = dict(zip([*key.split(", "), *cols], [*src_key.split(", "), *src_cols], strict=True))
+    return sources[event_column.key]
+
+
+STAGED_DAYS_SQL = day_sums_of_rows("etl_rows", staged_column)
 """The day sums of ``db.summaries.EVENTS_DAYS_SQL`` straight from ``etl_rows``: after a fresh load (every event table
 was empty) they are exactly the events just written (each ``TARGETS`` row filter is a ``... IS NOT NULL`` count here)."""
 
