@@ -15,8 +15,9 @@ When each student comes with the date from which their events changed (a later l
 steps 1 and 2 only cover their days and rows from that date on, starting from the running sums of their last
 stored row before it (``summary_seed``), so appending a week writes one row per student, not the whole year.
 
-A student's class and grade are those of their latest school year's enrollment; labels come from
-``derivation_rules`` (``lower <= v < upper``). Everything is set-based SQL over the affected students.
+A student's class and grade are those of their current enrolment (``db.enrolment.current_enrolment``); labels come
+from ``derivation_rules`` (``lower <= v < upper``). Everything is set-based SQL over the affected students. Table and
+column names come from the ORM where a list of them is generated (``DAY_SUMS``, ``RUNNING``, ``DAY_SOURCES``).
 """
 
 from __future__ import annotations
