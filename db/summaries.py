@@ -140,7 +140,6 @@ def day_sums_of_rows(source: str, column_of: Callable[[Column], str]) -> str:
     return f"SELECT student_id, date, {', '.join(sums)}, {last}\nFROM {source}"
 
 
-
 MONDAY = "({d} - (({d} - DATE '1900-01-01') % 7 + 7) % 7)"  # the Monday of a date's week (1900-01-01 was one)
 IN_IDS = "WHERE student_id IN (SELECT student_id FROM summary_ids)"
 SINCE_IDS = "JOIN summary_ids USING (student_id) WHERE date >= coalesce(since, '-infinity')"
