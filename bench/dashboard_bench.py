@@ -178,8 +178,9 @@ def time_http(http: requests.Session, base: str, case: Case, search: str, repeat
 
 def time_service(db: Database, case: Case, search: str, repeats: int) -> list[float]:
     """Milliseconds of the service call alone (own session and transaction, as the callback)."""
-    viewer, filters, samples = Viewer(0, ADMIN_EMAIL, "admin"), parse_search(search).filters, []
+    viewer, samples = Viewer(0, ADMIN_EMAIL, "admin"), []
     with db.begin() as s:
+        filters = parse_search(search, session=s).filters
         case.service(session=s, viewer=viewer, filters=filters)  # warm-up
     for _ in range(repeats):
         t0 = time.perf_counter()

@@ -15,18 +15,34 @@ When each student comes with the date from which their events changed (a later l
 steps 1 and 2 only cover their days and rows from that date on, starting from the running sums of their last
 stored row before it (``summary_seed``), so appending a week writes one row per student, not the whole year.
 
-A student's class and grade are those of their latest school year's enrollment; labels come from
-``derivation_rules`` (``lower <= v < upper``). Everything is set-based SQL over the affected students.
+A student's class and grade are those of their current enrolment (``db.enrolment.current_enrolment``); labels come
+from ``derivation_rules`` (``lower <= v < upper``). Everything is set-based SQL over the affected students. Table and
+column names come from the ORM where a list of them is generated (``DAY_SUMS``, ``RUNNING``, ``DAY_SOURCES``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import Boolean, Column, Integer, bindparam, column, table, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY, BIGINT, DATE
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateIndex
+
+from db.enrolment import current_enrolment
+from db.models import (
+    CUMULATIVE_COLUMNS,
+    ActivityParticipation,
+    Attendance,
+    ClassWeekSummary,
+    Enrollment,
+    Score,
+    StudentWeekSummary,
+    StudyHours,
+)
 
 FULL_SHARE = 0.4  # refreshing this share of the students or more rebuilds everyone (see _most_students)
 IDS_SQL = [
@@ -38,35 +54,96 @@ NO_EVENTS = dt.date(9999, 12, 31)
 """A ``since`` date meaning none of the student's events changed (only who they are, or their class's grade)."""
 NO_EVENTS_SQL = f"DATE '{NO_EVENTS.isoformat()}'"
 SETTINGS_SQL = ["SET LOCAL work_mem = '1GB'", "SET LOCAL jit = off"]  # one process sorting a whole school in memory
-RUNNING_INDEXES = {
-    "ix_student_week_summary_date": "CREATE INDEX ix_student_week_summary_date ON student_week_summary (date, student_id) "
-                                    "INCLUDE (c_att_sum, c_att_n, c_study_sum, c_study_n, c_sports_sum, c_sports_n, "
-                                    "c_score_sum, c_score_n, latest_score)",
+
+# --------------------------------------------------------------------------- the vocabulary, from the ORM
+
+WEEK = StudentWeekSummary.__table__
+RUNNING = CUMULATIVE_COLUMNS
+"""The running columns of ``student_week_summary``: ``c_<day sum>`` for each day sum, and ``latest_score``."""
+DAY_SUMS = tuple(c.key for c in WEEK.c if f"c_{c.key}" in WEEK.c)
+"""A date's sums and counts in ``student_week_summary`` (``att_sum, att_n, ...``): the columns with a running sum.
+Both ways of reading them, from the event tables (``EVENTS_DAYS_SQL``) and from rows staged by a first load
+(``day_sums_of_rows``), are generated from this list and ``DAY_SOURCES``."""
+COUNTS = tuple(c for c in DAY_SUMS if isinstance(WEEK.c[c].type, Integer))  # 0 on a date without events
+FRACTIONAL = tuple(c for c in DAY_SUMS if c not in COUNTS)  # NULL on a date without events
+MEASURES = tuple(c.removesuffix("_sum") for c in DAY_SUMS if c.endswith("_sum"))
+"""``att``, ``study``, ``sports``, ``score``: each has the day sums ``<measure>_sum`` and ``<measure>_n``."""
+EVENT_COUNTS = tuple(f"{m}_n" for m in MEASURES)
+LATEST = WEEK.c.latest_score.key
+
+
+@dataclass(frozen=True)
+class DaySource:
+    """Where a measure's day sums come from: a column of an event table, on its rows matching ``condition``."""
+
+    value: Column
+    condition: str = ""
+    latest_by: Column | None = None  # the measure's latest value of a date: the one with the highest ``latest_by``
+
+
+SCORES = Score.__table__
+DAY_SOURCES = {
+    "att": DaySource(Attendance.__table__.c.rate),
+    "study": DaySource(StudyHours.__table__.c.hours),
+    "sports": DaySource(ActivityParticipation.__table__.c.participated, "activity = 'sports'"),
+    "score": DaySource(SCORES.c.score, latest_by=SCORES.c.assessment_id),
 }
-PK_SQL = "ALTER TABLE student_week_summary ADD CONSTRAINT pk_student_week_summary PRIMARY KEY (student_id, date)"
+"""The event column of each measure of ``MEASURES`` (same keys, same order)."""
+CLASS_NAMES = {"att": "attendance"}  # a measure's name in ``class_week_summary`` when it differs
+CLASS_SUMS = {f"{m}_{part}": ClassWeekSummary.__table__.c[f"{CLASS_NAMES.get(m, m)}_{part}"].key
+              for m in MEASURES for part in ("sum", "n")}
+"""Each day sum's column in ``class_week_summary`` (``att_sum`` -> ``attendance_sum``)."""
+
+RUNNING_INDEXES = {ix.name: str(CreateIndex(ix).compile(dialect=postgresql.dialect())) for ix in WEEK.indexes}
+PK = WEEK.primary_key
+PK_SQL = f"ALTER TABLE {WEEK.name} ADD CONSTRAINT {PK.name} PRIMARY KEY ({', '.join(c.key for c in PK.columns)})"
+
+
+def _value(source: DaySource, name: str) -> str:
+    """The SQL of one event's value held in the column ``name`` (a boolean counts as 1 or 0)."""
+    return f"{name}::int" if isinstance(source.value.type, Boolean) else name
+
+
+def _null(source: DaySource) -> str:
+    """A NULL of the type of the measure's value."""
+    return "NULL::int" if isinstance(source.value.type, Boolean) else "NULL::float8"
+
+
+def _events_days() -> str:
+    """The day sums read from the event tables: one ``UNION ALL`` branch per measure, grouped by student and date."""
+    branches = []
+    for measure, source in DAY_SOURCES.items():
+        values = ", ".join(f"{_value(s, s.value.key) if m == measure else _null(s)} AS {m}" for m, s in DAY_SOURCES.items())
+        last = "NULL::float8[]" if source.latest_by is None else f"ARRAY[{source.latest_by.key}::float8, {source.value.key}]"
+        where = "{where}" + (f" {{and_}} {source.condition}" if source.condition else "")
+        branches.append(f"SELECT student_id, date, {values}, {last} AS last\n    FROM {source.value.table.name} {where}")
+    sums = ", ".join(f"coalesce(sum({m}), 0) AS {m}_sum, count({m}) AS {m}_n" if f"{m}_sum" in COUNTS
+                     else f"sum({m}) AS {m}_sum, count({m}) AS {m}_n" for m in MEASURES)
+    union = "\n    UNION ALL\n    ".join(branches)
+    return f"SELECT student_id, date, {sums}, max(last) AS last\nFROM (\n    {union}\n) ev\nGROUP BY student_id, date"
+
+
+def day_sums_of_rows(source: str, column_of: Callable[[Column], str]) -> str:
+    """The day sums of ``EVENTS_DAYS_SQL`` (same columns and types) from ``source``, one row per student and date.
+
+    ``column_of(event_column)`` names the column of ``source`` holding that event column's value (NULL: no event).
+    """
+    sums = []
+    for measure, source_of in DAY_SOURCES.items():
+        name = column_of(source_of.value)
+        value = _value(source_of, name)
+        total = f"coalesce(({value})::int8, 0)" if f"{measure}_sum" in COUNTS else value
+        sums.append(f"{total} AS {measure}_sum, ({name} IS NOT NULL)::int::int8 AS {measure}_n")
+    latest = next(s for s in DAY_SOURCES.values() if s.latest_by is not None)
+    value, key = column_of(latest.value), column_of(latest.latest_by)
+    last = f"CASE WHEN {value} IS NOT NULL THEN ARRAY[{key}::float8, {value}] END AS last"
+    return f"SELECT student_id, date, {', '.join(sums)}, {last}\nFROM {source}"
 
 
 MONDAY = "({d} - (({d} - DATE '1900-01-01') % 7 + 7) % 7)"  # the Monday of a date's week (1900-01-01 was one)
 IN_IDS = "WHERE student_id IN (SELECT student_id FROM summary_ids)"
 SINCE_IDS = "JOIN summary_ids USING (student_id) WHERE date >= coalesce(since, '-infinity')"
-EVENTS_DAYS_SQL = """
-SELECT student_id, date, sum(att) AS att_sum, count(att) AS att_n, sum(study) AS study_sum, count(study) AS study_n,
-       coalesce(sum(sports), 0) AS sports_sum, count(sports) AS sports_n, sum(score) AS score_sum,
-       count(score) AS score_n, max(last) AS last
-FROM (
-    SELECT student_id, date, rate AS att, NULL::float8 AS study, NULL::int AS sports, NULL::float8 AS score,
-           NULL::float8[] AS last
-    FROM attendance {where}
-    UNION ALL
-    SELECT student_id, date, NULL, hours, NULL, NULL, NULL FROM study_hours {where}
-    UNION ALL
-    SELECT student_id, date, NULL, NULL, participated::int, NULL, NULL FROM activity_participation
-    {where} {and_} activity = 'sports'
-    UNION ALL
-    SELECT student_id, date, NULL, NULL, NULL, score, ARRAY[assessment_id::float8, score] FROM scores {where}
-) ev
-GROUP BY student_id, date
-"""
+EVENTS_DAYS_SQL = _events_days()
 """Sums and counts per student and date, read from the event tables (the columns a ``days`` query must give)."""
 DAYS_SQL = """
 CREATE TEMP TABLE summary_days ON COMMIT DROP AS
@@ -83,24 +160,25 @@ FROM (SELECT DISTINCT date FROM summary_days) n
 WHERE NOT EXISTS (SELECT 1 FROM summary_calendar c WHERE c.date = n.date)
 """
 
-CUMULATIVE = "c_att_sum, c_att_n, c_study_sum, c_study_n, c_sports_sum, c_sports_n, c_score_sum, c_score_n, latest_score"
-
 CARRY_SQL = f"""
-INSERT INTO student_week_summary (student_id, date, {CUMULATIVE})
-SELECT w.student_id, n.date, {', '.join('w.' + c for c in CUMULATIVE.split(', '))}
+INSERT INTO student_week_summary (student_id, date, {', '.join(RUNNING)})
+SELECT w.student_id, n.date, {', '.join('w.' + c for c in RUNNING)}
 FROM summary_new_dates n JOIN student_week_summary w ON w.date = n.prev
 WHERE NOT EXISTS (SELECT 1 FROM summary_ids i WHERE i.student_id = w.student_id {{rebuilt}})
 """
 REBUILT = {False: "", True: "AND (i.since IS NULL OR i.since <= n.date)"}  # since mode: whose rows at n.date are rebuilt
 
+HAS_EVENTS = " + ".join(f"w.{c}" for c in EVENT_COUNTS) + " > 0"
+"""A stored row of ``student_week_summary w`` whose date has events (not a carried-forward row)."""
+
 SEED_SQL = f"""
 CREATE TEMP TABLE summary_seed ON COMMIT DROP AS
-SELECT i.student_id, {', '.join('l.' + c for c in CUMULATIVE.split(', '))}, e.date AS prev_event
+SELECT i.student_id, {', '.join('l.' + c for c in RUNNING)}, e.date AS prev_event
 FROM summary_ids i
-JOIN LATERAL (SELECT {CUMULATIVE} FROM student_week_summary w WHERE w.student_id = i.student_id AND w.date < i.since
-              ORDER BY w.date DESC LIMIT 1) l ON true
+JOIN LATERAL (SELECT {', '.join(RUNNING)} FROM student_week_summary w WHERE w.student_id = i.student_id
+              AND w.date < i.since ORDER BY w.date DESC LIMIT 1) l ON true
 LEFT JOIN LATERAL (SELECT w.date FROM student_week_summary w WHERE w.student_id = i.student_id AND w.date < i.since
-                   AND w.att_n + w.study_n + w.score_n + w.sports_n > 0 ORDER BY w.date DESC LIMIT 1) e ON true
+                   AND {HAS_EVENTS} ORDER BY w.date DESC LIMIT 1) e ON true
 WHERE i.since < {NO_EVENTS_SQL}
 """
 """Each student's last stored row before the date their events changed: the running sums the rebuilt rows start from."""
@@ -112,8 +190,6 @@ CHECK_SQL = """
 SELECT {fits}, coalesce(sum(f.n) = sum((SELECT count(*) FROM summary_calendar c WHERE c.date >= f.first)), true)
 FROM (SELECT student_id, count(*) AS n, min(date) AS first, {row_fits} FROM summary_days GROUP BY student_id) f
 """
-FRACTIONAL = ("att_sum", "study_sum", "score_sum")
-COUNTS = ("att_n", "study_n", "sports_sum", "sports_n", "score_n")
 
 
 def _fits(column: str) -> str:
@@ -140,33 +216,31 @@ LEFT JOIN summary_days d ON d.student_id = g.student_id AND d.date = g.date
 LEFT JOIN summary_seed s ON s.student_id = g.student_id"""
 """Since mode: each student's calendar dates from the one their events changed on, and the running sums before it."""
 RUNNING_SQL = f"""
-INSERT INTO student_week_summary (student_id, date, prev_date, att_sum, att_n, study_sum, study_n, sports_sum,
-    sports_n, score_sum, score_n, {CUMULATIVE})
-SELECT {{k}}.student_id, {{k}}.date, d.prev, d.att_sum, coalesce(d.att_n, 0), d.study_sum, coalesce(d.study_n, 0),
-       coalesce(d.sports_sum, 0), coalesce(d.sports_n, 0), d.score_sum, coalesce(d.score_n, 0),
-       {{s_att_sum}}{{att_sum}}, {{s_att_n}}coalesce(sum(d.att_n) OVER w, 0),
-       {{s_study_sum}}{{study_sum}}, {{s_study_n}}coalesce(sum(d.study_n) OVER w, 0),
-       {{s_sports_sum}}coalesce(sum(d.sports_sum) OVER w, 0), {{s_sports_n}}coalesce(sum(d.sports_n) OVER w, 0),
-       {{s_score_sum}}{{score_sum}}, {{s_score_n}}coalesce(sum(d.score_n) OVER w, 0),
-       coalesce((max(CASE WHEN d.last IS NOT NULL THEN ARRAY[({{k}}.date - DATE '2000-01-01')::float8] || d.last END)
-                 OVER w)[3], {{s_latest}})
+INSERT INTO student_week_summary (student_id, date, prev_date, {', '.join(DAY_SUMS)}, {', '.join(RUNNING)})
+SELECT {{k}}.student_id, {{k}}.date, d.prev, {', '.join(f"d.{c}" if c in FRACTIONAL else f"coalesce(d.{c}, 0)" for c in DAY_SUMS)},
+       {{running}}
 FROM {{source}}
 WINDOW w AS (PARTITION BY {{k}}.student_id ORDER BY {{k}}.date ROWS UNBOUNDED PRECEDING)
 """
+"""The days' sums and the running sums (``{running}``: see ``_running_column``) of the students' rows."""
+LATEST_SQL = """coalesce((max(CASE WHEN d.last IS NOT NULL THEN ARRAY[({k}.date - DATE '2000-01-01')::float8] || d.last END)
+                 OVER w)[3], {seed})"""
 
 RULE = """(SELECT r.label FROM derivation_rules r WHERE r.kind = '{kind}'
            AND (r.lower IS NULL OR {value} >= r.lower) AND (r.upper IS NULL OR {value} < r.upper)
            ORDER BY r.ordinal LIMIT 1)"""
 BELOW = "({value} < (SELECT min(r.upper) FROM derivation_rules r WHERE r.kind = '{kind}'))"
 
+IDS = table("summary_ids", column("student_id"))
+CURRENT_SQL = str(current_enrolment().join(IDS, IDS.c.student_id == Enrollment.student_id).compile(dialect=postgresql.dialect()))
+"""Each refreshed student's current enrolment (``db.enrolment.current_enrolment``)."""
+
 STUDENT_SQL = f"""
 INSERT INTO student_summary (student_id, school_id, class_id, grade_level, school_year, gender, age, n_weeks,
     first_date, last_date, attendance_mean, study_hours_mean, sports_rate, score_mean, latest_score,
     latest_score_date, study_bin, sports_level, performance_label, low_attendance, chronically_absent)
 WITH cur AS (
-    SELECT DISTINCT ON (en.student_id) en.student_id, en.class_id, c.grade_level, en.school_year
-    FROM enrollments en JOIN classes c ON c.id = en.class_id JOIN summary_ids USING (student_id)
-    ORDER BY en.student_id, en.school_year DESC, en.class_id
+    {CURRENT_SQL}
 ), tot AS (
     SELECT w.* FROM student_week_summary w JOIN summary_ids USING (student_id)
     WHERE w.date = (SELECT max(date) FROM summary_calendar)
@@ -206,18 +280,16 @@ SCORED = {
 
 EVENT_DAYS = {
     # every student's stored dates with events, and the previous one (kept with them: no window over the class)
-    False: """SELECT w.student_id, w.date, w.att_sum, w.att_n, w.study_sum, w.study_n, w.score_sum, w.score_n,
-           w.sports_sum, w.sports_n, w.prev_date AS prev
+    False: f"""SELECT w.student_id, w.date, {', '.join(f"w.{c}" for c in DAY_SUMS)}, w.prev_date AS prev
     FROM student_week_summary w
-    WHERE w.student_id IN (SELECT student_id FROM members) AND w.att_n + w.study_n + w.score_n + w.sports_n > 0
+    WHERE w.student_id IN (SELECT student_id FROM members) AND {HAS_EVENTS}
       AND w.date >= (SELECT min(from_week) FROM summary_classes)""",
     # after a full refresh ``summary_days`` holds exactly those rows, narrower and with ``prev`` already
-    True: """SELECT student_id, date, att_sum, att_n, study_sum, study_n, score_sum, score_n, sports_sum, sports_n, prev
+    True: f"""SELECT student_id, date, {', '.join(DAY_SUMS)}, prev
     FROM summary_days""",
 }
 CLASS_SQL = f"""
-INSERT INTO class_week_summary (class_id, week, n_students, attendance_sum, attendance_n, study_sum, study_n,
-    score_sum, score_n, sports_sum, sports_n)
+INSERT INTO class_week_summary (class_id, week, n_students, {', '.join(CLASS_SUMS.values())})
 WITH members AS MATERIALIZED (  -- a small hash table: no sort of the event days by class
     SELECT en.student_id, en.class_id, make_date(left(en.school_year, 4)::int, 8, 1) AS y0,
            make_date(left(en.school_year, 4)::int + 1, 8, 1) AS y1, summary_classes.from_week
@@ -228,8 +300,7 @@ WITH members AS MATERIALIZED (  -- a small hash table: no sort of the event days
 SELECT m.class_id, {MONDAY.format(d="ev.date")} AS week,
        -- a student counts once per week and school year: on its first date (prev < y0: another school year)
        count(*) FILTER (WHERE ev.prev IS NULL OR ev.prev < {MONDAY.format(d="ev.date")} OR ev.prev < m.y0),
-       coalesce(sum(ev.att_sum), 0), sum(ev.att_n), coalesce(sum(ev.study_sum), 0), sum(ev.study_n),
-       coalesce(sum(ev.score_sum), 0), sum(ev.score_n), sum(ev.sports_sum), sum(ev.sports_n)
+       {', '.join(f"coalesce(sum(ev.{c}), 0)" if c in FRACTIONAL else f"sum(ev.{c})" for c in CLASS_SUMS)}
 FROM ev JOIN members m ON m.student_id = ev.student_id AND ev.date >= m.y0 AND ev.date < m.y1
     AND ev.date >= m.from_week
 GROUP BY 1, 2
@@ -301,7 +372,7 @@ def _refresh_running(session: Session, everyone: bool, since: bool = False) -> N
     # The table was just emptied: filling it without indexes and building them once is several times faster.
     for name in RUNNING_INDEXES:
         session.execute(text(f"DROP INDEX {name}"))
-    session.execute(text("ALTER TABLE student_week_summary DROP CONSTRAINT pk_student_week_summary"))
+    session.execute(text(f"ALTER TABLE {WEEK.name} DROP CONSTRAINT {PK.name}"))
     session.execute(text(running + " ORDER BY 1, 2"))
     session.execute(text(PK_SQL))
     for sql in RUNNING_INDEXES.values():
@@ -325,14 +396,19 @@ def _running_sql(session: Session, since: bool = False) -> str:
     same numeric as the sum of ``s::numeric`` (scale at most 4 either way): the stored sums do not depend on the path.
     """
     scaled, dense = _plan(session)
-    sums = {c: _running_sum(c, ok) for c, ok in zip(FRACTIONAL, scaled, strict=True)}
-    seeds = {f"s_{c}": f"coalesce(s.c_{c}, 0) + " if since else "" for c in (*FRACTIONAL, *COUNTS)}
-    seeds["s_latest"] = "s.latest_score" if since else "NULL"
-    if since:
-        return RUNNING_SQL.format(k="g", source=SINCE_SPARSE, **sums, **seeds)
-    if dense:
-        return RUNNING_SQL.format(k="d", source="summary_days d", **sums, **seeds)
-    return RUNNING_SQL.format(k="g", source=SPARSE, **sums, **seeds)
+    fits = dict(zip(FRACTIONAL, scaled, strict=True))
+    k, source = ("g", SINCE_SPARSE) if since else ("d", "summary_days d") if dense else ("g", SPARSE)
+    running = ",\n       ".join(_running_column(c, k, fits, since) for c in RUNNING)
+    return RUNNING_SQL.format(k=k, source=source, running=running)
+
+
+def _running_column(column: str, k: str, fits: dict[str, bool], since: bool) -> str:
+    """One running column of ``RUNNING_SQL``; in since mode it starts from the student's ``summary_seed`` row."""
+    if column == LATEST:
+        return LATEST_SQL.format(k=k, seed=f"s.{column}" if since else "NULL")
+    day = column.removeprefix("c_")
+    seed = f"coalesce(s.{column}, 0) + " if since else ""
+    return seed + (_running_sum(day, fits[day]) if day in FRACTIONAL else f"coalesce(sum(d.{day}) OVER w, 0)")
 
 
 def refresh_student_weeks(session: Session, student_ids: Students | None = None, days: str | None = None) -> bool:

@@ -27,10 +27,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import psycopg2
-from sqlalchemy import text
+from sqlalchemy import Column, text
 from sqlalchemy.orm import Session
 
-from db.summaries import NO_EVENTS_SQL
+from db.models import ActivityParticipation, Attendance, Score, StudyHours
+from db.summaries import NO_EVENTS_SQL, day_sums_of_rows
 from etl.clean import STAGE_COLUMNS, latest_per_student_year
 
 log = logging.getLogger(__name__)
@@ -162,24 +163,28 @@ INSERT INTO {table} ({key}, {cols}, imputed, run_id)
 SELECT {src_key}, {src_cols}, {imp}, :run_id FROM etl_rows WHERE {where}
 """
 
+SCORES = Score.__tablename__
 TARGETS = {
     # table: (conflict key, target columns, source key, source columns, imputed flag, row filter)
-    "attendance": ("student_id, date", ["rate"], "student_id, date", ["rate"], "rate_imp", "rate IS NOT NULL"),
-    "study_hours": ("student_id, date", ["hours"], "student_id, date", ["hours"], "hours_imp", "hours IS NOT NULL"),
-    "activity_participation": ("student_id, date, activity", ["participated"], "student_id, date, 'sports'",
-                               ["sports"], "false", "sports IS NOT NULL"),
-    "scores": ("student_id, assessment_id", ["date", "score"], "student_id, assessment_id",
+    Attendance.__tablename__: ("student_id, date", ["rate"], "student_id, date", ["rate"], "rate_imp", "rate IS NOT NULL"),
+    StudyHours.__tablename__: ("student_id, date", ["hours"], "student_id, date", ["hours"], "hours_imp", "hours IS NOT NULL"),
+    ActivityParticipation.__tablename__: ("student_id, date, activity", ["participated"], "student_id, date, 'sports'",
+                                         ["sports"], "false", "sports IS NOT NULL"),
+    SCORES: ("student_id, assessment_id", ["date", "score"], "student_id, assessment_id",
                ["date", "score"], "score_imp", "score IS NOT NULL"),
 }
 
 
-STAGED_DAYS_SQL = """
-SELECT student_id, date, rate AS att_sum, (rate IS NOT NULL)::int::int8 AS att_n, hours AS study_sum,
-       (hours IS NOT NULL)::int::int8 AS study_n, coalesce(sports::int::int8, 0) AS sports_sum, (sports IS NOT NULL)::int::int8 AS sports_n,
-       score AS score_sum, (score IS NOT NULL)::int::int8 AS score_n,
-       CASE WHEN score IS NOT NULL THEN ARRAY[assessment_id::float8, score] END AS last
-FROM etl_rows
-"""
+
+
+def staged_column(event_column: Column) -> str:
+    """The column of ``etl_rows`` an event table's column is loaded from (per ``TARGETS``: ``scores.score`` -> ``score``)."""
+    key, cols, src_key, src_cols, *_ = TARGETS[event_column.table.name]
+    sources = dict(zip([*key.split(", "), *cols], [*src_key.split(", "), *src_cols], strict=True))
+    return sources[event_column.key]
+
+
+STAGED_DAYS_SQL = day_sums_of_rows("etl_rows", staged_column)
 """The day sums of ``db.summaries.EVENTS_DAYS_SQL`` straight from ``etl_rows``: after a fresh load (every event table
 was empty) they are exactly the events just written (each ``TARGETS`` row filter is a ``... IS NOT NULL`` count here)."""
 
@@ -395,7 +400,7 @@ def _wants_bulk(session: Session, rows: int) -> bool:
     """Bulk mode pays when the file is big and at least as large as the event tables already are."""
     if rows < BULK_MIN_ROWS:
         return False
-    existing = session.execute(text("SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'scores'::regclass")).scalar()
+    existing = session.execute(text(f"SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = '{SCORES}'::regclass")).scalar()
     return rows >= (existing or 0)
 
 
@@ -464,9 +469,10 @@ def load_staged(session: Session, run_id: int) -> LoadCounts:
         counts.fresh = fresh
         if fresh:  # plain inserts return nothing: every student of the file gets new rows
             session.execute(text("INSERT INTO etl_touched SELECT DISTINCT student_id, NULL::date FROM etl_rows WHERE NOT new_student"))
-        for table in ("attendance", "study_hours", "activity_participation"):
-            _upsert(session, table, run_id, fresh)
-        counts.inserted, _ = _upsert(session, "scores", run_id, fresh)
+        for table in EVENT_TABLES:
+            if table != SCORES:
+                _upsert(session, table, run_id, fresh)
+        counts.inserted, _ = _upsert(session, SCORES, run_id, fresh)
     counts.updated = session.execute(text("SELECT count(*) FROM (SELECT DISTINCT student_id, date FROM etl_changed) c")).scalar_one()
     return counts
 

@@ -1,14 +1,15 @@
 """The filter bar's URL query string <-> :class:`services.scope.Filters`, and the options it offers.
 
 Keys: ``school``, ``grade``, ``class`` (ids), ``from``/``to`` (ISO dates), ``study`` (a study band
-such as ``3-6``) and ``att`` (minimum mean attendance in percent, 0-100). Unknown keys are ignored;
-bad values are ignored with a one-sentence note (or raise :class:`InvalidInput` when strict).
+such as ``3-6``: a label of the ``study_bin`` derivation rules in the database) and ``att`` (minimum mean
+attendance in percent, 0-100). Unknown keys are ignored; bad values are ignored with a one-sentence note
+(or raise :class:`InvalidInput` when strict).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -18,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
 from db.models import ClassWeekSummary, School, SchoolClass
-from services.scope import STUDY_BANDS, Filters, Viewer
+from services.queries import Band, study_bands
+from services.scope import Filters, Viewer
 
 KEYS = {
     "school_id": "school",
@@ -68,9 +70,10 @@ def _date(raw: str, what: str) -> dt.date:
         raise InvalidInput(f"The {what} must be a date like 2025-09-01, not {raw[:40]!r}.") from None
 
 
-def _band(raw: str) -> str:
-    if raw not in STUDY_BANDS:
-        raise InvalidInput(f"The study band must be one of {', '.join(STUDY_BANDS)}, not {raw[:40]!r}.")
+def _band(raw: str, session: Session) -> str:
+    labels = [band.label for band in study_bands(session)]
+    if raw not in labels:
+        raise InvalidInput(f"The study band must be one of {', '.join(labels)}, not {raw[:40]!r}.")
     return raw
 
 
@@ -84,24 +87,26 @@ def _attendance(raw: str) -> float:
     return round(pct, 2) / 100
 
 
-PARSERS = {
-    "school_id": lambda raw: _int(raw, 1, MAX_ID, "school"),
-    "grade_level": lambda raw: _int(raw, 1, 13, "grade"),
-    "class_id": lambda raw: _int(raw, 1, MAX_ID, "class"),
-    "date_from": lambda raw: _date(raw, "start date"),
-    "date_to": lambda raw: _date(raw, "end date"),
-    "study_band": _band,
-    "min_attendance": _attendance,
+PARSERS: dict[str, Callable[[str, Session], Any]] = {
+    "school_id": lambda raw, _: _int(raw, 1, MAX_ID, "school"),
+    "grade_level": lambda raw, _: _int(raw, 1, 13, "grade"),
+    "class_id": lambda raw, _: _int(raw, 1, MAX_ID, "class"),
+    "date_from": lambda raw, _: _date(raw, "start date"),
+    "date_to": lambda raw, _: _date(raw, "end date"),
+    "study_band": _band,  # the only one reading the database (the rules), and only when a band is given
+    "min_attendance": lambda raw, _: _attendance(raw),
 }
 
 
-def parse_filters(query: Mapping[str, Any] | None, *, strict: bool = False) -> ParsedFilters:
+def parse_filters(query: Mapping[str, Any] | None, *, session: Session, strict: bool = False) -> ParsedFilters:
     """Read the filters from a query mapping (values may be lists, as from ``parse_qs``).
 
     Parameters
     ----------
     query:
         The query parameters; unknown keys are ignored.
+    session:
+        An open session: a study band is checked against the ``study_bin`` derivation rules; nothing is written.
     strict:
         Raise :class:`InvalidInput` on the first bad value instead of ignoring it with a note.
     """
@@ -112,7 +117,7 @@ def parse_filters(query: Mapping[str, Any] | None, *, strict: bool = False) -> P
         if raw is None:
             continue
         try:
-            values[name] = PARSERS[name](raw)
+            values[name] = PARSERS[name](raw, session)
         except InvalidInput as exc:
             if strict:
                 raise
@@ -126,10 +131,10 @@ def parse_filters(query: Mapping[str, Any] | None, *, strict: bool = False) -> P
     return ParsedFilters(filters=filters, notes=tuple(notes))
 
 
-def parse_search(search: str | None, *, strict: bool = False) -> ParsedFilters:
-    """Read the filters from a URL ``search`` string such as ``?grade=9&study=3-6``."""
+def parse_search(search: str | None, *, session: Session, strict: bool = False) -> ParsedFilters:
+    """Read the filters from a URL ``search`` string such as ``?grade=9&study=3-6`` (see ``parse_filters``)."""
     text = (search or "").lstrip("?")
-    return parse_filters(parse_qs(text, keep_blank_values=False), strict=strict)
+    return parse_filters(parse_qs(text, keep_blank_values=False), session=session, strict=strict)
 
 
 def to_query(filters: Filters) -> dict[str, str]:
@@ -161,7 +166,7 @@ def to_search(filters: Filters) -> str:
 class Option:
     """One choice of a dropdown."""
 
-    value: int
+    value: int | str
     label: str
 
 
@@ -174,6 +179,23 @@ class FilterOptions:
     classes: tuple[Option, ...]
     first_week: dt.date | None
     last_week: dt.date | None
+    study_bands: tuple[Option, ...] = ()  # value: the band's label in the rules; label: its hours in words
+
+
+def _hours(band: Band) -> str:
+    """A study band in words: ``under 1 h``, ``1-3 h``, ``6 h or more``."""
+    if band.lower is None and band.upper is not None:
+        return f"under {band.upper:g} h"
+    if band.upper is None and band.lower is not None:
+        return f"{band.lower:g} h or more"
+    if band.lower is not None and band.upper is not None:
+        return f"{band.lower:g}-{band.upper:g} h"
+    return band.label
+
+
+def study_band_options(session: Session) -> tuple[Option, ...]:
+    """The study bands of the derivation rules, in order, as choices (value: the band's label)."""
+    return tuple(Option(band.label, _hours(band)) for band in study_bands(session))
 
 
 def filter_options(*, session: Session, viewer: Viewer, filters: Filters) -> FilterOptions:
@@ -214,4 +236,5 @@ def filter_options(*, session: Session, viewer: Viewer, filters: Filters) -> Fil
         classes=tuple(Option(c.id, c.name if len(years) <= 1 else f"{c.name} ({c.school_year})") for c in classes),
         first_week=weeks[0],
         last_week=weeks[1],
+        study_bands=study_band_options(session),
     )

@@ -91,17 +91,31 @@ def sort_in_memory(session: Session) -> None:
     session.execute(text("SET LOCAL jit = off"))
 
 
+STUDY_BIN, SPORTS_LEVEL, CHRONIC_ABSENCE = "study_bin", "sports_level", "chronic_absence"
+"""Kinds of ``derivation_rules``: the editable source of the study bands, sports levels and chronic absence."""
+
+
+def _rule_bands(session: Session, *kinds: str) -> dict[str, tuple[Band, ...]]:
+    """The rules of these kinds, each kind's in their order."""
+    rows = session.execute(
+        select(DerivationRule.kind, DerivationRule.label, DerivationRule.lower, DerivationRule.upper)
+        .where(DerivationRule.kind.in_(kinds))
+        .order_by(DerivationRule.kind, DerivationRule.ordinal, DerivationRule.id)
+    ).all()
+    return {kind: tuple(Band(r.label, r.lower, r.upper) for r in rows if r.kind == kind) for kind in kinds}
+
+
+def study_bands(session: Session) -> tuple[Band, ...]:
+    """The study bands (hours per week), in order, as the derivation rules define them."""
+    return _rule_bands(session, STUDY_BIN)[STUDY_BIN]
+
+
 def load_rules(session: Session) -> Rules:
     """Read the study bands, sports levels and chronic-absence threshold; sorts of this transaction stay in memory."""
     sort_in_memory(session)
-    rows = session.execute(
-        select(DerivationRule.kind, DerivationRule.label, DerivationRule.lower, DerivationRule.upper)
-        .where(DerivationRule.kind.in_(("study_bin", "sports_level", "chronic_absence")))
-        .order_by(DerivationRule.kind, DerivationRule.ordinal)
-    ).all()
-    bands = {kind: tuple(Band(r.label, r.lower, r.upper) for r in rows if r.kind == kind) for kind in ("study_bin", "sports_level")}
-    chronic = next((r.upper for r in rows if r.kind == "chronic_absence" and r.upper is not None), CHRONIC_DEFAULT)
-    return Rules(study_bands=bands["study_bin"], sports_levels=bands["sports_level"], chronic_below=chronic)
+    bands = _rule_bands(session, STUDY_BIN, SPORTS_LEVEL, CHRONIC_ABSENCE)
+    chronic = next((b.upper for b in bands[CHRONIC_ABSENCE] if b.upper is not None), CHRONIC_DEFAULT)
+    return Rules(study_bands=bands[STUDY_BIN], sports_levels=bands[SPORTS_LEVEL], chronic_below=chronic)
 
 
 def _chained(bands: tuple[Band, ...]) -> bool:

@@ -38,9 +38,6 @@ class Viewer:
         return class_id_column.in_(sorted(self.class_ids))
 
 
-STUDY_BANDS = ("0-1", "1-3", "3-6", "6+")
-
-
 @dataclass(frozen=True)
 class Filters:
     """The filter bar: every field optional; parsed and validated from the URL query string."""

@@ -33,8 +33,8 @@ def _whole(name: str, default: int) -> int:
 def risk_list() -> Response:
     """A page of the viewer's scored students: ``tier``, ``limit``, ``offset``, ``sort``, ``order`` and the filter keys."""
     viewer = current_viewer()
-    filters = parse_filters(request.args.to_dict(), strict=True).filters
     with read_session() as s:
+        filters = parse_filters(request.args.to_dict(), session=s, strict=True).filters
         table = risk_table(
             session=s, viewer=viewer, filters=filters, tier=request.args.get("tier") or None,
             sort=request.args.get("sort") or "probability", descending=_order(),

@@ -29,9 +29,8 @@ from services.filters import (
     parse_search,
     to_search,
 )
-from services.scope import STUDY_BANDS, Filters
+from services.scope import Filters
 
-STUDY_LABELS = {"0-1": "under 1 h", "1-3": "1-3 h", "3-6": "3-6 h", "6+": "6 h or more"}
 ATTENDANCE_STEPS = (50, 60, 70, 75, 80, 85, 90, 95)
 CONTROLS = (ids.FILTER_SCHOOL, ids.FILTER_GRADE, ids.FILTER_CLASS)
 
@@ -41,7 +40,14 @@ T = TypeVar("T")
 
 def read_filters(query: str | None) -> Filters:
     """The filters of a canonical query string from the store, validated again (nothing from the browser is trusted)."""
-    return parse_search(query).filters
+    with read_session() as session:
+        return parse_search(query, session=session).filters
+
+
+def _parse(query: Mapping[str, Any] | None) -> ParsedFilters:
+    """The filters of a query mapping, with a note for each value ignored (study bands as the rules define them)."""
+    with read_session() as session:
+        return parse_filters(query, session=session)
 
 
 def ask(service: Callable[..., T], query: str | None, **extra: Any) -> T:
@@ -104,7 +110,7 @@ def _notes(parsed: ParsedFilters) -> dbc.Alert:
 
 def filter_bar(query: Mapping[str, Any] | None, path: str) -> html.Div:
     """The bar for this request: values from the query string, options from the viewer's scope."""
-    parsed = parse_filters(query)
+    parsed = _parse(query)
     f = parsed.filters
     options = scoped_options(f)
     empty: tuple[Option, ...] = ()
@@ -114,7 +120,7 @@ def filter_bar(query: Mapping[str, Any] | None, path: str) -> html.Div:
             _dropdown(ids.FILTER_GRADE, "Grade", _choices(options.grades if options else empty), f.grade_level, "All grades"),
             _dropdown(ids.FILTER_CLASS, "Class", _choices(options.classes if options else empty), f.class_id, "All classes"),
             _dates(f, options),
-            _dropdown(ids.FILTER_STUDY, "Study hours / week", [{"label": STUDY_LABELS.get(b, b), "value": b} for b in STUDY_BANDS],
+            _dropdown(ids.FILTER_STUDY, "Study hours / week", _choices(options.study_bands if options else empty),
                       f.study_band, "Any"),
             _dropdown(ids.FILTER_ATTENDANCE, "Attendance", _attendance_choices(f.min_attendance),
                       None if f.min_attendance is None else round(f.min_attendance * 100, 2), "Any"),
@@ -138,14 +144,14 @@ def filter_bar(query: Mapping[str, Any] | None, path: str) -> html.Div:
 def apply_filters(school: Any, grade: Any, klass: Any, start: Any, end: Any, band: Any, att: Any) -> tuple[str, str, list, bool]:
     """Validate the controls' values; return the canonical query (store and URL) and any notes."""
     raw = {"school": school, "grade": grade, "class": klass, "from": start, "to": end, "study": band, "att": att}
-    parsed = parse_filters({k: (None if v is None else str(v)[:40]) for k, v in raw.items()})
+    parsed = _parse({k: (None if v is None else str(v)[:40]) for k, v in raw.items()})
     search = to_search(parsed.filters)
     return search, search, [html.Div(n) for n in parsed.notes], bool(parsed.notes)
 
 
 def cascade_options(school: Any, grade: Any, klass: Any) -> tuple[list, list, Any, Any]:
     """Grades and classes the viewer may pick within the chosen school (and grade); stale picks are cleared."""
-    parsed = parse_filters({"school": None if school is None else str(school), "grade": None if grade is None else str(grade)})
+    parsed = _parse({"school": None if school is None else str(school), "grade": None if grade is None else str(grade)})
     options = scoped_options(parsed.filters)
     if options is None:
         return [], [], None, None

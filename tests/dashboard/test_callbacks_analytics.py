@@ -83,11 +83,12 @@ def test_filter_callback_writes_a_canonical_url_over_http(school, users, client_
 
 
 def test_filter_callbacks_called_directly(app, school, users) -> None:
-    search, url, notes, is_open = apply_filters(None, "nine", None, None, None, "lots", 90)
-    assert search == url == "?att=90" and is_open and len(notes) == 2
     teacher = users["teacher"]
     viewer = Viewer(teacher.user_id, teacher.email, "teacher", frozenset(teacher.class_ids))
-    with app.test_request_context("/"):
+    with app.test_request_context("/"):  # the study band is checked against the rules in the database
+        search, url, notes, is_open = apply_filters(None, "nine", None, None, None, "lots", 90)
+        assert search == url == "?att=90" and is_open and len(notes) == 2
+        assert apply_filters(None, None, None, None, None, "3-6", None)[0] == "?study=3-6"
         g.viewer = viewer
         grades, classes, grade, klass = cascade_options(None, None, teacher.class_ids[0])
         assert [c["value"] for c in classes] == list(teacher.class_ids) and klass == teacher.class_ids[0]
