@@ -478,7 +478,7 @@ def _size(d: float) -> str:
 def _too_few_sports(t: GroupTest) -> str | None:
     if comparable(t.n_participants, t.n_none):
         return None
-    return too_few("students who play sports with those who do not", {"play sports": t.n_participants, "do not": t.n_none})
+    return too_few("those who play sports with those who do not", {"play sports": t.n_participants, "do not": t.n_none})
 
 
 def sports_caption(tests: dict[str, GroupTest]) -> str:

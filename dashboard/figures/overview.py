@@ -36,6 +36,7 @@ def score_histogram(bins: pd.DataFrame, *, pass_threshold: float, median: float 
         "shapes": [shape for shape, _ in lines], "annotations": [note for _, note in lines],
         "xaxis": {"title": {"text": "Latest score"}, "range": [0, 100]},
         "yaxis": {"title": {"text": "Students"}, "rangemode": "tozero"},
+        "margin": {"l": 56, "r": 16, "t": 76, "b": 48},  # room for the line labels between the title and the bars
     }
     return styled_dict([bar], layout, "Score distribution")
 

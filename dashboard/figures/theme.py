@@ -57,11 +57,11 @@ def styled_dict(data: list[dict[str, Any]], layout: dict[str, Any], title: str, 
 
 
 def vline(x: float, color: str, text: str, side: str, *, dash: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A vertical line across the plot at ``x`` with a label at its top (``side``: left or right), as add_vline."""
+    """A vertical line across the plot at ``x`` with a label just above the plot (``side``: left or right of the line)."""
     line = {"color": color, "width": LINE_WIDTH, **({"dash": dash} if dash else {})}
     shape = {"type": "line", "xref": "x", "yref": "y domain", "x0": x, "x1": x, "y0": 0, "y1": 1, "line": line, "opacity": 1}
-    note = {"text": text, "x": x, "xref": "x", "y": 1, "yref": "y domain", "showarrow": False, "yanchor": "top",
-            "xanchor": "right" if side == "left" else "left"}
+    note = {"text": text, "x": x, "xref": "x", "y": 1, "yref": "y domain", "showarrow": False, "yanchor": "bottom",
+            "xanchor": "right" if side == "left" else "left", "xshift": -3 if side == "left" else 3}
     return shape, note
 
 

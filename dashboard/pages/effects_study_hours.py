@@ -17,8 +17,8 @@ PATH = "/effects/study-hours"
 dash.register_page(__name__, path=PATH, name="Study hours", title="Study hours", order=1)
 
 
-def _panel(container_id: str, lg: int = 6) -> dbc.Col:
-    card = dbc.Card(dbc.CardBody(dcc.Loading(html.Div(id=container_id), type="dot")), className="analytics-panel h-100")
+def _panel(container_id: str, lg: int = 6, extra: str = "") -> dbc.Col:
+    card = dbc.Card(dbc.CardBody(dcc.Loading(html.Div(id=container_id), type="dot")), className=f"analytics-panel h-100 {extra}".strip())
     return dbc.Col(card, xs=12, lg=lg)
 
 
@@ -29,7 +29,7 @@ def layout(**query: str) -> html.Div:
             html.H2("Study hours and scores", className="page-title"),
             filter_bar.filter_bar(query, PATH),
             dbc.Row([_panel(ids.STUDY_SCATTER), _panel(ids.STUDY_BANDS)], className="g-3"),
-            dbc.Row([_panel(ids.STUDY_STATS, lg=12)], className="g-3 mt-1"),
+            dbc.Row([_panel(ids.STUDY_STATS, lg=12, extra="stats-panel")], className="g-3 mt-1"),
         ],
         id=ids.STUDY_PAGE,
         className="analytics-page",
