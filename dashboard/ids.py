@@ -14,6 +14,7 @@ FILTER_STUDY = "filter-study"
 FILTER_ATTENDANCE = "filter-attendance"
 FILTER_RESET = "filter-reset"
 FILTER_NOTES = "filter-notes"
+FILTER_SCOPE = "filter-scope"  # whose data the page shows: "Your classes: 9A", "The district: Demo School"
 
 # --------------------------------------------------------------------------- overview page
 OVERVIEW_PAGE = "overview-page"

@@ -4,6 +4,10 @@ Aggregates are computed in SQL over :func:`services.queries.student_metrics`: th
 quantiles and correlations (study hours), and for sports the frequency table of each measure per
 participation level (counts per distinct value: an exact sufficient statistic for quantiles, means,
 variances and rank sums). scipy turns them into p-values. The results are exact, not sampled.
+
+Each effect carries a ``headline`` (one plain sentence, the effect size in words) and a ``caption``
+(the same finding with its statistics). Groups of fewer than :data:`services.small_groups.MIN_COMPARE`
+students are never compared: no test is run on them and the sentences say there are too few students.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from services.queries import Band, M, load_rules, student_metrics
 from services.scope import Filters, Viewer
+from services.small_groups import MIN_COMPARE, comparable, too_few
 
 ASSOCIATION_NOTE = (
     "These are associations, not causes: students who differ in study habits or sports also differ in "
@@ -131,6 +136,7 @@ class StudyEffect:
     spearman: Correlation | None
     caption: str
     note: str = ASSOCIATION_NOTE
+    headline: str = ""
 
     @property
     def empty(self) -> bool:
@@ -190,7 +196,8 @@ def study_hours_effect(*, session: Session, viewer: Viewer, filters: Filters) ->
     n = int(row[0])
     pearson = correlation("pearson", float(row[1]), n) if n >= 3 and row[1] is not None else None
     spearman = correlation("spearman", float(row[2]), n) if n >= 3 and row[2] is not None else None
-    return StudyEffect(bands=bands, pearson=pearson, spearman=spearman, caption=study_caption(bands, rules.study_bands, spearman))
+    return StudyEffect(bands=bands, pearson=pearson, spearman=spearman, caption=study_caption(bands, rules.study_bands, spearman),
+                       headline=study_headline(bands, rules.study_bands, spearman))
 
 
 def _quantile_row(label: str, row) -> tuple:
@@ -214,21 +221,50 @@ def _strength(r: float) -> str:
     return "very weakly" if a < 0.1 else "weakly" if a < 0.3 else "moderately" if a < 0.5 else "strongly"
 
 
-def study_caption(bands: pd.DataFrame, rules: tuple[Band, ...], spearman: Correlation | None) -> str:
-    """A sentence from the numbers: the top study band's median score against the bottom band's."""
-    filled = [(b, row) for b, row in zip(rules, bands.itertuples(index=False), strict=True) if row.n > 0]
-    if len(filled) < 2 or spearman is None:
-        return "Too few students in different study bands to compare."
+def _band_gap(bands: pd.DataFrame, rules: tuple[Band, ...]) -> str | None:
+    """The top band's median against the bottom band's, among bands of at least MIN_COMPARE students; None if < 2."""
+    filled = [(b, row) for b, row in zip(rules, bands.itertuples(index=False), strict=True) if row.n >= MIN_COMPARE]
+    if len(filled) < 2:
+        return None
     (low, lrow), (high, hrow) = filled[0], filled[-1]
     diff = hrow.median - lrow.median
-    more = "more" if diff >= 0 else "less"
+    return (
+        f"Students studying {band_words(high)} a week score a median of {abs(diff):.1f} points "
+        f"{'more' if diff >= 0 else 'less'} than those studying {band_words(low)} "
+        f"({hrow.median:.1f} vs {lrow.median:.1f}; n = {hrow.n:,} and {lrow.n:,})."
+    )
+
+
+def _too_few_bands(bands: pd.DataFrame, rules: tuple[Band, ...]) -> str:
+    sizes = {band_words(b): int(row.n) for b, row in zip(rules, bands.itertuples(index=False), strict=True) if row.n > 0}
+    return too_few("study bands", sizes)
+
+
+def study_caption(bands: pd.DataFrame, rules: tuple[Band, ...], spearman: Correlation | None) -> str:
+    """Sentences from the numbers: the top study band's median score against the bottom band's, and Spearman's ρ."""
+    if spearman is None:
+        return "Too few students in different study bands to compare."
+    gap = _band_gap(bands, rules) or _too_few_bands(bands, rules)
+    if spearman.n < MIN_COMPARE:
+        return gap
     direction = "rise" if spearman.r > 0 else "fall"
     return (
-        f"Students studying {band_words(high)} a week score a median of {abs(diff):.1f} points {more} than "
-        f"those studying {band_words(low)} ({hrow.median:.1f} vs {lrow.median:.1f}; n = {hrow.n:,} and {lrow.n:,}). "
-        f"Scores {_strength(spearman.r)} {direction} with study hours (Spearman ρ = {spearman.r:.2f}, "
+        f"{gap} Scores {_strength(spearman.r)} {direction} with study hours (Spearman ρ = {spearman.r:.2f}, "
         f"95 % CI {spearman.ci_low:.2f} to {spearman.ci_high:.2f})."
     )
+
+
+def study_headline(bands: pd.DataFrame, rules: tuple[Band, ...], spearman: Correlation | None) -> str:
+    """One plain sentence for a reader without statistics: the direction and strength of the link in words."""
+    if spearman is None or spearman.n < MIN_COMPARE:
+        n = 0 if spearman is None else spearman.n
+        return f"Too few students ({n:,}) to say how scores go with study hours: at least {MIN_COMPARE} are needed."
+    if math.isnan(spearman.ci_low) or spearman.ci_low <= 0 <= spearman.ci_high:
+        link = f"Across these {spearman.n:,} students there is no clear link between study hours and scores."
+    else:
+        way = "higher" if spearman.r > 0 else "lower"
+        link = f"Students who study more tend to score {way}: a {_strength(spearman.r).removesuffix('ly')} link."
+    return f"{link} {_band_gap(bands, rules) or _too_few_bands(bands, rules)}"
 
 
 # --------------------------------------------------------------------------- sports
@@ -263,6 +299,7 @@ class SportsEffect:
     tests: dict[str, GroupTest]
     caption: str
     note: str = ASSOCIATION_NOTE
+    headline: str = ""
 
     @property
     def empty(self) -> bool:
@@ -386,12 +423,20 @@ def kruskal(sums: list[tuple[int, float]], tie_sum: float) -> tuple[float, float
     return h, float(stats.chi2.sf(h, k - 1)), h / (n - 1)
 
 
+def _only(freq: Frequencies, levels: tuple[str, ...]) -> Frequencies:
+    keep = np.isin(freq.level, levels)
+    return Frequencies(freq.level[keep], freq.x[keep], freq.count[keep])
+
+
 def _group_test(freq: Frequencies, metric: str, table: pd.DataFrame) -> GroupTest:
+    """Welch when both sides have MIN_COMPARE students; ANOVA and Kruskal-Wallis across the levels that have."""
     groups = [(int(r.n), float(r.mean), float(r.var)) for r in table.itertuples(index=False)]
     none, part = groups[0], pooled([g for g in groups[1:] if g[0] > 0])
-    t, df, p, d = welch(part, none)
-    f, fp, eta2 = anova(groups)
-    sums, tie_sum = _rank_sums(freq, tuple(table["level"]))
+    t, df, p, d = welch(part, none) if comparable(part[0], none[0]) else (math.nan,) * 4
+    big = table[table["n"] >= MIN_COMPARE]
+    f, fp, eta2 = anova([g for g in groups if g[0] >= MIN_COMPARE])
+    levels = tuple(big["level"])
+    sums, tie_sum = _rank_sums(_only(freq, levels), levels)
     h, hp, eps2 = kruskal(sums, tie_sum)
     return GroupTest(metric, part[0], none[0], part[1], none[1], t, df, p, d, f, fp, eta2, h, hp, eps2)
 
@@ -416,7 +461,7 @@ def sports_effect(*, session: Session, viewer: Viewer, filters: Filters) -> Spor
     if int(boxes["n"].sum()) == 0:
         return SportsEffect(boxes=boxes, tests={}, caption="No student has a sports participation level.")
     tests = {metric: _group_test(freqs[metric], metric, tables[metric]) for metric in METRICS}
-    return SportsEffect(boxes=boxes, tests=tests, caption=sports_caption(tests))
+    return SportsEffect(boxes=boxes, tests=tests, caption=sports_caption(tests), headline=sports_headline(tests))
 
 
 def _p(p: float) -> str:
@@ -430,18 +475,50 @@ def _size(d: float) -> str:
     return "negligible" if a < 0.2 else "small" if a < 0.5 else "medium" if a < 0.8 else "large"
 
 
+def _too_few_sports(t: GroupTest) -> str | None:
+    if comparable(t.n_participants, t.n_none):
+        return None
+    return too_few("those who play sports with those who do not", {"play sports": t.n_participants, "do not": t.n_none})
+
+
 def sports_caption(tests: dict[str, GroupTest]) -> str:
     """Sentences from the numbers: how participants differ from non-participants in score and attendance."""
     s, a = tests[M.SCORE], tests[M.ATTENDANCE]
-    if s.n_participants < 2 or s.n_none < 2:
-        return "Too few participants or non-participants to compare."
+    if (few := _too_few_sports(s)) is not None:
+        return few
     diff = s.mean_participants - s.mean_none
     att = (a.mean_participants - a.mean_none) * 100
+    levels = "" if math.isnan(s.eta_squared) else (
+        f" Participation level explains {s.eta_squared * 100:.1f} % of the variance in scores (η², ANOVA {_p(s.anova_p)}).")
     return (
         f"Students who play sports score {abs(diff):.1f} points {'higher' if diff >= 0 else 'lower'} on average "
         f"than those who do not ({s.mean_participants:.1f} vs {s.mean_none:.1f}; Welch {_p(s.welch_p)}, "
         f"Cohen's d = {s.cohens_d:.2f}, a {_size(s.cohens_d)} difference), and attend "
-        f"{abs(att):.1f} percentage points {'more' if att >= 0 else 'less'} ({_p(a.welch_p)}, d = {a.cohens_d:.2f}). "
-        f"Participation level explains {s.eta_squared * 100:.1f} % of the variance in scores (η², ANOVA {_p(s.anova_p)})."
+        f"{abs(att):.1f} percentage points {'more' if att >= 0 else 'less'} ({_p(a.welch_p)}, d = {a.cohens_d:.2f}).{levels}"
     )
+
+
+ADVERBS = {"small": "slightly", "medium": "noticeably", "large": "much"}
+
+
+def _in_words(t: GroupTest, verb: str, more: str, less: str, same: str, gap: str) -> str:
+    """``score slightly higher than those who do not (1.1 points on average: a small difference)``."""
+    size = "negligible" if math.isnan(t.cohens_d) else _size(t.cohens_d)
+    diff = t.mean_participants - t.mean_none
+    chance = "; it could be chance" if math.isnan(t.welch_p) or t.welch_p >= 0.05 else ""
+    how = same if size == "negligible" else f"{ADVERBS[size]} {more if diff >= 0 else less}"
+    return f"{verb} {how} ({gap}: a {size} difference{chance})"
+
+
+def sports_headline(tests: dict[str, GroupTest]) -> str:
+    """One plain sentence for a reader without statistics: the differences and their sizes in words."""
+    s, a = tests[M.SCORE], tests[M.ATTENDANCE]
+    if (few := _too_few_sports(s)) is not None:
+        return few
+    diff, att = s.mean_participants - s.mean_none, (a.mean_participants - a.mean_none) * 100
+    score = _in_words(s, "score", "higher than those who do not", "lower than those who do not",
+                      "about the same as those who do not", f"{abs(diff):.1f} points {'higher' if diff >= 0 else 'lower'} on average")
+    attend = _in_words(a, "attend", "more often", "less often", "about as often",
+                       f"{abs(att):.1f} percentage points {'more' if att >= 0 else 'less'}")
+    return f"Students who play sports {score}, and {attend}."
 

@@ -24,6 +24,7 @@ from services.queries import (
     student_week_means,
 )
 from services.scope import Filters, Viewer
+from services.small_groups import MIN_COMPARE
 
 HIGH = "High"
 
@@ -168,11 +169,10 @@ def score_distribution(*, session: Session, viewer: Viewer, filters: Filters, bi
     ).one()
     m2, m3 = _num(row.m2), _num(row.m3)
     skew = m3 / m2**1.5 if m2 and m3 is not None and m2 > 1e-12 else None
-    mean, median = _num(row.mean), _num(row.median)
-    return ScoreDistribution(
-        bins=bins, n=int(row.n), mean=mean, median=median, sd=_num(row.sd), skewness=skew,
-        note=skew_note(skew, mean, median),
-    )
+    mean, median, n = _num(row.mean), _num(row.median), int(row.n)
+    note = skew_note(skew, mean, median) if n >= MIN_COMPARE else (
+        f"Too few scores ({n:,}) to describe the shape of the distribution: at least {MIN_COMPARE} are needed.")
+    return ScoreDistribution(bins=bins, n=n, mean=mean, median=median, sd=_num(row.sd), skewness=skew, note=note)
 
 
 def skew_note(skew: float | None, mean: float | None, median: float | None) -> str:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dash import dcc, html
 
 from dashboard import ids
+from dashboard.figures.theme import GRAPH_CONFIG
 
 NO_MATCH = "No students match these filters"
+HINT = "Widen the filters or reset them."
 
 
-def empty_state(container_id: str, message: str = NO_MATCH, hint: str = "Widen the filters or reset them.") -> html.Div:
+def empty_state(container_id: str, message: str = NO_MATCH, hint: str = HINT) -> html.Div:
     """A quiet box with one sentence and a hint; its id is ``<container_id>-empty``."""
     return html.Div(
         [html.P(message, className="empty-state-title"), html.P(hint, className="empty-state-hint")],
@@ -20,5 +22,5 @@ def empty_state(container_id: str, message: str = NO_MATCH, hint: str = "Widen t
 
 
 def graph(graph_id: str, figure: object) -> dcc.Graph:
-    """A responsive graph without the plotly logo."""
-    return dcc.Graph(id=graph_id, figure=figure, config={"displaylogo": False, "responsive": True}, className="analytics-graph")
+    """A responsive graph; its toolbar (download as PNG, reset zoom) shows only on hover."""
+    return dcc.Graph(id=graph_id, figure=figure, config=GRAPH_CONFIG, className="analytics-graph")

@@ -1,7 +1,8 @@
 """The filter bar shared by the analytics pages; its state lives in the URL query string.
 
 ``filter_bar(query, path)`` builds the bar from the request's query string (options come from the
-viewer's scope). Changing a control runs :func:`apply_filters`, which validates the values on the
+viewer's scope). It names whose data the page shows ("Your classes: 9A") and hides a picker with
+nothing to pick (one school, one class); hidden pickers stay in the layout for the callbacks. Changing a control runs :func:`apply_filters`, which validates the values on the
 server and writes the canonical query string both to the URL (a link another user can open) and to
 the ``FILTER_QUERY`` store the charts listen to. :func:`cascade_options` narrows grades and classes
 to the school and grade chosen. Both are registered once per app by :func:`register_callbacks`.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import dash_bootstrap_components as dbc
@@ -19,6 +21,7 @@ from dash import Input, Output, State, callback, dcc, html
 from core.errors import Forbidden
 from dashboard import ids
 from dashboard.auth import current_viewer
+from dashboard.components.empty import empty_state
 from dashboard.deps import read_session
 from services.filters import (
     FilterOptions,
@@ -29,7 +32,8 @@ from services.filters import (
     parse_search,
     to_search,
 )
-from services.scope import Filters
+from services.scope import TEACHER, Filters
+from services.wording import no_match_hint, scope_label
 
 ATTENDANCE_STEPS = (50, 60, 70, 75, 80, 85, 90, 95)
 CONTROLS = (ids.FILTER_SCHOOL, ids.FILTER_GRADE, ids.FILTER_CLASS)
@@ -57,6 +61,11 @@ def ask(service: Callable[..., T], query: str | None, **extra: Any) -> T:
         return service(session=session, viewer=viewer, filters=filters, **extra)
 
 
+def no_match(container_id: str) -> html.Div:
+    """The empty state, its hint worded for the logged-in viewer's role ("Nobody in your classes matches them")."""
+    return empty_state(container_id, hint=no_match_hint(current_viewer()))
+
+
 def scoped_options(filters: Filters) -> FilterOptions | None:
     """What the logged-in viewer may pick; None when nobody is logged in (e.g. Dash's layout validation)."""
     try:
@@ -65,6 +74,28 @@ def scoped_options(filters: Filters) -> FilterOptions | None:
         return None
     with read_session() as session:
         return filter_options(session=session, viewer=viewer, filters=filters)
+
+
+@dataclass(frozen=True)
+class BarScope:
+    """What the bar shows this viewer: options narrowed by the filters, the whole scope, and whose data it is."""
+
+    options: FilterOptions
+    whole: FilterOptions  # decides which pickers are worth showing (more than one choice)
+    label: str  # "Your classes: 9A", "The district: Demo School"
+    teacher: bool
+
+
+def bar_scope(filters: Filters) -> BarScope | None:
+    """The logged-in viewer's :class:`BarScope`; None when nobody is logged in."""
+    try:
+        viewer = current_viewer()
+    except Forbidden:
+        return None
+    with read_session() as session:
+        options = filter_options(session=session, viewer=viewer, filters=filters)
+        whole = filter_options(session=session, viewer=viewer, filters=Filters())
+        return BarScope(options, whole, scope_label(session=session, viewer=viewer), viewer.role == TEACHER)
 
 
 def _choices(options: tuple[Option, ...]) -> list[dict[str, Any]]:
@@ -76,17 +107,18 @@ def _attendance_choices(current: float | None) -> list[dict[str, Any]]:
     return [{"label": f"≥ {s:g} %", "value": s} for s in sorted(steps)]
 
 
-def _dropdown(control_id: str, label: str, options: list[dict[str, Any]], value: Any, placeholder: str) -> dbc.Col:
+def _dropdown(control_id: str, label: str, options: list[dict[str, Any]], value: Any, placeholder: str,
+              shown: bool = True) -> dbc.Col:
     return dbc.Col(
         [
             dbc.Label(label, html_for=control_id, className="filter-label"),
             dcc.Dropdown(id=control_id, options=options, value=value, placeholder=placeholder, clearable=True),
         ],
-        xs=12, sm=6, lg=2,
+        xs=12, sm=6, lg=2, className=None if shown else "d-none",
     )
 
 
-def _dates(filters: Filters, options: FilterOptions | None) -> dbc.Col:
+def _dates(filters: Filters, options: FilterOptions | None, shown: bool = True) -> dbc.Col:
     first = options.first_week if options else None
     last = (options.last_week + dt.timedelta(days=6)) if options and options.last_week else None
     return dbc.Col(
@@ -99,7 +131,7 @@ def _dates(filters: Filters, options: FilterOptions | None) -> dbc.Col:
                 start_date_placeholder_text="from", end_date_placeholder_text="to",
             ),
         ],
-        xs=12, md=6, lg=3,
+        xs=12, md=6, lg=3, className=None if shown else "d-none",
     )
 
 
@@ -108,19 +140,34 @@ def _notes(parsed: ParsedFilters) -> dbc.Alert:
                      dismissable=True, className="filter-notes")
 
 
-def filter_bar(query: Mapping[str, Any] | None, path: str) -> html.Div:
-    """The bar for this request: values from the query string, options from the viewer's scope."""
+def _pickers(f: Filters, scope: BarScope | None) -> list[dbc.Col]:
+    """School, grade and class: each hidden when the viewer's whole scope offers at most one choice."""
+    empty = FilterOptions((), (), (), None, None)
+    options, whole = (scope.options, scope.whole) if scope else (empty, empty)
+    mine = "your " if scope and scope.teacher else ""
+    return [
+        _dropdown(ids.FILTER_SCHOOL, "School", _choices(options.schools), f.school_id, f"All {mine}schools",
+                  shown=len(whole.schools) > 1),
+        _dropdown(ids.FILTER_GRADE, "Grade", _choices(options.grades), f.grade_level, f"All {mine}grades",
+                  shown=len(whole.grades) > 1),
+        _dropdown(ids.FILTER_CLASS, "Class", _choices(options.classes), f.class_id, f"All {mine}classes",
+                  shown=len(whole.classes) > 1),
+    ]
+
+
+def filter_bar(query: Mapping[str, Any] | None, path: str, *, dates: bool = True) -> html.Div:
+    """The bar for this request: whose data it is, values from the query string, options from the viewer's scope.
+
+    ``dates=False`` hides the week range on a page where it does not apply (it stays in the layout).
+    """
     parsed = _parse(query)
     f = parsed.filters
-    options = scoped_options(f)
-    empty: tuple[Option, ...] = ()
+    scope = bar_scope(f)
     controls = dbc.Row(
         [
-            _dropdown(ids.FILTER_SCHOOL, "School", _choices(options.schools if options else empty), f.school_id, "All schools"),
-            _dropdown(ids.FILTER_GRADE, "Grade", _choices(options.grades if options else empty), f.grade_level, "All grades"),
-            _dropdown(ids.FILTER_CLASS, "Class", _choices(options.classes if options else empty), f.class_id, "All classes"),
-            _dates(f, options),
-            _dropdown(ids.FILTER_STUDY, "Study hours / week", _choices(options.study_bands if options else empty),
+            *_pickers(f, scope),
+            _dates(f, scope.options if scope else None, shown=dates),
+            _dropdown(ids.FILTER_STUDY, "Study hours / week", _choices(scope.options.study_bands if scope else ()),
                       f.study_band, "Any"),
             _dropdown(ids.FILTER_ATTENDANCE, "Attendance", _attendance_choices(f.min_attendance),
                       None if f.min_attendance is None else round(f.min_attendance * 100, 2), "Any"),
@@ -132,6 +179,7 @@ def filter_bar(query: Mapping[str, Any] | None, path: str) -> html.Div:
         [
             dcc.Location(id=ids.FILTER_URL, refresh=False),
             dcc.Store(id=ids.FILTER_QUERY, data=to_search(f)),
+            html.Div(scope.label if scope else "", id=ids.FILTER_SCOPE, className="filter-scope"),
             controls,
             html.Div(reset, className="filter-actions"),
             _notes(parsed),

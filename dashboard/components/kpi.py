@@ -33,7 +33,7 @@ def kpi_cards(summary: KpiSummary) -> html.Div | dbc.Row:
     risk_note = f"of {summary.n_scored:,} scored" if summary.at_risk_share is not None else "no active model yet"
     return dbc.Row(
         [
-            card("students", "Students", f"{summary.n_students:,}"),
+            card("students", "Student" if summary.n_students == 1 else "Students", f"{summary.n_students:,}"),
             card("mean-score", "Mean score", _num(summary.mean_score), f"median {_num(summary.median_score)}"),
             card("pass-rate", "Pass rate", _pct(summary.pass_rate), f"latest score ≥ {summary.pass_threshold:g}"),
             card("attendance", "Mean attendance", _pct(summary.mean_attendance)),

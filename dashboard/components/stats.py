@@ -1,4 +1,4 @@
-"""Statistics panels of the Effects pages: tables of tests and the captions written from the numbers."""
+"""Statistics panels of the Effects pages: one plain sentence first, the tests one click away (a <details>)."""
 
 from __future__ import annotations
 
@@ -27,17 +27,26 @@ def _corr_row(name: str, c: Correlation) -> html.Tr:
     return html.Tr([html.Td(name), html.Td(_f(c.r)), html.Td(ci), html.Td(_p(c.p_value)), html.Td(f"{c.n:,}")])
 
 
+def details(summary: str, caption: str, table: dbc.Table) -> html.Details:
+    """The statistics behind the headline, closed until clicked: the technical sentence and the table."""
+    return html.Details(
+        [html.Summary(summary, className="stats-summary"), html.P(caption, className="stats-caption"), table],
+        className="stats-details",
+    )
+
+
 def study_stats(effect: StudyEffect) -> html.Div:
-    """Caption, correlation table (r, 95 % CI by Fisher z, p, n) and the association-not-cause note."""
+    """Headline in words, then (one click away) the caption and correlation table (r, 95 % CI by Fisher z, p, n)."""
     if effect.empty:
         return empty_state(ids.STUDY_STATS)
     head = html.Thead(html.Tr([html.Th(h) for h in ("Correlation", "r", "95 % CI", "p", "n")]))
     rows = [_corr_row("Pearson (linear)", effect.pearson), _corr_row("Spearman (rank)", effect.spearman)]
+    table = dbc.Table([head, html.Tbody(rows)], bordered=False, hover=True, size="sm", responsive=True, className="stats-table")
     return html.Div(
         [
-            html.P(effect.caption, className="stats-caption"),
-            dbc.Table([head, html.Tbody(rows)], bordered=False, hover=True, size="sm", className="stats-table"),
+            html.P(effect.headline, className="stats-headline"),
             html.P(effect.note, className="stats-note"),
+            details("Statistics: Pearson and Spearman correlations", effect.caption, table),
         ]
     )
 
@@ -55,15 +64,16 @@ def _test_rows(label: str, t: GroupTest, unit: str, scale: float) -> list[html.T
 
 
 def sports_stats(effect: SportsEffect) -> html.Div:
-    """Caption, the tests for scores and attendance with effect sizes, and the association note."""
+    """Headline in words, then (one click away) the caption and the tests for scores and attendance with effect sizes."""
     if effect.empty or not effect.tests:
         return empty_state(ids.SPORTS_STATS)
     head = html.Thead(html.Tr([html.Th(h) for h in ("Measure", "Test", "Statistic", "p", "Effect size")]))
     rows = _test_rows("Score", effect.tests["score"], "", 1.0) + _test_rows("Attendance", effect.tests["attendance"], "%", 100.0)
+    table = dbc.Table([head, html.Tbody(rows)], bordered=False, hover=True, size="sm", responsive=True, className="stats-table")
     return html.Div(
         [
-            html.P(effect.caption, className="stats-caption"),
-            dbc.Table([head, html.Tbody(rows)], bordered=False, hover=True, size="sm", responsive=True, className="stats-table"),
+            html.P(effect.headline, className="stats-headline"),
             html.P(effect.note, className="stats-note"),
+            details("Statistics: Welch's t, ANOVA and Kruskal-Wallis tests", effect.caption, table),
         ]
     )

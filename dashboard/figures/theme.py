@@ -21,6 +21,18 @@ OKABE_ITO = (
 BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY = OKABE_ITO[:6]
 SEQUENTIAL = "Cividis"  # perceptually uniform and readable with every common colour-vision deficiency
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
+GREY = "#8c96a0"  # groups too small to compare
+LINE_WIDTH = 2  # simple_white's shape defaults draw lines 0 px wide at 30 % opacity: every shape sets its own
+
+GRAPH_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "displayModeBar": "hover",
+    # only the tools people use: a PNG of the chart, and back to the whole chart after a drag-zoom
+    "modeBarButtons": [["toImage", "resetScale2d"]],
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+}
+"""``dcc.Graph(config=...)`` of every chart; the toolbar shows on hover (see assets/analytics.css)."""
 
 
 LAYOUT = {
@@ -45,11 +57,11 @@ def styled_dict(data: list[dict[str, Any]], layout: dict[str, Any], title: str, 
 
 
 def vline(x: float, color: str, text: str, side: str, *, dash: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A vertical line across the plot at ``x`` with a label at its top (``side``: left or right), as add_vline."""
-    line = {"color": color, **({"dash": dash} if dash else {})}
-    shape = {"type": "line", "xref": "x", "yref": "y domain", "x0": x, "x1": x, "y0": 0, "y1": 1, "line": line}
-    note = {"text": text, "x": x, "xref": "x", "y": 1, "yref": "y domain", "showarrow": False, "yanchor": "top",
-            "xanchor": "right" if side == "left" else "left"}
+    """A vertical line across the plot at ``x`` with a label just above the plot (``side``: left or right of the line)."""
+    line = {"color": color, "width": LINE_WIDTH, **({"dash": dash} if dash else {})}
+    shape = {"type": "line", "xref": "x", "yref": "y domain", "x0": x, "x1": x, "y0": 0, "y1": 1, "line": line, "opacity": 1}
+    note = {"text": text, "x": x, "xref": "x", "y": 1, "yref": "y domain", "showarrow": False, "yanchor": "bottom",
+            "xanchor": "right" if side == "left" else "left", "xshift": -3 if side == "left" else 3}
     return shape, note
 
 

@@ -64,7 +64,7 @@ def layout(**query: str) -> html.Div:
         [
             html.H2("Students at risk", className="page-title"),
             html.P(parts.CAPTION, className="risk-caption"),
-            filter_bar.filter_bar(query, PATH),
+            filter_bar.filter_bar(query, PATH, dates=False),
             dcc.Location(id=ids.RISK_NAV, refresh="callback-nav"),
             tools,
             dcc.Loading(html.Div(id=ids.RISK_STATUS, className="risk-status"), type="dot"),

@@ -8,7 +8,7 @@ from dash import Input, Output, callback, dcc, html
 
 from dashboard import ids
 from dashboard.components import filter_bar
-from dashboard.components.empty import empty_state, graph
+from dashboard.components.empty import graph
 from dashboard.components.stats import sports_stats
 from dashboard.figures.effects import level_boxes
 from services.effects import sports_effect
@@ -33,7 +33,7 @@ def update_sports(query: str | None) -> tuple[object, object]:
     """Box plots of score and attendance per level, and Welch / ANOVA / Kruskal-Wallis with effect sizes."""
     effect = filter_bar.ask(sports_effect, query)
     if effect.empty:
-        return empty_state(ids.SPORTS_BOXES), empty_state(ids.SPORTS_STATS)
+        return filter_bar.no_match(ids.SPORTS_BOXES), filter_bar.no_match(ids.SPORTS_STATS)
     score = level_boxes(effect.boxes[effect.boxes.metric == "score"], title="Latest score", unit="points")
     attendance = level_boxes(effect.boxes[effect.boxes.metric == "attendance"], title="Attendance", unit="%", scale=100.0)
     charts = dbc.Row([dbc.Col(graph(ids.SPORTS_SCORE_GRAPH, score), xs=12, lg=6),

@@ -9,10 +9,10 @@ from flask import current_app
 
 from dashboard import ids
 from dashboard.components import filter_bar
-from dashboard.components.empty import empty_state, graph
+from dashboard.components.empty import graph
 from dashboard.components.kpi import kpi_cards
 from dashboard.deps import SETTINGS_KEY
-from dashboard.figures.overview import score_histogram, weekly_trends
+from dashboard.figures.overview import TRENDS_NOTE, score_histogram, weekly_trends
 from services.overview import kpi_summary, score_distribution
 from services.overview import weekly_trends as trends_service
 
@@ -51,7 +51,7 @@ def _pass_threshold() -> float:
 def update_kpis(query: str | None) -> object:
     """KPI cards of the filtered scope."""
     summary = filter_bar.ask(kpi_summary, query, pass_threshold=_pass_threshold())
-    return kpi_cards(summary)
+    return filter_bar.no_match(ids.OVERVIEW_KPIS) if summary.empty else kpi_cards(summary)
 
 
 @callback(Output(ids.OVERVIEW_DISTRIBUTION, "children"), Input(ids.FILTER_QUERY, "data"))
@@ -59,7 +59,7 @@ def update_distribution(query: str | None) -> object:
     """Histogram of the latest scores with the skewness note."""
     dist = filter_bar.ask(score_distribution, query)
     if dist.empty:
-        return empty_state(ids.OVERVIEW_DISTRIBUTION)
+        return filter_bar.no_match(ids.OVERVIEW_DISTRIBUTION)
     figure = score_histogram(dist.bins, pass_threshold=_pass_threshold(), median=dist.median)
     return [graph(ids.OVERVIEW_DISTRIBUTION_GRAPH, figure), html.P(dist.note, className="stats-note")]
 
@@ -69,5 +69,5 @@ def update_trends(query: str | None) -> object:
     """Weekly attendance and score lines."""
     trends = filter_bar.ask(trends_service, query)
     if trends.empty:
-        return empty_state(ids.OVERVIEW_TRENDS)
-    return graph(ids.OVERVIEW_TRENDS_GRAPH, weekly_trends(trends.frame))
+        return filter_bar.no_match(ids.OVERVIEW_TRENDS)
+    return [graph(ids.OVERVIEW_TRENDS_GRAPH, weekly_trends(trends.frame)), html.P(TRENDS_NOTE, className="stats-note")]
