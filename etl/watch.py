@@ -1,7 +1,7 @@
 """Watch a drop folder: load each complete new file once, then move it to ``done/`` or ``failed/`` with a report.
 
-A file is taken when its size and modification time are the same on two looks ``interval`` seconds apart (a
-writer still copying it changes one of them); hidden names (``.x``) and temporaries (``*.part``, ``*.tmp``, ...)
+A file is taken when it is not empty and its size and modification time are the same on two looks ``interval``
+seconds apart (a writer still copying it changes one of them); hidden names (``.x``) and temporaries (``*.part``, ``*.tmp``, ...)
 are left alone, so an uploader that writes under a temporary name and renames at the end is never read early.
 Each file is loaded by :func:`etl.pipeline.ingest_file` (one transaction), then moved, with a JSON report beside it
 (``name.csv.json``), to ``done/`` (loaded, or skipped because the same bytes were loaded before) or ``failed/``
@@ -81,8 +81,11 @@ def look(inbox: Path) -> Snapshot:
 
 
 def stable(previous: Snapshot, current: Snapshot) -> list[str]:
-    """Names whose size and modification time did not change between two looks, oldest first."""
-    names = [name for name, stat in current.items() if previous.get(name) == stat]
+    """Names whose size and modification time did not change between two looks, oldest first.
+
+    Empty files are never taken: a writer that has just created its file has written nothing yet.
+    """
+    names = [name for name, stat in current.items() if stat[0] > 0 and previous.get(name) == stat]
     return sorted(names, key=lambda name: (current[name][1], name))
 
 
