@@ -228,3 +228,47 @@ def test_the_image_builds_and_runs_as_a_user() -> None:
     probe = "id -u; command -v gcc cc make || true; studentperf --help >/dev/null && echo cli-ok"
     ran = subprocess.run(["docker", "run", "--rm", tag, "sh", "-c", probe], capture_output=True, text=True, timeout=300)
     assert ran.returncode == 0 and ran.stdout.split() == ["10001", "cli-ok"], ran.stdout + ran.stderr
+
+
+def test_backup_and_restore_with_pg_dump_as_the_readme_says(clean_db, tmp_path: Path) -> None:  # noqa: ANN001
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from etl.generate import write_school
+    from etl.pipeline import ingest_file
+
+    if not (shutil.which("pg_dump") and shutil.which("pg_restore")):
+        pytest.skip("pg_dump and pg_restore are not installed here")
+    write_school(tmp_path / "school.csv", 4, seed=2)
+    ingest_file(clean_db, tmp_path / "school.csv")
+    engine_url = make_url(clean_db.url)  # SQLAlchemy's (with its driver); pg_dump and pg_restore take libpq's
+    url = engine_url.set(drivername="postgresql")
+    source = url.render_as_string(hide_password=False)
+    dump = tmp_path / "backup.dump"
+    dumped = subprocess.run(["pg_dump", source, "-Fc", "-f", str(dump)], capture_output=True, text=True, timeout=300)
+    if dumped.returncode != 0 and "version mismatch" in dumped.stderr:
+        pytest.skip(f"this pg_dump is older than the server: {dumped.stderr.strip()}")
+    assert dumped.returncode == 0, dumped.stderr
+    scratch = f"{url.database}_restore"
+    admin = create_engine(engine_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{scratch}"'))
+    target = url.set(database=scratch)
+    try:
+        for _ in range(2):  # the second restore replaces the first one's contents (--clean --if-exists)
+            restored = subprocess.run(["pg_restore", "-d", target.render_as_string(hide_password=False), "--clean",
+                                       "--if-exists", "--no-owner", str(dump)], capture_output=True, text=True, timeout=300)
+            assert restored.returncode == 0, restored.stderr
+        query = text("SELECT (SELECT count(*) FROM students), (SELECT count(*) FROM attendance), "
+                     "(SELECT version_num FROM alembic_version), (SELECT count(*) FROM ingestion_runs)")
+        engine = create_engine(engine_url.set(database=scratch))
+        with engine.connect() as conn:
+            copy = tuple(conn.execute(query).one())
+        engine.dispose()
+        with clean_db.engine.connect() as conn:
+            original = tuple(conn.execute(query).one())
+        assert copy == original and copy[:2] == (4, 160)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+        admin.dispose()
