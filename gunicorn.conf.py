@@ -1,6 +1,7 @@
 """Gunicorn settings for ``studentperf serve`` (and ``gunicorn -c gunicorn.conf.py dashboard.wsgi:app``).
 
-Read from the environment: ``STUDENTPERF_BIND`` (or ``PORT``), ``STUDENTPERF_WORKERS``,
+Read from the environment: ``STUDENTPERF_BIND`` (default ``127.0.0.1:$PORT``, ``PORT`` default 8050: only this
+machine; the container image sets ``0.0.0.0:8050``), ``STUDENTPERF_WORKERS``,
 ``STUDENTPERF_THREADS``, ``STUDENTPERF_TIMEOUT``, ``LOG_LEVEL``, ``LOG_FORMAT=json`` for JSON access
 lines. No preloading: each worker imports ``dashboard.wsgi`` after the fork and builds its own app,
 SQLAlchemy engine and connection pool (engines are never shared across processes).
@@ -21,7 +22,7 @@ def _int(name: str, default: int) -> int:
 def _bind() -> str:
     if os.environ.get("STUDENTPERF_BIND"):
         return os.environ["STUDENTPERF_BIND"]
-    return f"0.0.0.0:{_int('PORT', 8050)}"
+    return f"127.0.0.1:{_int('PORT', 8050)}"
 
 
 wsgi_app = "dashboard.wsgi:app"

@@ -81,7 +81,7 @@ def _audit_uploads(database, reports: list) -> None:  # noqa: ANN001
 
 
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="CSV files to load, in order.")],
+    paths: Annotated[list[Path] | None, typer.Argument(help="CSV files to load, in order (or --watch DIR).")] = None,
     school: Annotated[str, typer.Option(help="School of rows without a school column.")] = "Demo School",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change, then roll back.")] = False,
     truncate: Annotated[bool, typer.Option("--truncate", help="Empty the student data tables first (same transaction).")] = False,
@@ -90,8 +90,14 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per file instead of a table.")] = False,
     id_prefix: Annotated[str, typer.Option("--id-prefix", help="Id prefix for files without a student id column.")] = "line",
     date: Annotated[str, typer.Option("--date", help="Date (YYYY-MM-DD) for files without a date column.")] = "2025-09-01",
+    watch: Annotated[Path | None, typer.Option("--watch", help="Watch this drop folder: load each complete new file once, move it to DIR/done or DIR/failed with a JSON report; runs until SIGTERM or Ctrl-C.")] = None,
+    once: Annotated[bool, typer.Option("--once", help="With --watch: load the complete files there now, then exit (1 if any failed).")] = False,
+    interval: Annotated[float, typer.Option("--interval", min=0.01, help="With --watch: seconds between looks; a file is taken once unchanged over one interval.")] = 5.0,
 ) -> None:
     """Load flat export files; see `studentperf ingest --help`."""
+    from studentperf.cli.watching import check_watch_args, run_watch
+
+    check_watch_args(paths, watch, once, dry_run, truncate)
     try:
         default_date = dt.date.fromisoformat(date)
     except ValueError:
@@ -100,6 +106,8 @@ def ingest(
     database = open_database(settings)
     options = {"school": school, "dry_run": dry_run, "truncate": truncate, "batch_size": batch_size,
                "force": force, "id_prefix": id_prefix, "default_date": default_date}
+    if watch is not None:
+        return run_watch(database, watch, options, once=once, interval=interval, as_json=as_json, audit=_audit_uploads)
     with domain_errors():
         reports = _ingest_all(database, paths, options, show_progress=is_terminal() and not as_json)
     _audit_uploads(database, reports)

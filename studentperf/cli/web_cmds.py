@@ -83,8 +83,16 @@ def deactivate(email: str = typer.Argument(..., help="The user's email.")) -> No
     typer.echo(f"deactivated {info.email}")
 
 
+def bind_address(env: dict[str, str], host: str | None, port: int | None) -> str:
+    """Gunicorn's ``host:port``: the options, else ``STUDENTPERF_BIND``, else 127.0.0.1 and ``PORT`` (8050)."""
+    current = env.get("STUDENTPERF_BIND") or f"127.0.0.1:{env.get('PORT') or 8050}"
+    old_host, _, old_port = current.rpartition(":")
+    return f"{host or old_host or '127.0.0.1'}:{port or old_port or 8050}"
+
+
 def serve(
-    host: str = typer.Option(None, "--host", help="Address to listen on (default from STUDENTPERF_BIND, else 0.0.0.0)."),
+    host: str = typer.Option(None, "--host", help="Address to listen on (default from STUDENTPERF_BIND, else 127.0.0.1: "
+                             "this machine only; 0.0.0.0 for every interface)."),
     port: int = typer.Option(None, "--port", help="Port (default from PORT, else 8050)."),
     workers: int = typer.Option(None, "--workers", min=1, help="Gunicorn worker processes (default STUDENTPERF_WORKERS)."),
 ) -> None:
@@ -97,10 +105,7 @@ def serve(
     except SettingsError as exc:
         fail(str(exc))
     env = dict(os.environ)
-    if host or port:
-        current = env.get("STUDENTPERF_BIND") or f"0.0.0.0:{env.get('PORT') or 8050}"
-        old_host, _, old_port = current.rpartition(":")
-        env["STUDENTPERF_BIND"] = f"{host or old_host}:{port or old_port}"
+    env["STUDENTPERF_BIND"] = bind_address(env, host, port)
     if workers:
         env["STUDENTPERF_WORKERS"] = str(workers)
     args = [sys.executable, "-m", "gunicorn", "dashboard.wsgi:app"]
