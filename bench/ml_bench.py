@@ -86,7 +86,7 @@ def run(database: Database, settings: Settings) -> None:
     from ml.registry import load_model
     from ml.score import score_all
     from ml.train import train_and_register
-    from services.risk import explain_student
+    from services.at_risk import explain_student
     from services.scope import Viewer
 
     with database.begin() as s:

@@ -4,9 +4,8 @@ Loads ``etl.generate`` output through the ETL into a throwaway database (default
 trains and scores a model, then times the services behind the risk pages, each beside a baseline
 measured in the same run:
 
-* one page of ``services.profile.risk_table`` (sorted and paged in SQL, with the tier counts) against
-  ``services.risk.at_risk_list`` (the ML service's page: no tier counts) and against reading every
-  scored row and paging in pandas (what "send it all to the table" would cost before the browser);
+* one page of ``services.at_risk.risk_table`` (sorted and paged in SQL, with the tier counts) against
+  reading every scored row and paging in pandas (what "send it all to the table" would cost before the browser);
 * the whole CSV export against the raw rows alone;
 * one profile (weeks, class medians, stored score, exact SHAP) against ``explain_student`` alone.
 
@@ -35,8 +34,8 @@ sys.path.insert(0, str(ROOT))
 from core.settings import Settings  # noqa: E402
 from db.database import Database, connect  # noqa: E402
 from db.engine import normalise_url  # noqa: E402
-from services.profile import export_risk_csv, risk_table, student_profile  # noqa: E402
-from services.risk import at_risk_list, explain_student  # noqa: E402
+from services.at_risk import explain_student, export_risk_csv, risk_table  # noqa: E402
+from services.profile import student_profile  # noqa: E402
 from services.scope import Filters, Viewer  # noqa: E402
 
 ADMIN = Viewer(user_id=0, email="bench@example.org", role="admin")
@@ -83,6 +82,8 @@ def all_rows_in_pandas(session, offset: int = 0) -> pd.DataFrame:  # noqa: ANN00
     """Baseline: every scored row of the active model into pandas, sorted and paged there."""
     sql = text("SELECT p.student_id, s.name, p.probability, p.tier, p.reasons, ss.latest_score, ss.attendance_mean "
                "FROM predictions p JOIN model_versions m ON m.id = p.model_version_id AND m.is_active "
+               "JOIN scoring_runs r ON r.id = p.scoring_run_id "
+               "AND r.id = (SELECT max(id) FROM scoring_runs WHERE model_version_id = m.id) "
                "JOIN students s ON s.id = p.student_id JOIN student_summary ss ON ss.student_id = p.student_id")
     frame = pd.DataFrame(session.execute(sql).all())
     return frame.sort_values("probability", ascending=False).iloc[offset:offset + 25]
@@ -98,15 +99,15 @@ def run(db: Database, repeat: int) -> None:
     print(f"\n{n:,} scored students; times are medians of {repeat} runs\n")
     rows = [
         ("first page, highest risk", lambda s: risk_table(session=s, viewer=ADMIN),
-         "at_risk_list page", lambda s: at_risk_list(session=s, viewer=ADMIN, limit=25)),
+         "all rows in pandas", all_rows_in_pandas),
         ("page 2000 (offset 50k)", lambda s: risk_table(session=s, viewer=ADMIN, offset=min(50_000, n - 25)),
-         "at_risk_list same", lambda s: at_risk_list(session=s, viewer=ADMIN, limit=25, offset=min(50_000, n - 25))),
+         "all rows in pandas", lambda s: all_rows_in_pandas(s, offset=min(50_000, n - 25))),
         ("sorted by attendance", lambda s: risk_table(session=s, viewer=ADMIN, sort="attendance", descending=False),
          "all rows in pandas", all_rows_in_pandas),
         ("grade 10, tier High", lambda s: risk_table(session=s, viewer=ADMIN, filters=Filters(grade_level=10), tier="High"),
-         "at_risk_list same", lambda s: at_risk_list(session=s, viewer=ADMIN, filters=Filters(grade_level=10), tier="High", limit=25)),
+         "all rows in pandas", all_rows_in_pandas),
         ("teacher, one class", lambda s: risk_table(session=s, viewer=teacher),
-         "at_risk_list same", lambda s: at_risk_list(session=s, viewer=teacher, limit=25)),
+         "all rows in pandas", all_rows_in_pandas),
         ("CSV export, every row", lambda s: export_risk_csv(session=s, viewer=ADMIN),
          "all rows in pandas", all_rows_in_pandas),
         ("profile with SHAP", lambda s: student_profile(session=s, viewer=ADMIN, student_id=student),

@@ -41,7 +41,6 @@ NAMING = {
 }
 
 ROLES = ("admin", "staff", "teacher")
-TIERS = ("High", "Moderate", "Low")
 
 
 class Base(DeclarativeBase):
@@ -367,8 +366,25 @@ class ModelVersion(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
+class ScoringRun(Base):
+    """One `studentperf score` run of a model: the features' date, the tier cut-offs it used, how many it scored."""
+
+    __tablename__ = "scoring_runs"
+    __table_args__ = (
+        CheckConstraint("0 <= low AND low <= high AND high <= 1", name="cutoffs_valid"),
+        Index("ix_scoring_runs_model_version_id", "model_version_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    high: Mapped[float] = mapped_column(Double)  # High at or above this probability
+    low: Mapped[float] = mapped_column(Double)  # Low below this one; Moderate in between
+    n_scored: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = _now()
+
+
 class Prediction(Base):
-    """A student's risk score from one model version, with the top reasons in plain words."""
+    """A student's risk score from one model version and its tier, by the cut-offs of the scoring run that wrote it."""
 
     __tablename__ = "predictions"
     __table_args__ = (
@@ -377,6 +393,7 @@ class Prediction(Base):
     )
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), primary_key=True)
     model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True)
+    scoring_run_id: Mapped[int] = mapped_column(ForeignKey("scoring_runs.id", ondelete="CASCADE"))
     as_of: Mapped[dt.date] = mapped_column(Date)
     probability: Mapped[float] = mapped_column(Double)
     tier: Mapped[str] = mapped_column(Text)
@@ -391,6 +408,7 @@ DATA_TABLES = (
     "study_hours",
     "attendance",
     "predictions",
+    "scoring_runs",
     "student_summary",
     "class_week_summary",
     "student_week_summary",

@@ -13,6 +13,10 @@ class NoActiveModel(MLError, Unavailable):
     """No model is active (train one with `studentperf train`)."""
 
 
+class NotScoredYet(MLError, Unavailable):
+    """The active model has no scoring run yet (run `studentperf score`)."""
+
+
 class ModelMismatch(MLError, Unavailable):
     """A saved model expects different features than the current code and data provide."""
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import xgboost as xgb
-from sqlalchemy import text
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from db.models import Enrollment
 from ml.errors import NotEnoughData
 from ml.features import CONTEXT_COLUMNS, build_features
 from ml.pipeline import output_feature_map
@@ -90,17 +91,32 @@ class StudentExplanation:
     reasons: list[dict]
 
 
-def current_class(session: Session, student_id: int) -> int | None:
-    """The class of the student's latest enrollment (None when not enrolled)."""
-    sql = text(
-        "SELECT class_id FROM enrollments WHERE student_id = :s ORDER BY school_year DESC, class_id LIMIT 1"
+def current_class_select(student_id: int) -> Select:
+    """The query of the student's current class: that of their latest enrollment, lowest class id first.
+
+    The one definition of "the current class" (the scope check of a student uses it; the student summaries pick
+    the same one in SQL).
+    """
+    return (
+        select(Enrollment.class_id).where(Enrollment.student_id == int(student_id))
+        .order_by(Enrollment.school_year.desc(), Enrollment.class_id).limit(1)
     )
-    return session.execute(sql, {"s": int(student_id)}).scalar()
 
 
-def explain_one(session: Session, model: LoadedModel, student_id: int, as_of: dt.date) -> StudentExplanation:
-    """Exact SHAP contributions for one current student as of ``as_of`` (reads only the student's class)."""
-    class_id = current_class(session, student_id)
+def current_class(session: Session, student_id: int) -> int | None:
+    """The student's current class (None when not enrolled); see :func:`current_class_select`."""
+    value = session.scalar(current_class_select(student_id))
+    return None if value is None else int(value)
+
+
+def explain_one(
+    session: Session, model: LoadedModel, student_id: int, as_of: dt.date, class_id: int | None = None
+) -> StudentExplanation:
+    """Exact SHAP contributions for one current student as of ``as_of`` (reads only the student's class).
+
+    ``class_id`` is the student's current class when the caller already knows it (else it is looked up).
+    """
+    class_id = class_id if class_id is not None else current_class(session, student_id)
     frame = build_features(session, as_of, class_ids=[class_id]) if class_id is not None else None
     if frame is None or student_id not in frame.index:
         raise NotEnoughData(f"Student {student_id} is not a current student with data to explain.")

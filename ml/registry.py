@@ -1,4 +1,9 @@
-"""Model registry: one joblib artifact per model under ``models_dir`` and its provenance in ``model_versions``."""
+"""Model registry: one joblib artifact per model under ``models_dir``, its provenance in ``model_versions``,
+and its scoring runs in ``scoring_runs``.
+
+The active model has one owner, :func:`active_model`, and what every surface shows of it has one
+owner too, :func:`scored_run`: the active model's latest stored scoring run (see its docstring).
+"""
 
 from __future__ import annotations
 
@@ -16,12 +21,17 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 import core
-from db.models import ModelVersion
+from db.models import ModelVersion, ScoringRun
 from ml import features as feature_module
-from ml.errors import ModelMismatch, NoActiveModel, UnknownModel
+from ml.errors import ModelMismatch, NoActiveModel, NotScoredYet, UnknownModel
 from ml.features import FeatureSpec
 
 ML_DIR = Path(__file__).resolve().parent
+NO_ACTIVE_MODEL = (
+    "No active risk model yet: an administrator trains one (`studentperf train`) and scores the students "
+    "(`studentperf score`)."
+)
+NOT_SCORED_YET = "The active model has not scored anyone yet: run `studentperf score`."
 
 
 def feature_version() -> str:
@@ -151,18 +161,72 @@ def activate_version(session: Session, version: str) -> ModelInfo:
     return _info(row)
 
 
-def active_info(session: Session) -> ModelInfo:
-    """The active model's registry row."""
+def active_model(session: Session) -> ModelInfo:
+    """The active model's registry row (``NoActiveModel`` when none is active): the only place that looks it up."""
     row = session.scalar(select(ModelVersion).where(ModelVersion.is_active))
     if row is None:
-        raise NoActiveModel("No active risk model: train one with `studentperf train`.")
+        raise NoActiveModel(NO_ACTIVE_MODEL)
     return _info(row)
+
+
+@dataclass(frozen=True)
+class ScoringRunInfo:
+    """One stored scoring run: which model, the features' date, the tier cut-offs it used, how many it scored."""
+
+    id: int
+    model_version_id: int
+    model_version: str
+    as_of: dt.date
+    high: float
+    low: float
+    n_scored: int
+    created_at: dt.datetime
+
+
+def record_run(session: Session, model: ModelInfo, as_of: dt.date, high: float, low: float, n_scored: int) -> ScoringRunInfo:
+    """Insert a scoring run of ``model`` with its cut-offs (the caller writes its predictions and commits)."""
+    row = ScoringRun(model_version_id=model.id, as_of=as_of, high=float(high), low=float(low), n_scored=int(n_scored))
+    session.add(row)
+    session.flush()
+    return _run_info(row, model.version)
+
+
+def _run_info(row: ScoringRun, version: str) -> ScoringRunInfo:
+    return ScoringRunInfo(id=row.id, model_version_id=row.model_version_id, model_version=version, as_of=row.as_of,
+                          high=row.high, low=row.low, n_scored=row.n_scored, created_at=row.created_at)
+
+
+def scored_run(session: Session) -> ScoringRunInfo:
+    """The active model's latest stored scoring run: what every surface shows.
+
+    Policy: the at-risk list, its export and API, the overview's at-risk share, a student's profile and
+    the explanation endpoint all read the predictions of this run and the tier stored with each one
+    (never a live probability, never a tier recomputed with default cut-offs). Until a model is active
+    this raises ``NoActiveModel``; until the active model has a scoring run it raises ``NotScoredYet``;
+    each with one sentence that every surface shows as it is.
+
+    Parameters
+    ----------
+    session : an open session; nothing is written.
+    """
+    latest = (
+        select(ModelVersion.version, ScoringRun).where(ModelVersion.is_active)
+        .outerjoin(ScoringRun, ScoringRun.model_version_id == ModelVersion.id)
+        .order_by(ScoringRun.id.desc().nulls_last()).limit(1)
+    )
+    found = session.execute(latest).first()  # one query: this runs on every page and API call
+    if found is None:
+        raise NoActiveModel(NO_ACTIVE_MODEL)
+    version, row = found
+    if row is None:
+        raise NotScoredYet(NOT_SCORED_YET)
+    return _run_info(row, version)
 
 
 def load_model(session: Session, version: str | None = None) -> LoadedModel:
     """Load ``version`` (default: the active model), refusing an artifact whose features do not match."""
     if version is None:
-        info = active_info(session)
+        info = active_model(session)
     else:
         row = session.scalar(select(ModelVersion).where(ModelVersion.version == version))
         if row is None:

@@ -1,5 +1,8 @@
 """Score every current student with the active model into ``predictions``, with three reasons each.
 
+Each run is stored in ``scoring_runs`` with the cut-offs it used, and each prediction keeps its tier:
+every surface reads that stored tier. The tier words are defined here, where they are assigned.
+
 Tiers (cut-offs configurable, ``TierCutoffs``): High when the probability is at or above ``high``
 (default: the model's threshold, the F1-best cut chosen out-of-fold); Low below ``low`` (default: half
 of it); Moderate in between. Like DEWS, the Moderate band holds the students the model cannot place
@@ -29,9 +32,10 @@ from ml.errors import NotEnoughData
 from ml.explain import contributions
 from ml.features import build_features, latest_data_date
 from ml.reasons import top_reasons
-from ml.registry import LoadedModel, load_model, require_columns
+from ml.registry import LoadedModel, load_model, record_run, require_columns
 
-TIERS = ("High", "Moderate", "Low")
+HIGH, MODERATE, LOW = "High", "Moderate", "Low"
+TIERS = (HIGH, MODERATE, LOW)
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ class TierCutoffs:
 def assign_tiers(probability: np.ndarray, high: float, low: float) -> np.ndarray:
     """High / Moderate / Low for each probability."""
     probability = np.asarray(probability, dtype=float)
-    return np.where(probability >= high, "High", np.where(probability >= low, "Moderate", "Low"))
+    return np.where(probability >= high, HIGH, np.where(probability >= low, MODERATE, LOW))
 
 
 @dataclass
@@ -63,6 +67,7 @@ class ScoreResult:
     version: str
     as_of: dt.date
     n_scored: int
+    run_id: int
     tiers: dict[str, int]
     cutoffs: tuple[float, float]
     seconds: dict[str, float] = field(default_factory=dict)
@@ -100,21 +105,22 @@ def _copy_predictions(session: Session, rows: pd.DataFrame) -> None:
     raw = session.connection().connection.dbapi_connection
     with raw.cursor() as cursor:
         cursor.copy_expert(
-            "COPY predictions (student_id, model_version_id, as_of, probability, tier, reasons) "
+            "COPY predictions (student_id, model_version_id, scoring_run_id, as_of, probability, tier, reasons) "
             "FROM STDIN WITH (FORMAT csv)",
             buffer,
         )
 
 
 def write_predictions(
-    session: Session, model: LoadedModel, as_of: dt.date, frame: pd.DataFrame, probability: np.ndarray,
+    session: Session, model: LoadedModel, run_id: int, as_of: dt.date, frame: pd.DataFrame, probability: np.ndarray,
     tiers: np.ndarray, reasons: list[list[dict[str, Any]]],
 ) -> None:
-    """Replace this model's predictions with the new ones (bulk COPY)."""
+    """Replace this model's predictions with those of scoring run ``run_id`` (bulk COPY)."""
     session.execute(delete(Prediction).where(Prediction.model_version_id == model.info.id))
     rows = pd.DataFrame({
         "student_id": frame.index.to_numpy(),
         "model_version_id": model.info.id,
+        "scoring_run_id": run_id,
         "as_of": as_of.isoformat(),
         "probability": np.round(probability, 6),
         "tier": tiers,
@@ -133,7 +139,7 @@ def score_all(
     database : the product database; predictions are written in one transaction.
     settings : product settings (kept for symmetry with training; the model carries its own threshold).
     as_of : the features' date.
-    cutoffs : tier cut-offs; default High >= model threshold, Low < half of it.
+    cutoffs : tier cut-offs; default High >= model threshold, Low < half of it. Stored with the run.
     """
     seconds: dict[str, float] = {}
     with database.begin() as session:
@@ -155,7 +161,8 @@ def score_all(
         high, low = (cutoffs or TierCutoffs()).resolve(model.threshold)
         tiers = assign_tiers(probability, high, low)
         start = time.perf_counter()
-        write_predictions(session, model, as_of, frame, probability, tiers, reasons)
+        run = record_run(session, model.info, as_of, high, low, len(frame))
+        write_predictions(session, model, run.id, as_of, frame, probability, tiers, reasons)
         seconds["write"] = time.perf_counter() - start
     counts = {t: int((tiers == t).sum()) for t in TIERS}
-    return ScoreResult(model.info.version, as_of, len(frame), counts, (high, low), seconds)
+    return ScoreResult(model.info.version, as_of, len(frame), run.id, counts, (high, low), seconds)

@@ -13,7 +13,10 @@ import pandas as pd
 from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import Session
 
-from db.models import ModelVersion, Prediction
+from core.errors import Unavailable
+from db.models import Prediction
+from ml.registry import ScoringRunInfo, scored_run
+from ml.score import HIGH
 from services.queries import (
     M,
     class_week_sums,
@@ -25,8 +28,6 @@ from services.queries import (
 )
 from services.scope import Filters, Viewer
 from services.small_groups import MIN_COMPARE
-
-HIGH = "High"
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,9 @@ class KpiSummary:
     mean_attendance: float | None
     chronic_share: float | None
     chronic_below: float
-    at_risk_share: float | None  # None while no active model has scored anyone
+    at_risk_share: float | None  # None until the active model has scored someone in the scope
     n_scored: int = 0
+    risk_note: str | None = None  # why there is no share: the sentence every risk surface shows
 
     @property
     def empty(self) -> bool:
@@ -50,12 +52,18 @@ class KpiSummary:
         return self.n_students == 0
 
 
-def _active_model_id(session: Session) -> int | None:
-    return session.scalar(select(ModelVersion.id).where(ModelVersion.is_active.is_(True)))
+def _scored_run(session: Session) -> tuple[ScoringRunInfo | None, str | None]:
+    try:
+        return scored_run(session), None
+    except Unavailable as exc:
+        return None, str(exc)
 
 
 def kpi_summary(*, session: Session, viewer: Viewer, filters: Filters, pass_threshold: float = 60.0) -> KpiSummary:
     """Students, mean and median score, pass rate, attendance, chronic absence and the share at high risk.
+
+    The share is that of the stored High tier in the active model's latest scoring run
+    (:func:`ml.registry.scored_run`); until there is one, ``risk_note`` holds the sentence saying why.
 
     Parameters
     ----------
@@ -71,7 +79,7 @@ def kpi_summary(*, session: Session, viewer: Viewer, filters: Filters, pass_thre
     rules = load_rules(session)
     m = student_metrics(viewer, filters, rules).subquery("m")
     score = m.c[M.SCORE]
-    model_id = _active_model_id(session)
+    run, risk_note = _scored_run(session)
     cols = [
         func.count().label("n"),
         func.avg(score).label("mean"),
@@ -81,14 +89,15 @@ def kpi_summary(*, session: Session, viewer: Viewer, filters: Filters, pass_thre
         func.avg(cast(m.c[M.CHRONIC], Integer)).label("chronic"),
     ]
     query = select(*cols).select_from(m)
-    if model_id is not None:
+    if run is not None:
+        of_run = (Prediction.model_version_id == run.model_version_id) & (Prediction.scoring_run_id == run.id)
         query = query.add_columns(
             func.count(Prediction.student_id).label("scored"),
             func.count(Prediction.student_id).filter(Prediction.tier == HIGH).label("high"),
-        ).outerjoin(Prediction, (Prediction.student_id == m.c[M.STUDENT_ID]) & (Prediction.model_version_id == model_id))
+        ).outerjoin(Prediction, (Prediction.student_id == m.c[M.STUDENT_ID]) & of_run)
     row = session.execute(query).one()._mapping
     n = int(row["n"])
-    scored = int(row["scored"]) if model_id is not None else 0
+    scored = int(row["scored"]) if run is not None else 0
     return KpiSummary(
         n_students=n,
         mean_score=_num(row["mean"]),
@@ -100,6 +109,7 @@ def kpi_summary(*, session: Session, viewer: Viewer, filters: Filters, pass_thre
         chronic_below=rules.chronic_below,
         at_risk_share=(int(row["high"]) / scored) if scored else None,
         n_scored=scored,
+        risk_note=risk_note,
     )
 
 

@@ -1,4 +1,8 @@
-"""Students as the viewer may see them: a paged list and one student's summary, scoped in SQL."""
+"""Students as the viewer may see them: a paged list, one student's summary, and the one scope check of a student.
+
+:func:`require_in_scope` is the check every per-student question runs once per request: a student
+outside the viewer's classes gets the same ``NotFound`` sentence as one that does not exist.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,46 @@ from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput, NotFound
 from db.models import SchoolClass, Student, StudentSummary
+from ml.explain import current_class_select
 from services.scope import Viewer
 
 MAX_PER_PAGE = 200
+MAX_STUDENT_ID = 2**63 - 1
+NO_SUCH_STUDENT = "No such student in your classes."
+
+
+@dataclass(frozen=True)
+class StudentInScope:
+    """A student the viewer may see, and their current class: made only by :func:`require_in_scope`."""
+
+    student_id: int
+    class_id: int
+
+
+def parse_student_id(raw: Any) -> int:
+    """A student id from a URL: a positive whole number, else InvalidInput with one sentence."""
+    text = str(raw if raw is not None else "").strip()
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_STUDENT_ID:
+        raise InvalidInput(f"{text[:40]!r} is not a student id: ids are whole numbers such as 42.")
+    return int(text)
+
+
+def require_in_scope(session: Session, viewer: Viewer, student_id: int) -> StudentInScope:
+    """The student and their current class; ``NotFound`` (one sentence either way) when unknown or out of scope.
+
+    Parameters
+    ----------
+    session : an open session; nothing is written.
+    viewer : who asks; a teacher sees only their classes.
+    student_id : the student's database id (untrusted: any whole number).
+    """
+    if not 1 <= int(student_id) <= MAX_STUDENT_ID:
+        raise NotFound(NO_SUCH_STUDENT)
+    current = current_class_select(int(student_id)).subquery()
+    class_id = session.scalar(select(current.c.class_id).where(viewer.class_clause(current.c.class_id)))
+    if class_id is None:
+        raise NotFound(NO_SUCH_STUDENT)
+    return StudentInScope(int(student_id), int(class_id))
 
 
 @dataclass(frozen=True)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request
 
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput
 from dashboard.api import api_bp, int_arg
 from dashboard.auth import current_viewer
 from dashboard.deps import read_session
 from dashboard.security import client_address
 from services import audit
+from services.at_risk import DEFAULT_LIMIT, explain_student, risk_table
 from services.filters import parse_filters
-from services.profile import MAX_STUDENT_ID, NO_SUCH_STUDENT, require_student, risk_table
-from services.risk import explain_student
 
 ORDERS = ("desc", "asc")
 
@@ -31,29 +30,30 @@ def _whole(name: str, default: int) -> int:
 
 @api_bp.get("/risk")
 def risk_list() -> Response:
-    """A page of the viewer's scored students: ``tier``, ``limit``, ``offset``, ``sort``, ``order`` and the filter keys."""
+    """A page of the viewer's scored students (the latest scoring run, its stored tiers and cut-offs).
+
+    Query keys: ``tier``, ``limit``, ``offset``, ``sort``, ``order`` and the filter bar's keys.
+    """
     viewer = current_viewer()
     with read_session() as s:
         filters = parse_filters(request.args.to_dict(), session=s, strict=True).filters
         table = risk_table(
             session=s, viewer=viewer, filters=filters, tier=request.args.get("tier") or None,
             sort=request.args.get("sort") or "probability", descending=_order(),
-            limit=_whole("limit", 50), offset=_whole("offset", 0),
+            limit=_whole("limit", DEFAULT_LIMIT), offset=_whole("offset", 0),
         )
     return jsonify({
         "items": [row.to_dict() for row in table.items], "total": table.total, "limit": table.limit,
         "offset": table.offset, "model_version": table.model_version, "tier_counts": table.tier_counts,
+        "as_of": table.run.as_of.isoformat(), "cutoffs": {"high": table.run.high, "low": table.run.low},
     })
 
 
 @api_bp.get("/students/<int:student_id>/explanation")
 def explanation(student_id: int) -> Response:
-    """The exact SHAP explanation of one student's score in plain words; the view is recorded in the audit log."""
+    """One student's stored score and tier and the exact SHAP explanation in plain words; the view is audited."""
     viewer = current_viewer()
-    if not 1 <= student_id <= MAX_STUDENT_ID:
-        raise NotFound(NO_SUCH_STUDENT)
     with read_session() as s:
-        require_student(s, viewer, student_id)
         result = explain_student(session=s, viewer=viewer, student_id=student_id)
         audit.record(s, action=audit.STUDENT_VIEW, user_id=viewer.user_id, actor=viewer.email, target=str(student_id),
                      details={"page": "api", "what": "explanation"}, address=client_address())

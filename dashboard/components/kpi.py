@@ -30,7 +30,8 @@ def kpi_cards(summary: KpiSummary) -> html.Div | dbc.Row:
     """The row of KPI cards, or the empty state when no student matches."""
     if summary.empty:
         return empty_state(ids.OVERVIEW_KPIS)
-    risk_note = f"of {summary.n_scored:,} scored" if summary.at_risk_share is not None else "no active model yet"
+    scored = f"of {summary.n_scored:,} scored"
+    risk_note = scored if summary.at_risk_share is not None else summary.risk_note or "no scored student here"
     return dbc.Row(
         [
             card("students", "Student" if summary.n_students == 1 else "Students", f"{summary.n_students:,}"),

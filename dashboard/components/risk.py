@@ -13,21 +13,22 @@ from dashboard import ids
 from dashboard.components.empty import empty_state, graph
 from dashboard.figures.risk import HISTORY_HEIGHT, bars_height, contribution_bars, history_figure
 from dashboard.figures.theme import FONT
-from services.profile import RiskRow, RiskTable, StudentProfile
+from services.at_risk import DEFAULT_LIMIT, HIGH, LOW, MODERATE, TIERS, RiskRow, RiskTable, ScoringRun
+from services.profile import StudentProfile
 
-TIERS = ("High", "Moderate", "Low")
-TIER_SYMBOLS = {"High": "▲", "Moderate": "◆", "Low": "●"}
+TIER_SYMBOLS = {HIGH: "▲", MODERATE: "◆", LOW: "●"}
 TIER_STYLES = {  # light Okabe-Ito tints with dark text (contrast above 7:1), never colour alone: a shape and the word too
-    "High": {"backgroundColor": "#FBE3D6", "color": "#7A2E00", "borderLeft": "4px solid #D55E00"},
-    "Moderate": {"backgroundColor": "#FCEFCF", "color": "#5C4000", "borderLeft": "4px solid #E69F00"},
-    "Low": {"backgroundColor": "#DCEBF5", "color": "#00466E", "borderLeft": "4px solid #0072B2"},
+    HIGH: {"backgroundColor": "#FBE3D6", "color": "#7A2E00", "borderLeft": "4px solid #D55E00"},
+    MODERATE: {"backgroundColor": "#FCEFCF", "color": "#5C4000", "borderLeft": "4px solid #E69F00"},
+    LOW: {"backgroundColor": "#DCEBF5", "color": "#00466E", "borderLeft": "4px solid #0072B2"},
 }
-PAGE_SIZE = 25
+PAGE_SIZE = DEFAULT_LIMIT
 DEFAULT_SORT = [{"column_id": "probability", "direction": "desc"}]  # highest risk first
 CAPTION = (
     "The risk score is the model's estimate of how likely a student is to finish below the pass mark, worked out from "
-    "attendance, study hours and grades so far. High: at or above the model's decision threshold; Moderate: at least "
-    "half of it; Low: below that. It is an estimate to prompt a conversation with the student, not a verdict."
+    "attendance, study hours and grades so far. Each scoring run sets the tiers' cut-offs, shown above the table "
+    "(by default High starts at the model's decision threshold and Low below half of it). It is an estimate to prompt "
+    "a conversation with the student, not a verdict."
 )
 PROFILE_NOTE = (
     "An estimate to prompt a conversation, not a verdict. The reasons are the model's exact contributions (SHAP) "
@@ -136,11 +137,17 @@ def status_line(table: RiskTable, as_of: dt.date | None, dates_ignored: bool) ->
     shown = f"Showing {first:,}–{last:,} of {table.total:,} students" if table.items else "No student on this page"
     parts: list[Any] = [html.Span(shown, className="risk-shown"), tier_counts(table)]
     if as_of is not None:
-        parts.append(html.Span(f"Scored as of {as_of.isoformat()} (model {table.model_version})", className="risk-asof"))
+        parts.append(html.Span(f"Scored as of {as_of.isoformat()} (model {table.model_version}; {cutoffs(table.run)})",
+                               className="risk-asof"))
     if dates_ignored:
         parts.append(html.Div("The week range does not apply here: each score uses the data up to its scoring date.",
                               className="risk-note"))
     return html.Div(parts, className="risk-status-line")
+
+
+def cutoffs(run: ScoringRun) -> str:
+    """The run's cut-offs in words, e.g. ``High at or above 40 %, Low below 20 %``."""
+    return f"{HIGH} at or above {_pct(run.high, 1)}, {LOW} below {_pct(run.low, 1)}"
 
 
 def no_scores(container_id: str, message: str) -> html.Div:
@@ -181,18 +188,20 @@ def header(p: StudentProfile) -> html.Div:
 
 def risk_card(p: StudentProfile) -> dbc.Card:
     """The current risk (probability and tier) with its date, or the sentence saying why there is none."""
-    if p.risk is None:
-        body: list[Any] = [html.H3("Current risk", className="panel-title"), html.P(p.risk_note or "", className="risk-note")]
+    row, run = p.risk.row, p.risk.run
+    if row is None or run is None:
+        body: list[Any] = [html.H3("Current risk", className="panel-title"), html.P(p.risk.note or "", className="risk-note")]
     else:
         body = [
             html.H3("Current risk", className="panel-title"),
-            html.Div([_fact("estimated probability", _pct(p.risk.probability, 0)), tier_badge(p.risk.tier, large=True)],
+            html.Div([_fact("estimated probability", _pct(row.probability, 0)), tier_badge(row.tier, large=True)],
                      className="profile-risk-row"),
-            html.P(f"Scored as of {p.risk.as_of.isoformat()} by model {p.risk.model_version}.", className="risk-asof"),
+            html.P(f"Scored as of {row.as_of.isoformat()} by model {run.model_version} ({cutoffs(run)}).",
+                   className="risk-asof"),
             html.P(PROFILE_NOTE, className="stats-note"),
         ]
-        if p.risk_note:
-            body.append(html.P(p.risk_note, className="risk-note"))
+        if p.risk.note:
+            body.append(html.P(p.risk.note, className="risk-note"))
     return dbc.Card(dbc.CardBody(body), id=ids.STUDENT_RISK, className="analytics-panel profile-panel h-100")
 
 
@@ -212,12 +221,13 @@ def _sized(figure_graph: Any, height: int) -> Any:
 def reasons_card(p: StudentProfile, top: int = 5) -> dbc.Card:
     """The largest contributions in plain words, then every factor as a bar chart."""
     title = html.H3("Why this score", className="panel-title")
-    if p.explanation is None:
+    explanation = p.risk.explanation
+    if explanation is None:
         return dbc.Card(dbc.CardBody([title, html.P("No explanation without a risk score.", className="risk-note")]),
                         id=ids.STUDENT_REASONS, className="analytics-panel profile-panel h-100")
-    reasons = p.explanation.reasons
+    reasons = explanation.reasons
     items = html.Ol([_reason_item(r) for r in reasons[:top]], className="risk-reasons")
-    chart = _sized(graph(ids.STUDENT_EXPLANATION_GRAPH, contribution_bars(reasons, space=p.explanation.space)),
+    chart = _sized(graph(ids.STUDENT_EXPLANATION_GRAPH, contribution_bars(reasons, space=explanation.space)),
                    bars_height(len(reasons)))
     return dbc.Card(dbc.CardBody([title, items, chart]), id=ids.STUDENT_REASONS, className="analytics-panel profile-panel h-100")
 

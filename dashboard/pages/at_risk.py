@@ -18,9 +18,10 @@ from dashboard.components import risk as parts
 from dashboard.deps import read_session
 from dashboard.security import client_address
 from services import audit
+from services.at_risk import RiskTable, export_risk_csv, risk_table
 from services.filters import to_search
-from services.profile import RiskTable, export_risk_csv, parse_student_id, risk_table
 from services.scope import Filters
+from services.students import parse_student_id
 
 PATH = "/at-risk"
 dash.register_page(__name__, path=PATH, name="At risk", title="At risk", order=3)

@@ -20,8 +20,9 @@ from dashboard.components import risk as parts
 from dashboard.deps import read_session
 from dashboard.security import client_address
 from services import audit
-from services.profile import NO_SUCH_STUDENT, parse_student_id, student_profile
+from services.profile import student_profile
 from services.scope import Viewer
+from services.students import NO_SUCH_STUDENT, parse_student_id
 
 PATH_TEMPLATE = "/students/<student_id>"
 dash.register_page(__name__, path_template=PATH_TEMPLATE, name="Student", title="Student profile", order=4)

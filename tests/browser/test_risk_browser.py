@@ -21,7 +21,7 @@ from etl.generate import write_school
 from etl.pipeline import ingest_file
 from ml.score import score_all
 from ml.train import train_and_register
-from services.profile import NO_SUCH_STUDENT
+from services.students import NO_SUCH_STUDENT
 from services.users import add_user
 from tests.browser.browsing import LAPTOP, PASSWORD, TABLET, base_url, log_in
 from tests.conftest import truncate_data

@@ -12,20 +12,24 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
 from analytics_data import wipe  # noqa: E402
 
 from dashboard import ids  # noqa: E402
-from dashboard.components.risk import DEFAULT_SORT, NO_MATCH_RISK, PAGE_SIZE, md_escape  # noqa: E402
+from dashboard.components.risk import DEFAULT_SORT, NO_MATCH_RISK, PAGE_SIZE, md_escape, tier_label  # noqa: E402
 from db.database import Database  # noqa: E402
 from etl.generate import write_school  # noqa: E402
 from etl.pipeline import ingest_file  # noqa: E402
-from ml.score import score_all  # noqa: E402
+from ml.score import TIERS, score_all  # noqa: E402
 from ml.train import train_and_register  # noqa: E402
 from services import audit  # noqa: E402
-from services.profile import NO_SCORES, NO_SUCH_STUDENT, safe_cell, weekly_history  # noqa: E402
+from services.at_risk import NO_ACTIVE_MODEL, NOT_SCORED_YET, safe_cell  # noqa: E402
+from services.profile import student_profile  # noqa: E402
 from services.scope import Viewer  # noqa: E402
+from services.students import NO_SUCH_STUDENT  # noqa: E402
+from studentperf.cli import app as cli  # noqa: E402
 
 N_STUDENTS = 200
 TABLE_OUTPUTS = [f"{ids.RISK_TABLE}.data", f"{ids.RISK_TABLE}.page_count", f"{ids.RISK_TABLE}.page_current",
@@ -153,11 +157,11 @@ def test_no_active_model_shows_the_empty_state(risk_school, database, users, cli
         s.execute(text("UPDATE model_versions SET is_active = false"))
     try:
         out = table(client_for("admin"), dash_post)
-        assert NO_SCORES in json.dumps(out[ids.RISK_EMPTY]["children"]) and out[ids.RISK_TABLE_AREA]["hidden"] is True
+        assert NO_ACTIVE_MODEL in json.dumps(out[ids.RISK_EMPTY]["children"]) and out[ids.RISK_TABLE_AREA]["hidden"] is True
         body = profile(client_for("teacher"), dash_post, str(student_in(database, mine)))
-        assert NO_SCORES in body and ids.STUDENT_HISTORY_GRAPH in body  # the weeks still show
+        assert NO_ACTIVE_MODEL in body and ids.STUDENT_HISTORY_GRAPH in body  # the weeks still show
         api = client_for("admin").get("/api/v1/risk")
-        assert api.status_code == 503 and api.get_json()["error"] == NO_SCORES
+        assert api.status_code == 503 and api.get_json()["error"] == NO_ACTIVE_MODEL
     finally:
         with database.begin() as s:
             s.execute(text("UPDATE model_versions SET is_active = true WHERE id = (SELECT max(id) FROM model_versions)"))
@@ -262,7 +266,7 @@ def test_weekly_history_matches_the_events(risk_school, database, users) -> None
     admin = Viewer(users["admin"].user_id, users["admin"].email, "admin")
     student = student_in(database, users["teacher"].class_ids[0])
     with database.begin() as s:
-        history = weekly_history(session=s, viewer=admin, student_id=student)
+        history = student_profile(session=s, viewer=admin, student_id=student, explain=False).history
         weeks = s.execute(text("SELECT count(DISTINCT date_trunc('week', date)) FROM attendance WHERE student_id = :i"),
                           {"i": student}).scalar_one()
         first = s.execute(text("SELECT avg(rate) FROM attendance WHERE student_id = :i GROUP BY date_trunc('week', date) "
@@ -314,3 +318,94 @@ def test_anonymous_requests_get_nothing(risk_school, anon_client, dash_post) -> 
     assert anon_client.get("/api/v1/risk").status_code == 401
     assert anon_client.get("/api/v1/students/1/explanation").status_code == 401
     assert dash_post(anon_client, f"{ids.STUDENT_BODY}.children", [(ids.STUDENT_ID, "data", "1")]).status_code == 401
+
+
+# --------------------------------------------------------------------------- one active model, one stored tier
+
+
+def stored_tiers(database: Database) -> tuple[dict[int, tuple[float, str]], tuple[float, float]]:
+    """(probability, tier) of every prediction of the active model's latest run, and that run's (high, low)."""
+    with database.begin() as s:
+        run = s.execute(text("SELECT r.id, r.high, r.low FROM scoring_runs r JOIN model_versions m ON m.id = "
+                             "r.model_version_id AND m.is_active ORDER BY r.id DESC LIMIT 1")).one()
+        rows = s.execute(text("SELECT student_id, probability, tier FROM predictions WHERE scoring_run_id = :r"),
+                         {"r": run.id}).all()
+    return {r.student_id: (r.probability, r.tier) for r in rows}, (run.high, run.low)
+
+
+@pytest.fixture()
+def custom_cutoffs(risk_school, database, settings) -> Iterator[float]:
+    """The school rescored by `studentperf score --high 0.9 --low 0.1`; rescored with the defaults afterwards.
+
+    Yields the model's threshold (the default High cut-off)."""
+    env = {"DATABASE_URL": settings.database_url, "STUDENTPERF_HOME": str(settings.home), "LOG_LEVEL": "WARNING"}
+    result = CliRunner().invoke(cli, ["score", "--high", "0.9", "--low", "0.1"], env=env)
+    assert result.exit_code == 0, result.output
+    with database.begin() as s:
+        threshold = s.execute(text("SELECT threshold FROM model_versions WHERE is_active")).scalar_one()
+    try:
+        yield threshold
+    finally:
+        score_all(database, settings)
+
+
+def test_every_surface_shows_the_stored_tier_of_custom_cutoffs(custom_cutoffs, database, users, client_for, dash_post) -> None:
+    stored, cutoffs = stored_tiers(database)
+    assert cutoffs == (0.9, 0.1) and len(stored) == N_STUDENTS
+    assert all(tier == ("High" if p >= 0.9 else "Moderate" if p >= 0.1 else "Low") for p, tier in stored.values())
+    # Students whose tier by the default cut-offs (High from the threshold, Low below half of it) differs.
+    threshold = custom_cutoffs
+    moved = [i for i, (p, _) in stored.items() if threshold <= p < 0.9 or 0.1 <= p < threshold / 2]
+    assert moved, "no student whose tier the custom cut-offs change"
+    client = client_for("admin")
+
+    api = client.get("/api/v1/risk?limit=500").get_json()
+    assert {i["student_id"]: i["tier"] for i in api["items"]} == {i: t for i, (_, t) in stored.items()}
+    assert api["cutoffs"] == {"high": 0.9, "low": 0.1}
+    assert api["tier_counts"] == {t: sum(1 for _, x in stored.values() if x == t) for t in TIERS}
+    shown = {}
+    for page in range(-(-N_STUDENTS // PAGE_SIZE)):
+        out = table(client, dash_post, page=page, triggered=[f"{ids.RISK_TABLE}.page_current"])
+        shown |= {row["id"]: row["tier"] for row in out[ids.RISK_TABLE]["data"]}
+    assert shown == {i: tier_label(t) for i, (_, t) in stored.items()}
+    assert "High at or above 90.0 %, Low below 10.0 %" in json.dumps(out[ids.RISK_STATUS]["children"])
+    exported = list(csv.DictReader(io.StringIO(download(client, dash_post)["content"])))
+    assert {int(r["student_id"]): r["tier"] for r in exported} == {i: t for i, (_, t) in stored.items()}
+
+    for student in moved[:3]:
+        probability, tier = stored[student]
+        explanation = client.get(f"/api/v1/students/{student}/explanation").get_json()
+        assert explanation["tier"] == tier and explanation["probability"] == probability
+        body = profile(client, dash_post, str(student))
+        badges = {t: json.dumps(tier_label(t))[1:-1] for t in TIERS}  # as the JSON text of the body spells them
+        assert badges[tier] in body and all(badges[t] not in body for t in TIERS if t != tier)
+
+
+def test_between_train_and_score_every_surface_says_the_same(risk_school, database, users, client_for, dash_post) -> None:
+    """A newly activated model that has scored no one: no surface shows the old scores or a live one."""
+    with database.begin() as s:
+        old = s.execute(text("SELECT id FROM model_versions WHERE is_active")).scalar_one()
+        s.execute(text("UPDATE model_versions SET is_active = false"))
+        s.execute(text(
+            "INSERT INTO model_versions (version, model_type, as_of, data_hash, code_version, params, metrics, features, "
+            "threshold, artifact_path, is_active) SELECT version || '-unscored', model_type, as_of, data_hash, code_version, "
+            "params, metrics, features, threshold, artifact_path, true FROM model_versions WHERE id = :old"), {"old": old})
+    mine = users["teacher"].class_ids[0]
+    student = student_in(database, mine)
+    try:
+        for role in ("admin", "teacher"):
+            client = client_for(role)
+            kpis = dash_post(client, f"{ids.OVERVIEW_KPIS}.children", [(ids.FILTER_QUERY, "data", "")])
+            assert NOT_SCORED_YET in json.dumps(kpis.get_json()["response"]), role
+            out = table(client, dash_post)
+            assert NOT_SCORED_YET in json.dumps(out[ids.RISK_EMPTY]["children"]) and out[ids.RISK_TABLE]["data"] == []
+            api = client.get("/api/v1/risk")
+            assert api.status_code == 503 and api.get_json()["error"] == NOT_SCORED_YET
+            body = profile(client, dash_post, str(student))
+            assert NOT_SCORED_YET in body and ids.STUDENT_HISTORY_GRAPH in body and "Why this score" in body
+            explanation = client.get(f"/api/v1/students/{student}/explanation")
+            assert explanation.status_code == 503 and explanation.get_json()["error"] == NOT_SCORED_YET
+    finally:
+        with database.begin() as s:
+            s.execute(text("DELETE FROM model_versions WHERE is_active"))
+            s.execute(text("UPDATE model_versions SET is_active = true WHERE id = :old"), {"old": old})

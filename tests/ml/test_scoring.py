@@ -8,9 +8,11 @@ import pytest
 from sqlalchemy import text
 
 from core.errors import InvalidInput, NotFound
+from ml.explain import probability_from_margin
 from ml.score import TierCutoffs, assign_tiers
-from services.risk import at_risk_list, explain_student, model_metrics, predict_student_risk
+from services.at_risk import explain_student, risk_table, student_risk
 from services.scope import Filters, Viewer
+from services.students import require_in_scope
 
 ADMIN = Viewer(user_id=1, email="admin@example.org", role="admin")
 
@@ -45,9 +47,8 @@ def test_tiers_follow_the_cutoffs() -> None:
 
 
 def test_reason_reads_like_a_sentence(scored, session) -> None:
-    risk = at_risk_list(session=session, viewer=ADMIN, tier="High", limit=1).items[0]
-    texts = [r["text"] for r in risk.reasons]
-    assert any("class median" in t for t in texts), texts
+    risk = risk_table(session=session, viewer=ADMIN, tier="High", limit=1).items[0]
+    assert any("class median" in t for t in risk.reasons), risk.reasons
 
 
 def test_teacher_cannot_explain_a_student_outside_their_classes(scored, session, class_ids) -> None:
@@ -57,12 +58,15 @@ def test_teacher_cannot_explain_a_student_outside_their_classes(scored, session,
     with pytest.raises(NotFound):
         explain_student(session=session, viewer=teacher, student_id=outsider)
     with pytest.raises(NotFound):
-        predict_student_risk(session=session, viewer=teacher, student_id=outsider)
+        require_in_scope(session, teacher, outsider)
     own = _student_in(session, mine)
     explanation = explain_student(session=session, viewer=teacher, student_id=own)
     assert explanation.student_id == own
-    stored = predict_student_risk(session=session, viewer=teacher, student_id=own)
-    assert abs(stored.probability - explanation.probability) < 1e-5 and stored.tier == explanation.tier
+    stored = student_risk(session, require_in_scope(session, teacher, own), explain=False).row
+    assert stored.probability == explanation.probability and stored.tier == explanation.tier
+    # The contributions explain the stored score: their margin gives back the stored probability.
+    live = float(probability_from_margin(explanation.margin, explanation.space))
+    assert abs(live - stored.probability) < 1e-5
 
 
 def test_explanation_is_exact_and_quick(scored, session, class_ids) -> None:
@@ -77,24 +81,17 @@ def test_explanation_is_exact_and_quick(scored, session, class_ids) -> None:
 
 
 def test_at_risk_list_is_scoped_filtered_and_paged(scored, session, class_ids) -> None:
-    everyone = at_risk_list(session=session, viewer=ADMIN, limit=500)
+    everyone = risk_table(session=session, viewer=ADMIN, limit=500)
     assert everyone.total == scored.n_scored
     probabilities = [r.probability for r in everyone.items]
     assert probabilities == sorted(probabilities, reverse=True)
-    mine = at_risk_list(session=session, viewer=_teacher(class_ids[0]), limit=500)
+    mine = risk_table(session=session, viewer=_teacher(class_ids[0]), limit=500)
     assert 0 < mine.total < everyone.total and {r.class_id for r in mine.items} == {class_ids[0]}
-    high = at_risk_list(session=session, viewer=ADMIN, tier="High", limit=500)
+    high = risk_table(session=session, viewer=ADMIN, tier="High", limit=500)
     assert high.total == scored.tiers["High"] and all(r.tier == "High" for r in high.items)
-    grade = at_risk_list(session=session, viewer=ADMIN, filters=Filters(grade_level=9), limit=5, offset=5)
+    grade = risk_table(session=session, viewer=ADMIN, filters=Filters(grade_level=9), limit=5, offset=5)
     assert len(grade.items) == 5 and all(r.grade_level == 9 for r in grade.items)
     with pytest.raises(InvalidInput):
-        at_risk_list(session=session, viewer=ADMIN, tier="Severe")
+        risk_table(session=session, viewer=ADMIN, tier="Severe")
     nobody = Viewer(user_id=3, email="n@example.org", role="teacher")
-    assert at_risk_list(session=session, viewer=nobody).total == 0
-
-
-def test_model_metrics_for_the_admin_page(scored, trained, session) -> None:
-    facts = model_metrics(session=session)
-    assert facts["active"]["version"] == trained.version
-    assert facts["active"]["headline"]["model"]["roc_auc"] > facts["active"]["headline"]["rule"]["roc_auc"]
-    assert any(v["is_active"] for v in facts["versions"])
+    assert risk_table(session=session, viewer=nobody).total == 0

@@ -11,7 +11,8 @@ from analytics_seed import teacher_of
 from scipy import stats
 from sqlalchemy import insert, text
 
-from db.models import ModelVersion, Prediction
+from db.models import ModelVersion, Prediction, ScoringRun
+from ml.registry import NO_ACTIVE_MODEL, NOT_SCORED_YET
 from services.filters import filter_options
 from services.overview import kpi_summary, score_distribution, weekly_trends
 from services.scope import Filters
@@ -109,20 +110,34 @@ def test_trends_from_summary_and_from_events_agree_with_pandas(ws, world, admin,
     assert np.allclose(band.frame["attendance"], want["rate"]) and np.allclose(band.frame["score"], want["score"])
 
 
-def test_share_at_risk_uses_the_active_model(ws, admin, summary) -> None:
+def _run(ws, model_id: int, as_of: dt.date) -> int:
+    values = {"model_version_id": model_id, "as_of": as_of, "high": 0.5, "low": 0.25, "n_scored": 0}
+    return ws.scalar(insert(ScoringRun).values(**values).returning(ScoringRun.id))
+
+
+def test_share_at_risk_uses_the_active_models_latest_run(ws, admin, summary) -> None:
     mk = {"model_type": "xgboost", "data_hash": "x", "code_version": "t", "threshold": 0.5, "artifact_path": "/m"}
     old = ws.scalar(insert(ModelVersion).values(version="old", is_active=False, **mk).returning(ModelVersion.id))
     new = ws.scalar(insert(ModelVersion).values(version="new", is_active=True, **mk).returning(ModelVersion.id))
     ids = summary.student_id.tolist()
-    rows = [{"student_id": s, "model_version_id": new, "as_of": dt.date(2025, 12, 1), "probability": 0.5,
-             "tier": "High" if i % 4 == 0 else "Low"} for i, s in enumerate(ids)]
-    rows += [{"student_id": s, "model_version_id": old, "as_of": dt.date(2025, 11, 1), "probability": 0.9,
-              "tier": "High"} for s in ids]
-    ws.execute(insert(Prediction), rows)
+    old_run = _run(ws, old, dt.date(2025, 11, 1))
+    ws.execute(insert(Prediction), [{"student_id": s, "model_version_id": old, "scoring_run_id": old_run,
+                                     "as_of": dt.date(2025, 11, 1), "probability": 0.9, "tier": "High"} for s in ids])
     try:
+        # Trained but not scored: no share, and the sentence every risk surface shows.
+        unscored = kpi_summary(session=ws, viewer=admin, filters=Filters())
+        assert (unscored.at_risk_share, unscored.n_scored, unscored.risk_note) == (None, 0, NOT_SCORED_YET)
+        _run(ws, new, dt.date(2025, 11, 15))  # an earlier run whose predictions the latest one replaced
+        latest = _run(ws, new, dt.date(2025, 12, 1))
+        rows = [{"student_id": s, "model_version_id": new, "scoring_run_id": latest, "as_of": dt.date(2025, 12, 1),
+                 "probability": 0.5, "tier": "High" if i % 4 == 0 else "Low"} for i, s in enumerate(ids)]
+        ws.execute(insert(Prediction), rows)
         k = kpi_summary(session=ws, viewer=admin, filters=Filters())
-        assert k.n_scored == len(ids)
+        assert k.n_scored == len(ids) and k.risk_note is None
         assert k.at_risk_share == pytest.approx(sum(1 for i in range(len(ids)) if i % 4 == 0) / len(ids))
+        ws.execute(text("UPDATE model_versions SET is_active = false"))
+        none = kpi_summary(session=ws, viewer=admin, filters=Filters())
+        assert (none.at_risk_share, none.risk_note) == (None, NO_ACTIVE_MODEL)
     finally:
         ws.execute(text("DELETE FROM predictions"))
         ws.execute(text("DELETE FROM model_versions"))

@@ -1,0 +1,343 @@
+"""The at-risk list: the scored students of the viewer's scope, its CSV export, the tiers, and one student's
+stored risk with its explanation.
+
+Everything here reads the active model's latest stored scoring run (:func:`ml.registry.scored_run`) and the
+tier stored with each prediction by that run's cut-offs; nothing recomputes a tier. Until a model is
+active, or until it has scored anyone, every function raises the same ``Unavailable`` sentence
+(``NO_ACTIVE_MODEL``, ``NOT_SCORED_YET``) that every surface shows as it is. Scope is applied in SQL: a
+list keeps only the viewer's classes; one student's risk takes a :class:`services.students.StudentInScope`.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import Session
+
+from core.errors import DomainError, InvalidInput, NotFound, Unavailable
+from db.models import Prediction, SchoolClass, Student, StudentSummary
+from ml.explain import explain_one
+from ml.registry import NO_ACTIVE_MODEL, NOT_SCORED_YET, ScoringRunInfo, load_model, scored_run
+from ml.score import HIGH, LOW, MODERATE, TIERS
+from services.queries import summary_filters
+from services.scope import Filters, Viewer
+from services.students import StudentInScope, require_in_scope
+
+__all__ = [  # the tier words and the "no scores" sentences are ml's, re-exported for the dashboard
+    "CSV_COLUMNS", "DEFAULT_LIMIT", "HIGH", "LOW", "MAX_LIMIT", "MODERATE", "NOT_SCORED_YET", "NO_ACTIVE_MODEL",
+    "SORT_KEYS", "TIERS", "RiskExplanation", "RiskRow", "RiskTable", "ScoringRun", "StudentRisk", "check_tier",
+    "explain_student", "export_risk_csv", "iter_risk_rows", "risk_table", "safe_cell", "student_risk",
+]
+
+ScoringRun = ScoringRunInfo
+DEFAULT_LIMIT = 25
+MAX_LIMIT = 500
+SORT_KEYS = ("probability", "tier", "name", "class", "grade", "latest_score", "attendance")
+CSV_COLUMNS = ("student_id", "source_id", "name", "class", "grade", "risk_probability", "tier", "reason_1", "reason_2",
+               "reason_3", "latest_score", "attendance_mean", "scored_as_of", "model_version")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def check_tier(tier: str | None) -> None:
+    """``InvalidInput`` unless ``tier`` is None or one of ``TIERS``."""
+    if tier is not None and tier not in TIERS:
+        raise InvalidInput(f"Unknown tier {tier[:40]!r}: choose one of {', '.join(TIERS)}.")
+
+
+# --------------------------------------------------------------------------- the list
+
+
+@dataclass(frozen=True)
+class RiskRow:
+    """One scored student: their stored probability and tier, the reasons in words, their latest numbers."""
+
+    student_id: int
+    source_id: str
+    name: str | None
+    class_id: int | None
+    class_name: str | None
+    grade_level: int | None
+    probability: float
+    tier: str
+    reasons: list[str]
+    latest_score: float | None
+    attendance: float | None
+    as_of: dt.date
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-friendly dict."""
+        return {
+            "student_id": self.student_id, "source_id": self.source_id, "name": self.name, "class_id": self.class_id,
+            "class_name": self.class_name, "grade_level": self.grade_level, "probability": self.probability,
+            "tier": self.tier, "reasons": list(self.reasons), "latest_score": self.latest_score,
+            "attendance": self.attendance, "as_of": self.as_of.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class RiskTable:
+    """One page of the at-risk list, the number of matching students, the count per tier and the run it shows."""
+
+    items: list[RiskRow]
+    total: int
+    limit: int
+    offset: int
+    run: ScoringRun
+    tier_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def model_version(self) -> str:
+        """The version of the model that scored the run."""
+        return self.run.model_version
+
+
+DETAIL_COLUMNS = (
+    Prediction.student_id, Student.source_id, Student.name, StudentSummary.class_id, SchoolClass.name,
+    StudentSummary.grade_level, Prediction.probability, Prediction.tier, Prediction.reasons, StudentSummary.latest_score,
+    StudentSummary.attendance_mean, Prediction.as_of,
+)
+
+
+def _of_run(columns: tuple[Any, ...], run: ScoringRun, *, student: bool = False, klass: bool = False) -> Select:
+    """The run's predictions joined to the summaries (and the students' and classes' names on demand)."""
+    ss = StudentSummary
+    stmt = select(*columns).select_from(Prediction).join(ss, ss.student_id == Prediction.student_id)
+    if student:
+        stmt = stmt.join(Student, Student.id == Prediction.student_id)
+    if klass:
+        stmt = stmt.outerjoin(SchoolClass, SchoolClass.id == ss.class_id)
+    return stmt.where(Prediction.model_version_id == run.model_version_id, Prediction.scoring_run_id == run.id)
+
+
+def _scoped(columns: tuple[Any, ...], run: ScoringRun, viewer: Viewer, filters: Filters, *, student: bool = False,
+            klass: bool = False) -> Select:
+    """The run's predictions in the viewer's scope and the filters."""
+    return _of_run(columns, run, student=student, klass=klass).where(*summary_filters(viewer, filters))
+
+
+def _table_select(run: ScoringRun, viewer: Viewer, filters: Filters) -> Select:
+    return _scoped(DETAIL_COLUMNS, run, viewer, filters, student=True, klass=True)
+
+
+def _order(sort: str, descending: bool) -> list[ColumnElement]:
+    columns = {
+        "probability": Prediction.probability, "tier": Prediction.probability, "name": Student.name,
+        "class": SchoolClass.name, "grade": StudentSummary.grade_level, "latest_score": StudentSummary.latest_score,
+        "attendance": StudentSummary.attendance_mean,
+    }
+    if sort not in columns:
+        raise InvalidInput(f"Unknown sort column {sort[:40]!r}: choose one of {', '.join(SORT_KEYS)}.")
+    column = columns[sort]
+    first = column.desc().nulls_last() if descending else column.asc().nulls_last()
+    return [first, Prediction.probability.desc(), Prediction.student_id]
+
+
+def _risk_row(row: Any) -> RiskRow:
+    reasons = [str(r.get("text", "")) for r in (row[8] or []) if isinstance(r, dict)]
+    return RiskRow(
+        student_id=int(row[0]), source_id=row[1], name=row[2], class_id=row[3], class_name=row[4], grade_level=row[5],
+        probability=float(row[6]), tier=row[7], reasons=reasons, latest_score=row[9], attendance=row[10], as_of=row[11],
+    )
+
+
+def risk_table(
+    *,
+    session: Session,
+    viewer: Viewer,
+    filters: Filters | None = None,
+    tier: str | None = None,
+    sort: str = "probability",
+    descending: bool = True,
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+) -> RiskTable:
+    """One page of the viewer's scored students (the active model's latest run), sorted in SQL, with the count per tier.
+
+    Parameters
+    ----------
+    session : an open session; the caller owns the transaction.
+    viewer : who asks; teachers see only their classes.
+    filters : the filter bar (school, grade, class, study band, minimum attendance; dates do not apply).
+    tier : ``High``, ``Moderate`` or ``Low``; None for every tier.
+    sort, descending : one of ``SORT_KEYS``; ties go to the higher risk, then the student id.
+    limit, offset : the page (limit 1 to ``MAX_LIMIT``, default ``DEFAULT_LIMIT``).
+    """
+    check_tier(tier)
+    if not 1 <= limit <= MAX_LIMIT or offset < 0:
+        raise InvalidInput(f"Page out of range: limit must be 1-{MAX_LIMIT} and offset at least 0.")
+    order = _order(sort, descending)
+    run = scored_run(session)
+    filters = filters or Filters()
+    counted = _scoped((Prediction.tier, func.count()), run, viewer, filters).group_by(Prediction.tier)
+    counts = {t: 0 for t in TIERS} | dict(session.execute(counted).tuples().all())
+    total = counts[tier] if tier is not None else sum(counts.values())
+    # Sort and page the ids alone (narrow rows), then read the details of the page's rows only.
+    keys = _scoped((Prediction.student_id,), run, viewer, filters, student=sort == "name", klass=sort == "class")
+    if tier is not None:
+        keys = keys.where(Prediction.tier == tier)
+    page = list(session.execute(keys.order_by(*order).limit(limit).offset(offset)).scalars())
+    details = session.execute(_table_select(run, viewer, filters).where(Prediction.student_id.in_(page)))
+    by_id = {int(r[0]): _risk_row(r) for r in details}
+    return RiskTable([by_id[i] for i in page if i in by_id], int(total), limit, offset, run, counts)
+
+
+def _iter_rows(session: Session, run: ScoringRun, viewer: Viewer, filters: Filters | None, tier: str | None,
+               sort: str, descending: bool) -> Iterator[RiskRow]:
+    check_tier(tier)
+    order = _order(sort, descending)
+    stmt = _table_select(run, viewer, filters or Filters())
+    if tier is not None:
+        stmt = stmt.where(Prediction.tier == tier)
+    for row in session.execute(stmt.order_by(*order).execution_options(yield_per=5_000)):
+        yield _risk_row(row)
+
+
+def iter_risk_rows(
+    *, session: Session, viewer: Viewer, filters: Filters | None = None, tier: str | None = None,
+    sort: str = "probability", descending: bool = True,
+) -> Iterator[RiskRow]:
+    """Every matching row of the at-risk list (no paging), streamed from the server in batches.
+
+    Parameters
+    ----------
+    session : an open session; the caller owns the transaction.
+    viewer, filters, tier, sort, descending : as for :func:`risk_table`.
+    """
+    return _iter_rows(session, scored_run(session), viewer, filters, tier, sort, descending)
+
+
+def safe_cell(value: Any) -> Any:
+    """A CSV cell that a spreadsheet will not run as a formula (text starting with = + - @ gets a quote)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _csv_line(row: RiskRow, version: str) -> list[Any]:
+    reasons = (row.reasons + ["", "", ""])[:3]
+    attendance = None if row.attendance is None else round(row.attendance, 4)
+    return [safe_cell(v) for v in (
+        row.student_id, row.source_id, row.name, row.class_name, row.grade_level, round(row.probability, 4), row.tier,
+        *reasons, row.latest_score, attendance, row.as_of.isoformat(), version,
+    )]
+
+
+def export_risk_csv(
+    *, session: Session, viewer: Viewer, filters: Filters | None = None, tier: str | None = None,
+    sort: str = "probability", descending: bool = True,
+) -> tuple[str, int]:
+    """The whole filtered, scoped at-risk list as CSV text (header first) and its number of students.
+
+    Parameters
+    ----------
+    session : an open session; the caller owns the transaction (and records the export in the audit log).
+    viewer, filters, tier, sort, descending : as for :func:`risk_table`.
+    """
+    run = scored_run(session)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    n = 0
+    for row in _iter_rows(session, run, viewer, filters, tier, sort, descending):
+        writer.writerow(_csv_line(row, run.model_version))
+        n += 1
+    return buffer.getvalue(), n
+
+
+# --------------------------------------------------------------------------- one student's stored risk and why
+
+
+@dataclass(frozen=True)
+class RiskExplanation:
+    """One student's stored probability and tier, and the exact SHAP contributions behind them, in words."""
+
+    student_id: int
+    model_version: str
+    as_of: dt.date
+    probability: float
+    tier: str
+    base_value: float
+    margin: float
+    space: str
+    contributions: dict[str, float]
+    values: dict[str, Any]
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-friendly dict."""
+        data = asdict(self)
+        data["as_of"] = self.as_of.isoformat()
+        return data
+
+
+@dataclass(frozen=True)
+class StudentRisk:
+    """What a profile shows of one student's risk: the run, the stored row and its explanation, or why not."""
+
+    run: ScoringRun | None
+    row: RiskRow | None
+    explanation: RiskExplanation | None
+    note: str | None
+
+
+def _stored_row(session: Session, run: ScoringRun, student: StudentInScope) -> RiskRow:
+    stmt = _of_run(DETAIL_COLUMNS, run, student=True, klass=True).where(Prediction.student_id == student.student_id)
+    row = session.execute(stmt).first()
+    if row is None:
+        raise NotFound(f"This student was not scored in the latest run (as of {run.as_of.isoformat()}): "
+                       "run `studentperf score` again.")
+    return _risk_row(row)
+
+
+def _explain(session: Session, run: ScoringRun, student: StudentInScope, stored: RiskRow) -> RiskExplanation:
+    """The SHAP contributions as of the stored score's date, beside the stored probability and tier."""
+    model = load_model(session, run.model_version)
+    result = explain_one(session, model, student.student_id, stored.as_of, student.class_id)
+    return RiskExplanation(
+        student_id=student.student_id, model_version=run.model_version, as_of=stored.as_of,
+        probability=stored.probability, tier=stored.tier, base_value=result.base_value, margin=result.margin,
+        space=result.space, contributions=result.contributions, values=result.values, reasons=result.reasons,
+    )
+
+
+def explain_student(*, session: Session, viewer: Viewer, student_id: int) -> RiskExplanation:
+    """One student's stored probability and tier with the exact SHAP contributions behind them.
+
+    Parameters
+    ----------
+    session : an open session; the caller owns the transaction.
+    viewer : who asks; ``NotFound`` outside their classes (as for a student that does not exist).
+    student_id : the student's database id (untrusted).
+    """
+    student = require_in_scope(session, viewer, student_id)
+    run = scored_run(session)
+    return _explain(session, run, student, _stored_row(session, run, student))
+
+
+def student_risk(session: Session, student: StudentInScope, *, explain: bool = True) -> StudentRisk:
+    """A checked student's stored risk and (optionally) its explanation; a sentence instead when there is none.
+
+    Parameters
+    ----------
+    session : an open session; nothing is written.
+    student : a student the viewer may see (from :func:`services.students.require_in_scope`).
+    explain : also compute the exact SHAP explanation (as of the stored score's date).
+    """
+    try:
+        run = scored_run(session)
+        row = _stored_row(session, run, student)
+    except (Unavailable, NotFound) as exc:
+        return StudentRisk(None, None, None, str(exc))
+    if not explain:
+        return StudentRisk(run, row, None, None)
+    try:
+        explanation = _explain(session, run, student, row)
+    except DomainError as exc:
+        return StudentRisk(run, row, None, f"The reasons cannot be worked out right now: {exc}")
+    return StudentRisk(run, row, explanation, None)
