@@ -13,10 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import xgboost as xgb
-from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from db.models import Enrollment
+from db.enrolment import current_class
 from ml.errors import NotEnoughData
 from ml.features import CONTEXT_COLUMNS, build_features
 from ml.pipeline import output_feature_map
@@ -89,24 +88,6 @@ class StudentExplanation:
     contributions: dict[str, float]
     values: dict[str, object]
     reasons: list[dict]
-
-
-def current_class_select(student_id: int) -> Select:
-    """The query of the student's current class: that of their latest enrollment, lowest class id first.
-
-    The one definition of "the current class" (the scope check of a student uses it; the student summaries pick
-    the same one in SQL).
-    """
-    return (
-        select(Enrollment.class_id).where(Enrollment.student_id == int(student_id))
-        .order_by(Enrollment.school_year.desc(), Enrollment.class_id).limit(1)
-    )
-
-
-def current_class(session: Session, student_id: int) -> int | None:
-    """The student's current class (None when not enrolled); see :func:`current_class_select`."""
-    value = session.scalar(current_class_select(student_id))
-    return None if value is None else int(value)
 
 
 def explain_one(

@@ -14,13 +14,13 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput, NotFound
-from db.models import SchoolClass, Student, StudentSummary
-from ml.explain import current_class_select
+from db.enrolment import current_enrolment
+from db.models import Enrollment, SchoolClass, Student, StudentSummary
 from services.scope import Viewer
+from services.wording import no_such_student
 
 MAX_PER_PAGE = 200
 MAX_STUDENT_ID = 2**63 - 1
-NO_SUCH_STUDENT = "No such student in your classes."
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,11 @@ def require_in_scope(session: Session, viewer: Viewer, student_id: int) -> Stude
     student_id : the student's database id (untrusted: any whole number).
     """
     if not 1 <= int(student_id) <= MAX_STUDENT_ID:
-        raise NotFound(NO_SUCH_STUDENT)
-    current = current_class_select(int(student_id)).subquery()
+        raise NotFound(no_such_student(viewer))
+    current = current_enrolment(Enrollment.student_id == int(student_id)).subquery()
     class_id = session.scalar(select(current.c.class_id).where(viewer.class_clause(current.c.class_id)))
     if class_id is None:
-        raise NotFound(NO_SUCH_STUDENT)
+        raise NotFound(no_such_student(viewer))
     return StudentInScope(int(student_id), int(class_id))
 
 

@@ -22,7 +22,7 @@ from dashboard.security import client_address
 from services import audit
 from services.profile import student_profile
 from services.scope import Viewer
-from services.students import NO_SUCH_STUDENT, parse_student_id
+from services.students import parse_student_id
 
 PATH_TEMPLATE = "/students/<student_id>"
 dash.register_page(__name__, path_template=PATH_TEMPLATE, name="Student", title="Student profile", order=4)
@@ -59,8 +59,8 @@ def show_student(raw: Any) -> Any:
     with read_session() as session:
         try:
             profile = student_profile(session=session, viewer=viewer, student_id=student_id)
-        except NotFound:
+        except NotFound as exc:
             _record_view(session, viewer, student_id, found=False)
-            return parts.not_found(NO_SUCH_STUDENT)
+            return parts.not_found(str(exc))
         _record_view(session, viewer, student_id, found=True)
     return parts.profile_body(profile)

@@ -21,7 +21,6 @@ from etl.generate import write_school
 from etl.pipeline import ingest_file
 from ml.score import score_all
 from ml.train import train_and_register
-from services.students import NO_SUCH_STUDENT
 from services.users import add_user
 from tests.browser.browsing import LAPTOP, PASSWORD, TABLET, base_url, log_in
 from tests.conftest import truncate_data
@@ -110,7 +109,7 @@ def test_teacher_sees_only_their_class_and_not_another_students_profile(dash_duo
     classes = {c.text for c in dash_duo.driver.find_elements(By.CSS_SELECTOR, f"#{ids.RISK_TABLE} td[data-dash-column=class]")}
     assert classes == {scored.teacher_class}
     dash_duo.driver.get(f"{_base(dash_duo)}/students/{scored.outsider}")
-    dash_duo.wait_for_contains_text(f"#{ids.STUDENT_BODY}", NO_SUCH_STUDENT, timeout=20)
+    dash_duo.wait_for_contains_text(f"#{ids.STUDENT_BODY}", "No such student in your classes.", timeout=20)
     dash_duo.driver.get(f"{_base(dash_duo)}/students/not-a-number")
     dash_duo.wait_for_contains_text(f"#{ids.STUDENT_BODY}", "is not a student id", timeout=20)
 

@@ -28,7 +28,6 @@ from services import audit  # noqa: E402
 from services.at_risk import NO_ACTIVE_MODEL, NOT_SCORED_YET, safe_cell  # noqa: E402
 from services.profile import student_profile  # noqa: E402
 from services.scope import Viewer  # noqa: E402
-from services.students import NO_SUCH_STUDENT  # noqa: E402
 from studentperf.cli import app as cli  # noqa: E402
 
 N_STUDENTS = 200
@@ -242,7 +241,7 @@ def test_a_teacher_sees_the_same_sentence_for_another_class_and_a_missing_studen
     outsider = student_in(database, users["teacher2"].class_ids[0])
     hidden = profile(client, dash_post, str(outsider))
     missing = profile(client, dash_post, "987654321")
-    assert NO_SUCH_STUDENT in hidden and hidden == missing
+    assert "No such student in your classes." in hidden and hidden == missing
     assert "Why this score" not in hidden and ids.STUDENT_HISTORY_GRAPH not in hidden
     own = profile(client, dash_post, str(student_in(database, teacher.class_ids[0])))
     assert "Why this score" in own
