@@ -4,6 +4,9 @@ Read from the environment: ``STUDENTPERF_BIND`` (or ``PORT``), ``STUDENTPERF_WOR
 ``STUDENTPERF_THREADS``, ``STUDENTPERF_TIMEOUT``, ``LOG_LEVEL``, ``LOG_FORMAT=json`` for JSON access
 lines. No preloading: each worker imports ``dashboard.wsgi`` after the fork and builds its own app,
 SQLAlchemy engine and connection pool (engines are never shared across processes).
+
+With ``METRICS_ENABLED=true`` the workers keep their Prometheus samples in ``PROMETHEUS_MULTIPROC_DIR`` (a
+fresh temporary folder when unset; emptied at start-up), so ``/metrics`` on any worker reports all of them.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 
 def _int(name: str, default: int) -> int:
@@ -40,6 +45,10 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 errorlog = "-"
 accesslog = "-"
 
+METRICS = os.environ.get("METRICS_ENABLED", "").strip().lower() in {"1", "true", "yes", "on"}
+if METRICS and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="studentperf-metrics-")  # inherited by workers
+
 if os.environ.get("LOG_FORMAT", "").lower() == "json":
     access_log_format = json.dumps(
         {
@@ -52,10 +61,11 @@ if os.environ.get("LOG_FORMAT", "").lower() == "json":
             "bytes": "%(B)s",
             "duration_ms": "%(M)s",
             "user_agent": "%(a)s",
+            "request_id": "%({x-request-id}o)s",
         }
     )
 else:
-    access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms'
+    access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms %({x-request-id}o)s'
 
 
 def post_fork(server, worker):  # noqa: ANN001, ANN201, ARG001
@@ -65,3 +75,19 @@ def post_fork(server, worker):  # noqa: ANN001, ANN201, ARG001
     module = sys.modules.get("dashboard.wsgi")
     if module is not None:
         module.app.extensions["studentperf.db"].engine.dispose(close=False)
+
+
+def on_starting(server):  # noqa: ANN001, ANN201, ARG001
+    """Start from an empty metrics folder (samples of an earlier run would be added to this one's)."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if METRICS and folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder, exist_ok=True)
+
+
+def child_exit(server, worker):  # noqa: ANN001, ANN201, ARG001
+    """A worker ended: drop its live-gauge files (its counters and histograms stay in the totals)."""
+    if METRICS and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
