@@ -85,6 +85,8 @@ def mount_dash(server: Flask) -> Dash:
     shell.register_callbacks(app)
     with server.test_request_context("/"):
         app._setup_server()  # what Dash does on its first request: takes the pages' global callbacks now
+        server.preprocess_request()  # and its pages router's first-request set-up (not in a real request, which
+        # would then carry the layout's session writes, e.g. a cookie on an API token request)
     return app
 
 
