@@ -71,9 +71,11 @@ def _expected_kind(component_id: Any, prop: str) -> str | None:
 
 def _check_kind(component_id: Any, prop: str, value: Any) -> None:
     kind = _expected_kind(component_id, prop)
+    shown = f"{component_id if isinstance(component_id, str) else 'a pattern-matching component'}"[:60] + "." + prop[:40]
+    if prop == "pathname" and not isinstance(value, str):
+        raise BadCallback(f"{shown} must be a path starting with /.")  # a location always has one
     if kind is None or value is None:
         return
-    shown = f"{component_id if isinstance(component_id, str) else 'a pattern-matching component'}"[:60] + "." + prop[:40]
     wrong_bool = kind != FLAG and isinstance(value, bool)
     if wrong_bool or not isinstance(value, KINDS[kind]):
         raise BadCallback(f"{shown} must be {kind}.")
