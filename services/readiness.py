@@ -4,10 +4,12 @@ Decisions: the database is required. Redis is checked only when ``REDIS_URL`` is
 no trained model is ready (the analytics pages work without one): "no active model" is a warning, not a
 failure. An active model that cannot be loaded (artifact missing, features changed) is a failure, because
 every risk page and API call would fail until someone retrains or activates another version.
+``/readyz`` needs no login, so the body says only what failed; the reasons (hosts, paths) go to the log.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -19,6 +21,8 @@ from services.health import check_database
 
 OK, FAILED, WARNING, SKIPPED = "ok", "failed", "warning", "skipped"
 REDIS_TIMEOUT_S = 2.0
+MODEL_BROKEN = "the active model cannot be loaded (see the server log): retrain it or activate another version"
+log = logging.getLogger("studentperf.readiness")
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,8 @@ def _redis(url: str | None) -> Check:
         client.ping()
         client.close()
     except (redis.RedisError, OSError, ValueError) as exc:
-        return Check("redis", FAILED, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        log.warning("readiness: redis unreachable: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return Check("redis", FAILED, "unreachable")
     return Check("redis", OK)
 
 
@@ -72,7 +77,8 @@ def _model(database: Database) -> Check:
     except NoActiveModel:
         return Check("model", WARNING, "no active model: the risk pages say so until one is trained")
     except DomainError as exc:
-        return Check("model", FAILED, str(exc))
+        log.warning("readiness: %s", exc)
+        return Check("model", FAILED, MODEL_BROKEN)
     except (OperationalError, InterfaceError):
         return Check("model", FAILED, "the database went away while reading the model registry")
     return Check("model", OK, model.info.version)
@@ -87,7 +93,9 @@ def check_readiness(database: Database, *, redis_url: str | None) -> Readiness:
     redis_url : ``REDIS_URL``, or None when Redis is not used.
     """
     health = check_database(database.engine)
-    checks = [Check("database", OK if health.database_ok else FAILED, health.detail)]
+    if not health.database_ok:
+        log.warning("readiness: database unreachable: %s", health.detail)
+    checks = [Check("database", OK if health.database_ok else FAILED, "" if health.database_ok else "unreachable")]
     checks.append(_redis(redis_url))
     if health.database_ok:
         checks.append(_model(database))

@@ -16,6 +16,7 @@ from webtools import TcpProxy, make_client
 from core.logging import JsonFormatter, RequestIdFilter
 from dashboard.app import create_app
 from db.engine import log_slow_queries
+from services.readiness import MODEL_BROKEN
 
 
 def test_readyz_is_public_and_says_what_it_checked(anon_client, database):
@@ -41,7 +42,8 @@ def test_readyz_fails_when_the_active_model_cannot_be_loaded(anon_client, databa
         response = anon_client.get("/readyz")
         assert response.status_code == 503
         model = response.get_json()["checks"]["model"]
-        assert model["status"] == "failed" and "has no artifact" in model["detail"]
+        assert model["status"] == "failed" and model["detail"] == MODEL_BROKEN
+        assert str(tmp_path) not in response.get_data(as_text=True)  # no paths to anonymous callers
     finally:
         with database.begin() as s:
             s.execute(text("DELETE FROM model_versions WHERE version = 'ops-broken'"))
@@ -73,7 +75,7 @@ def test_readyz_fails_while_the_database_is_down_and_recovers(proxied_app):
     down = client.get("/readyz")
     assert down.status_code == 503
     body = down.get_json()
-    assert body["status"] == "not ready" and body["checks"]["database"]["status"] == "failed"
+    assert body["status"] == "not ready" and body["checks"]["database"] == {"status": "failed", "detail": "unreachable"}
     assert body["checks"]["model"]["status"] == "skipped"
     proxy.start()
     assert client.get("/readyz").status_code == 200
