@@ -45,7 +45,7 @@ def main() -> None:
         c.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(normalise_url(base)).set(database=name).render_as_string(hide_password=False)
     try:
-        settings = Settings(database_url=url, secret_key="bench-secret")
+        settings = Settings(database_url=url, secret_key="bench-secret-key-not-for-production-use")
         with connect(url, settings.home).begin() as s:
             add_user(s, email="bench@bench.example", password="bench-password-123", role="admin", actor="bench")
         app = create_app(settings)

@@ -1,15 +1,30 @@
-"""Structured logging: console lines for people, JSON lines for machines."""
+"""Structured logging: console lines for people, JSON lines for machines; the request id on every line of a request."""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from core.settings import Settings
 
 _STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+
+REQUEST_ID: ContextVar[str | None] = ContextVar("studentperf_request_id", default=None)
+"""The id of the request being served in this context (set and reset by the web app around each request)."""
+
+
+class RequestIdFilter(logging.Filter):
+    """Put the current request's id on the record as ``request_id`` (when there is a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Add ``request_id``; never drops a record."""
+        request_id = REQUEST_ID.get()
+        if request_id is not None and not hasattr(record, "request_id"):
+            record.request_id = request_id
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -44,6 +59,7 @@ def configure_logging(settings: Settings) -> None:
     """Install the chosen formatter on the root logger (stderr)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if settings.log_format == "json" else ConsoleFormatter())
+    handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)

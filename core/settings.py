@@ -9,6 +9,12 @@ from pathlib import Path
 
 LOG_FORMATS = ("console", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MIN_SECRET_KEY_LENGTH = 32
+MIN_SECRET_KEY_CHARACTERS = 10  # distinct characters: "a" * 40 is long but not secret
+PLACEHOLDER_SECRETS = frozenset(
+    {"changeme", "change-me", "change_me", "secret", "secret-key", "secretkey", "your-secret-key", "dev", "development",
+     "please-change-me", "replace-me", "xxx", "test", "password", "default", "insecure", "notsecret"}
+)
 
 
 class SettingsError(ValueError):
@@ -25,6 +31,26 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}.") from None
+
+
+def check_secret_strength(key: str) -> None:
+    """Raise SettingsError (one sentence) when ``key`` is too short, too repetitive or a known placeholder."""
+    if key.strip().lower() in PLACEHOLDER_SECRETS:
+        raise SettingsError("SECRET_KEY is a well-known placeholder: set it to a long random string "
+                            "(python -c 'import secrets; print(secrets.token_urlsafe(48))').")
+    if len(key) < MIN_SECRET_KEY_LENGTH or len(set(key)) < MIN_SECRET_KEY_CHARACTERS:
+        raise SettingsError(f"SECRET_KEY is too weak: use at least {MIN_SECRET_KEY_LENGTH} random characters "
+                            "(python -c 'import secrets; print(secrets.token_urlsafe(48))').")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the product reads from its environment."""
@@ -38,6 +64,8 @@ class Settings:
     demo_mode: bool = False
     secure_cookies: bool = False
     pass_threshold: float = 60.0
+    metrics_enabled: bool = False
+    slow_query_ms: int = 500
 
     def __post_init__(self) -> None:
         if self.log_format not in LOG_FORMATS:
@@ -46,6 +74,8 @@ class Settings:
             raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}.")
         if self.database_url is not None and not self.database_url.startswith("postgresql"):
             raise SettingsError("DATABASE_URL must be a postgresql:// URL (PostgreSQL is the only supported database).")
+        if self.slow_query_ms < 0:
+            raise SettingsError(f"SLOW_QUERY_MS must be 0 (off) or a positive number of milliseconds, not {self.slow_query_ms}.")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -62,6 +92,8 @@ class Settings:
             demo_mode=_bool(env.get("STUDENTPERF_DEMO")),
             secure_cookies=_bool(env.get("SECURE_COOKIES")),
             pass_threshold=float(env.get("STUDENTPERF_PASS_THRESHOLD") or 60.0),
+            metrics_enabled=_bool(env.get("METRICS_ENABLED")),
+            slow_query_ms=_int(env, "SLOW_QUERY_MS", 500),
         )
 
     def with_(self, **changes: object) -> Settings:
@@ -79,8 +111,10 @@ class Settings:
         return self.home / "pgdata"
 
     def require_secret_key(self) -> str:
-        """The secret key; in demo mode one is made up and kept in the data folder."""
+        """The secret key (checked for strength outside demo mode); in demo mode one is made up and kept in the data folder."""
         if self.secret_key:
+            if not self.demo_mode:
+                check_secret_strength(self.secret_key)
             return self.secret_key
         if not self.demo_mode:
             raise SettingsError("SECRET_KEY is not set: set it to a long random string (or run `studentperf demo`).")

@@ -14,7 +14,15 @@ from dashboard.api import register_api
 from dashboard.auth import auth_bp, login_manager
 from dashboard.deps import DB_KEY, SETTINGS_KEY
 from dashboard.errors import register_error_handlers
-from dashboard.security import add_security_headers, configure_cookies, endpoints_matching, install_guard
+from dashboard.ops import add_ops_routes, install_request_id
+from dashboard.security import (
+    add_security_headers,
+    configure_cookies,
+    content_security_policy,
+    endpoints_matching,
+    inline_script_hashes,
+    install_guard,
+)
 from services.database import open_database
 from services.health import check_database
 
@@ -38,13 +46,22 @@ def create_app(settings: Settings) -> Flask:
     server.register_blueprint(auth_bp)
     register_api(server)
     server.add_url_rule("/healthz", "healthz", healthz)
-    server.extensions[DASH_KEY] = mount_dash(server)
+    public_ops = add_ops_routes(server, metrics_enabled=settings.metrics_enabled)
+    dash_app = server.extensions[DASH_KEY] = mount_dash(server)
     public = endpoints_matching(server, lambda rule: rule.startswith(STATIC_PREFIXES) or rule == "/_favicon.ico")
-    public |= {"auth.login_form", "auth.login_submit", "healthz"}
+    public |= {"auth.login_form", "auth.login_submit", "healthz", *public_ops}
     install_guard(server, public=public, shell=endpoints_matching(server, lambda rule: rule in SHELL_RULES))
+    install_request_id(server)
     register_error_handlers(server)
-    add_security_headers(server)
+    add_security_headers(server, settings, content_security_policy(dash_script_hashes(server, dash_app)))
     return server
+
+
+def dash_script_hashes(server: Flask, app: Dash) -> list[str]:
+    """The CSP hashes of the inline scripts of Dash's page (its renderer start-up and clientside callbacks)."""
+    with server.test_request_context("/"):
+        html = app.index()
+    return sorted(set(inline_script_hashes(html)) | set(app.csp_hashes()))
 
 
 def mount_dash(server: Flask) -> Dash:
@@ -68,6 +85,8 @@ def mount_dash(server: Flask) -> Dash:
     shell.register_callbacks(app)
     with server.test_request_context("/"):
         app._setup_server()  # what Dash does on its first request: takes the pages' global callbacks now
+        server.preprocess_request()  # and its pages router's first-request set-up (not in a real request, which
+        # would then carry the layout's session writes, e.g. a cookie on an API token request)
     return app
 
 

@@ -19,6 +19,7 @@ from dashboard.security import (
     client_address,
     csrf_ok,
     csrf_token,
+    mark_login,
     safe_next,
     sync_groups,
 )
@@ -120,6 +121,7 @@ def login_submit() -> Response:
     session.clear()
     login_user(AppUser(outcome.viewer, outcome.epoch))
     session.permanent = True
+    mark_login()
     sync_groups(outcome.viewer.email, outcome.viewer.role)
     csrf_token()
     current_app.logger.info("login", extra={"user_id": outcome.viewer.user_id})

@@ -6,7 +6,7 @@ import logging
 
 from dash.exceptions import DependencyException
 from flask import Flask, Response, render_template
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from core.errors import DomainError, Forbidden, InvalidInput, NotFound, Unavailable
@@ -15,6 +15,7 @@ from services.users import TooManyAttempts
 
 log = logging.getLogger("studentperf.web")
 
+OUT_OF_RANGE = "A value in the request is out of range."
 STATUS = {NotFound: 404, Forbidden: 403, InvalidInput: 400, Unavailable: 503, TooManyAttempts: 429}
 SENTENCES = {
     400: "The request is malformed.",
@@ -64,6 +65,11 @@ def register_error_handlers(server: Flask) -> None:
 
     for db_error in (OperationalError, InterfaceError):
         server.register_error_handler(db_error, _database_down)
+
+    @server.errorhandler(DataError)
+    def _out_of_range(exc: DataError) -> Response:
+        log.info("value refused by the database: %s", type(getattr(exc, "orig", exc)).__name__)
+        return error_response(OUT_OF_RANGE, 400)  # e.g. a number beyond the column's range, from the request
 
     @server.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

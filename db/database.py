@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import Unavailable
 from core.settings import Settings
-from db.engine import make_engine, resolve_url, session_factory
+from db.engine import log_slow_queries, make_engine, resolve_url, session_factory
 from db.migrate import upgrade
 
 log = logging.getLogger("studentperf.db")
@@ -52,10 +52,12 @@ def open_database(settings: Settings, *, migrate: bool = True, required: bool = 
     and a lazy handle is returned that reconnects by itself on the next request.
     """
     try:
-        return connect(settings.database_url, settings.home, migrate=migrate)
+        database = connect(settings.database_url, settings.home, migrate=migrate)
     except (OperationalError, InterfaceError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         if required:
             raise Unavailable(f"Cannot reach the database: {reason}") from exc
         log.warning("database unreachable at start-up; serving anyway and retrying on each request: %s", reason)
-        return connect(settings.database_url, settings.home, migrate=False)
+        database = connect(settings.database_url, settings.home, migrate=False)
+    log_slow_queries(database.engine, settings.slow_query_ms)
+    return database

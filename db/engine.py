@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -47,6 +50,45 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
             cur.execute("SET statement_timeout = '600s'")
 
     return engine
+
+
+slow_log = logging.getLogger("studentperf.db.slow")
+_SLOW_MS = "studentperf_slow_query_ms"
+_STARTED = "studentperf_query_started"
+
+
+def log_slow_queries(engine: Engine, threshold_ms: int) -> None:
+    """Log (warning ``slow query``, with ``duration_ms`` and the statement, never its parameters) every statement
+    of ``engine`` slower than ``threshold_ms``; 0 turns it off. Listeners are added once per engine."""
+    first = not hasattr(engine, _SLOW_MS)
+    setattr(engine, _SLOW_MS, threshold_ms)
+    if not first:
+        return
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _start(conn, _cursor, _statement, _parameters, _context, _many):  # noqa: ANN001
+        conn.info.setdefault(_STARTED, []).append(time.perf_counter())
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _finish(conn, _cursor, statement, _parameters, _context, many):  # noqa: ANN001
+        started = conn.info.get(_STARTED)
+        if not started:
+            return
+        elapsed_ms = (time.perf_counter() - started.pop()) * 1000
+        limit = getattr(engine, _SLOW_MS, 0)
+        if limit and elapsed_ms >= limit:
+            slow_log.warning("slow query", extra=_slow_fields(statement, elapsed_ms, limit, many))
+
+    @event.listens_for(engine, "handle_error")
+    def _failed(context):  # noqa: ANN001
+        started = context.connection.info.get(_STARTED) if context.connection is not None else None
+        if started:
+            started.pop()
+
+
+def _slow_fields(statement: str, elapsed_ms: float, limit: int, many: bool) -> dict[str, Any]:
+    return {"duration_ms": round(elapsed_ms, 1), "threshold_ms": limit, "executemany": many,
+            "statement": " ".join(statement.split())[:1000]}
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

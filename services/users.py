@@ -1,4 +1,12 @@
-"""People who log in: accounts, argon2 passwords, teachers' classes, login throttling."""
+"""People who log in: accounts, argon2 passwords, teachers' classes, login throttling.
+
+Throttling: an account is locked after ``ACCOUNT_FAILURE_LIMIT`` failures in ``THROTTLE_WINDOW`` from any
+addresses (strict: this is what stops password guessing). An address is locked after
+``ADDRESS_FAILURE_LIMIT`` failures on any accounts in the window, which is high because a whole school can sit
+behind one NAT address; and even then an account that logged in successfully from that same address within
+``KNOWN_ADDRESS_WINDOW`` is not locked out by it (one machine spraying logins does not lock every teacher out),
+while its own per-account limit still holds.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +29,9 @@ from services.scope import TEACHER, Viewer
 
 MIN_PASSWORD_LENGTH = 10
 ACCOUNT_FAILURE_LIMIT = 5
-ADDRESS_FAILURE_LIMIT = 20
+ADDRESS_FAILURE_LIMIT = 100
 THROTTLE_WINDOW = dt.timedelta(minutes=15)
+KNOWN_ADDRESS_WINDOW = dt.timedelta(days=30)
 BAD_CREDENTIALS = "The email or password is not correct."
 THROTTLED = "Too many failed logins: wait 15 minutes and try again."
 
@@ -252,12 +261,21 @@ def _failures_from(session: Session, address: str) -> int:
     return int(session.scalar(query) or 0)
 
 
-def is_throttled(session: Session, *, email: str, address: str) -> bool:
-    """True when the account or the address has too many recent failed logins."""
-    return (
-        _failures_since_last_success(session, email) >= ACCOUNT_FAILURE_LIMIT
-        or _failures_from(session, address) >= ADDRESS_FAILURE_LIMIT
+def _known_address(session: Session, email: str, address: str) -> bool:
+    query = select(LoginAttempt.id).where(
+        LoginAttempt.email == email,
+        LoginAttempt.address == address,
+        LoginAttempt.success,
+        LoginAttempt.at > func.now() - KNOWN_ADDRESS_WINDOW,
     )
+    return session.scalar(query.limit(1)) is not None
+
+
+def is_throttled(session: Session, *, email: str, address: str) -> bool:
+    """True when the account has too many recent failed logins, or the address has and the account is new to it."""
+    if _failures_since_last_success(session, email) >= ACCOUNT_FAILURE_LIMIT:
+        return True
+    return _failures_from(session, address) >= ADDRESS_FAILURE_LIMIT and not _known_address(session, email, address)
 
 
 def _check_credentials(session: Session, email: str, password: str) -> User | None:

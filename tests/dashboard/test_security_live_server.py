@@ -29,7 +29,7 @@ def live_url(database_url, test_home, database) -> Iterator[str]:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "SECRET_KEY": "live-test-secret-key",
+        "SECRET_KEY": "live-test-secret-key-not-for-production",
         "STUDENTPERF_HOME": str(test_home),
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "WARNING",
