@@ -25,6 +25,7 @@ from db.models import Prediction, SchoolClass, Student, StudentSummary
 from ml.explain import explain_one
 from ml.registry import NO_ACTIVE_MODEL, NOT_SCORED_YET, ScoringRunInfo, load_model, scored_run
 from ml.score import HIGH, LOW, MODERATE, TIERS
+from services.csv_safety import neutralise
 from services.queries import summary_filters
 from services.scope import Filters, Viewer
 from services.students import StudentInScope, require_in_scope
@@ -32,7 +33,7 @@ from services.students import StudentInScope, require_in_scope
 __all__ = [  # the tier words and the "no scores" sentences are ml's, re-exported for the dashboard
     "CSV_COLUMNS", "DEFAULT_LIMIT", "HIGH", "LOW", "MAX_LIMIT", "MODERATE", "NOT_SCORED_YET", "NO_ACTIVE_MODEL",
     "SORT_KEYS", "TIERS", "RiskExplanation", "RiskRow", "RiskTable", "ScoringRun", "StudentRisk", "check_tier",
-    "explain_student", "export_risk_csv", "iter_risk_rows", "risk_table", "safe_cell", "student_risk",
+    "explain_student", "export_risk_csv", "iter_risk_rows", "risk_table", "student_risk",
 ]
 
 ScoringRun = ScoringRunInfo
@@ -41,7 +42,6 @@ MAX_LIMIT = 500
 SORT_KEYS = ("probability", "tier", "name", "class", "grade", "latest_score", "attendance")
 CSV_COLUMNS = ("student_id", "source_id", "name", "class", "grade", "risk_probability", "tier", "reason_1", "reason_2",
                "reason_3", "latest_score", "attendance_mean", "scored_as_of", "model_version")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def check_tier(tier: str | None) -> None:
@@ -212,17 +212,10 @@ def iter_risk_rows(
     return _iter_rows(session, scored_run(session), viewer, filters, tier, sort, descending)
 
 
-def safe_cell(value: Any) -> Any:
-    """A CSV cell that a spreadsheet will not run as a formula (text starting with = + - @ gets a quote)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def _csv_line(row: RiskRow, version: str) -> list[Any]:
     reasons = (row.reasons + ["", "", ""])[:3]
     attendance = None if row.attendance is None else round(row.attendance, 4)
-    return [safe_cell(v) for v in (
+    return [neutralise(v) for v in (
         row.student_id, row.source_id, row.name, row.class_name, row.grade_level, round(row.probability, 4), row.tier,
         *reasons, row.latest_score, attendance, row.as_of.isoformat(), version,
     )]

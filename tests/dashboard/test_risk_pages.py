@@ -25,7 +25,8 @@ from etl.pipeline import ingest_file  # noqa: E402
 from ml.score import TIERS, score_all  # noqa: E402
 from ml.train import train_and_register  # noqa: E402
 from services import audit  # noqa: E402
-from services.at_risk import NO_ACTIVE_MODEL, NOT_SCORED_YET, safe_cell  # noqa: E402
+from services.at_risk import NO_ACTIVE_MODEL, NOT_SCORED_YET  # noqa: E402
+from services.csv_safety import neutralise  # noqa: E402
 from services.profile import student_profile  # noqa: E402
 from services.scope import Viewer  # noqa: E402
 from studentperf.cli import app as cli  # noqa: E402
@@ -211,7 +212,7 @@ def test_csv_cells_never_start_a_formula(risk_school, database, users, client_fo
     finally:
         with database.begin() as s:
             s.execute(text("UPDATE students SET name = :n WHERE id = :i"), {"n": old, "i": student})
-    assert safe_cell("-1") == "'-1" and safe_cell(-1) == -1 and safe_cell("Ada") == "Ada"
+    assert neutralise("-1") == "'-1" and neutralise(-1) == -1 and neutralise("Ada") == "Ada"
 
 
 def test_student_names_cannot_inject_markdown() -> None:
