@@ -19,7 +19,7 @@ import pandera.pandas as pa
 
 NA_TOKENS = ("", "na", "n/a", "null", "none", "nan", "-", "?")
 RANGES: dict[str, tuple[float, float]] = {
-    "age": (10, 20),
+    "age": (10, 25),  # secondary students repeating years: the UCI files have students of 21 and 22
     "grade_level": (1, 13),
     "study_hours": (0, 80),
     "attendance_rate": (0, 100),  # a fraction 0-1, or a percent 0-100 (converted by the clean stage)
