@@ -13,7 +13,8 @@ unchanged. Transforms keep a cell they cannot read as it is, so validation rejec
 * ``values``: a table of values (``{"1": "1", "2": "3.5"}``), for codes such as the UCI ``studytime`` bands.
 
 :func:`scale_warnings` looks at the first rows as they would load and says, before anything is written, when a score
-looks out of 20, attendance looks like counts of absences, numbers are percent strings or dates are day-first.
+looks out of 20, attendance looks like counts of absences (``silent``: such values would load wrong without a sign),
+numbers are percent strings or dates are day-first (those rows would be rejected, with their reasons).
 Two profiles ship (``PROFILES``); others are saved by name in ``column_mappings``.
 """
 
@@ -345,6 +346,7 @@ class ScaleWarning:
     column: str
     message: str
     fix: str = ""
+    silent: bool = True  # the values would load wrong without a sign; else the rows would be rejected with reasons
 
     def __str__(self) -> str:
         return f"{self.message}: {self.fix}" if self.fix else self.message
@@ -386,7 +388,7 @@ def _percent_warning(src: str, target: str, values: pd.Series) -> ScaleWarning |
     if not len(marked) or len(marked) <= SHARE * len(cells):
         return None
     return ScaleWarning(target, f"{src} is written as percent strings (e.g. {marked.iloc[0].strip()!r})",
-                        f"--map '{src}={target}:percent'")
+                        f"--map '{src}={target}:percent'", silent=False)
 
 
 def _date_warning(src: str, values: pd.Series) -> ScaleWarning | None:
@@ -402,7 +404,7 @@ def _date_warning(src: str, values: pd.Series) -> ScaleWarning | None:
     else:
         order, other = "month-first", ""
     return ScaleWarning("date", f"{src} holds {order} dates (e.g. {example!r}), not YYYY-MM-DD",
-                        f"--map '{src}=date:{order.replace('-', '')}'{other}")
+                        f"--map '{src}=date:{order.replace('-', '')}'{other}", silent=False)
 
 
 def scale_warnings(sample: pd.DataFrame, fmt: FileFormat, mapping: Mapping | None = None) -> list[ScaleWarning]:
@@ -429,9 +431,9 @@ def scale_warnings(sample: pd.DataFrame, fmt: FileFormat, mapping: Mapping | Non
     return [w for w in found if w is not None]
 
 
-def id_and_date_notes(fmt: FileFormat, id_prefix: str = "line", default_date: dt.date | None = None) -> list[str]:
-    """How ids and dates are assigned to a file without those columns."""
-    targets = set(fmt.columns.values())
+def id_and_date_notes(targets: Iterable[str], id_prefix: str = "line", default_date: dt.date | None = None) -> list[str]:
+    """How ids and dates are assigned to a file whose mapped columns (``targets``) lack them."""
+    targets = set(targets)
     notes = []
     if "student_id" not in targets:
         notes.append(f"No student id column: each row is one student, with id {id_prefix}-<line number, 7 digits> "
@@ -499,7 +501,7 @@ def preview(path: str | Path, mapping: Mapping | None = None, *, rows: int = 10,
     fmt = prepare(path, mapping)
     raw = sample(path, fmt, mapping)
     checked = validate(raw)
-    notes = (mapping.notes() if mapping else []) + id_and_date_notes(fmt, options.id_prefix, options.default_date)
+    notes = (mapping.notes() if mapping else []) + id_and_date_notes(fmt.columns.values(), options.id_prefix, options.default_date)
     shown = clean(checked.rows.head(rows), options) if len(checked.rows) else pd.DataFrame()
     return Preview(Path(path).name, fmt.kind, [*fmt.columns, *fmt.ignored], fmt.columns, shown,
                    checked.rejected, scale_warnings(raw, fmt, mapping), notes)

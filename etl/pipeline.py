@@ -15,8 +15,8 @@ a ``date`` column get ``default_date`` (2025-09-01 unless given), so re-ingestin
 the same rows instead of duplicating them.
 
 A column mapping (``etl.mapping``: a shipped profile, a saved one or ``--map`` rules) renames and transforms the raw
-chunks before validation. Before anything is written, the first rows are checked for scale problems (a score out of
-20, counts of absences, percent strings, day-first dates): the file is refused with the fix unless
+chunks before validation. Before anything is written, the first rows are checked for scale problems that would load
+wrong values without a sign (a score out of 20, counts of absences): the file is refused with the fix unless
 ``accept_warnings``. A load that lands nothing is a failure: when every row, or more than ``max_rejected_share`` of
 them, is rejected, nothing is committed and the run is recorded as failed with (the first) rejected rows.
 """
@@ -188,8 +188,12 @@ def _refuse_mostly_rejected(session: Session, path: Path, opts: IngestOptions, r
 
 
 def _refuse_scale_warnings(path: Path, fmt: FileFormat, opts: IngestOptions) -> None:
-    """Raise InvalidInput, before anything is written, when the first rows look like another scale than ours."""
-    warnings = scale_warnings(sample(path, fmt, opts.mapping), fmt, opts.mapping)
+    """Raise InvalidInput, before anything is written, when the first rows look like another scale than ours.
+
+    Only the warnings of values that would load wrong without a sign stop a load; percent strings and day-first
+    dates are rejected rows, with their reasons (and too many of them fail the load).
+    """
+    warnings = [w for w in scale_warnings(sample(path, fmt, opts.mapping), fmt, opts.mapping) if w.silent]
     if warnings and not opts.accept_warnings:
         raise InvalidInput(f"{path.name}: nothing was loaded: {'; '.join(map(str, warnings))}; "
                            "or load it as it is with --accept-warnings.")
@@ -210,7 +214,7 @@ def _record_rejected_file(database: Database, path: Path, fmt: FileFormat, opts:
         if exc.rejects:
             s.execute(INSERT_REJECT, [{"run_id": report.run_id, "line": line, "raw": _json(raw), "reasons": reasons}
                                       for line, raw, reasons in exc.rejects])
-    log.error("ingest failed", extra={"file": path.name, "run_id": report.run_id, "error": report.message})
+    log.info("ingest failed", extra={"file": path.name, "run_id": report.run_id, "error": report.message})
     return report.message
 
 

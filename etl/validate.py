@@ -187,24 +187,32 @@ def validate(chunk: pd.DataFrame) -> Validated:
 DAY_FIRST = re.compile(r"^'?\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})\s*'?$")
 
 
-def _hint(reason: str) -> str:
-    """What a reason says in words a user acts on ("dates are day-first, e.g. 01/09/2025")."""
+def _hint(reason: str) -> tuple[str, str]:
+    """(kind, clause): what a reason says in words a user acts on ("dates are day-first, e.g. 01/09/2025")."""
     column, _, rest = reason.partition(" ")
     value = rest.split("' is not", 1)[0].lstrip("'") if rest.startswith("'") else ""
     if column == "date" and DAY_FIRST.match(value):
         first, second = (int(g) for g in DAY_FIRST.match(value).groups()[:2])
         order = "month-first" if second > 12 >= first else "day-first"
-        return f"dates are {order}, e.g. {value} (map the date column with :{order.replace('-', '')})"
+        return f"date {order}", f"dates are {order}, e.g. {value} (map the date column with :{order.replace('-', '')})"
     if value.rstrip().endswith("%"):
-        return f"{column} is written as percent strings, e.g. {value} (map it with :percent)"
-    return reason
+        return f"{column} percent", f"{column} is written as percent strings, e.g. {value} (map it with :percent)"
+    kind = re.sub(r"'.*'|-?\d[\d.e+-]*", "V", rest)  # the reason without its value: "V is out of range V-V"
+    return f"{column} {kind}", reason
 
 
-def explain(reasons: Iterable[list[str]]) -> str:
-    """The most common problem among rejected rows' reasons, as one clause (its count and an example)."""
+def explain(reasons: Iterable[list[str]], most: int = 2) -> str:
+    """The (at most ``most``) most common problems among rejected rows' reasons, as clauses with an example."""
     counts: Counter[str] = Counter()
+    example: dict[str, str] = {}
+    rows = 0
     for row in reasons:
-        counts.update({_hint(r) for r in row})
+        rows += 1
+        hints = dict(_hint(r) for r in row)
+        counts.update(hints.keys())
+        for kind, clause in hints.items():
+            example.setdefault(kind, clause)
     if not counts:
         return "no reason was recorded"
-    return counts.most_common(1)[0][0]
+    top = counts.most_common(most)
+    return "; ".join(example[kind] for i, (kind, n) in enumerate(top) if i == 0 or n >= 0.1 * rows)
