@@ -152,6 +152,12 @@ class Mapping:
         kept = [r for r in self.rules if normalise_header(r.source) not in taken and r.target not in taken]
         return Mapping(self.name if name is None else name, tuple(kept + rules), self.description)
 
+    def with_pass_mark(self, pass_mark: float) -> Mapping:
+        """This mapping with each pass-mark-keeping rescale landing on ``pass_mark`` (``Settings.pass_threshold``)."""
+        rules = tuple(Rule(r.source, r.target, r.transform, {**r.params, "to_pass": pass_mark})
+                      if r.transform == "rescale" and r.params.get("from_pass") is not None else r for r in self.rules)
+        return Mapping(self.name, rules, self.description)
+
     def notes(self) -> list[str]:
         """Each rule that does more than rename, in words."""
         return [r.describe() for r in self.rules if r.transform]

@@ -62,16 +62,18 @@ def _mapping(database, names: str | None, specs: list[str], pass_mark: float):  
     """The mapping of --mapping NAME and --map rules (these win), or None."""
     from etl.mapping import Mapping, get_mapping, parse_rule
 
-    rules = [parse_rule(spec, pass_mark) for spec in specs]
-    if names is None:
-        return Mapping("", tuple(rules)) if rules else None
-    with database.begin() as session:
-        base = get_mapping(session, names)
-    return base.with_rules(rules) if rules else base
+    mapping = Mapping("")
+    if names is not None:
+        with database.begin() as session:
+            mapping = get_mapping(session, names).with_pass_mark(pass_mark)
+    for spec in specs:  # a later --map replaces an earlier rule of the same source or target
+        mapping = mapping.with_rules([parse_rule(spec, pass_mark)])
+    return mapping if mapping.rules else None
 
 
 def _print_preview(path: Path, mapping, options: dict) -> None:  # noqa: ANN001
     """The first rows of ``path`` as they would load, the warnings and the notes."""
+    import pandas as pd
     from rich.console import Console
     from rich.table import Table
 
@@ -84,8 +86,8 @@ def _print_preview(path: Path, mapping, options: dict) -> None:  # noqa: ANN001
     table = Table(title=f"first rows as they would load ({len(shown.rejected)} of the sampled rows rejected)")
     for col in shown.rows.columns:
         table.add_column(str(col))
-    for row in shown.rows.astype(str).itertuples(index=False):
-        table.add_row(*row)
+    for row in shown.rows.itertuples(index=False):
+        table.add_row(*("" if pd.isna(v) else str(v) for v in row))
     Console(width=200).print(table)
     for w in shown.warnings:
         typer.echo(f"warning: {w}")
