@@ -467,7 +467,8 @@ def prepare(path: str | Path, mapping: Mapping | None = None) -> FileFormat:
         name = suggest(exc.found)
         if name is None:
             raise
-        raise InvalidInput(f"{str(exc).rstrip('.')}; it looks like the {name} format: use --mapping {name}.") from exc
+        raise MissingColumns(f"{str(exc).rstrip('.')}; it looks like the {name} format: use --mapping {name}.",
+                             exc.found) from exc
 
 
 def sample(path: str | Path, fmt: FileFormat, mapping: Mapping | None, rows: int = SAMPLE_ROWS) -> pd.DataFrame:

@@ -101,7 +101,8 @@ class IngestOptions:
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-friendly dict (stored on the run)."""
-        return {**asdict(self), "default_date": self.default_date.isoformat()}
+        return {**asdict(self), "default_date": self.default_date.isoformat(),
+                "mapping": self.mapping.to_dict() if self.mapping else None}
 
 
 RUN_INSERT = text("""
@@ -136,11 +137,12 @@ def _finish_run(session: Session, report: IngestReport, error: str | None = None
     session.execute(RUN_FINISH, {**params, "error": error, "duration_ms": int(report.duration_s * 1000)})
 
 
-def _already_loaded(database: Database, sha256: str) -> int | None:
-    """Id of a succeeded run of the same bytes, if any."""
+def _already_loaded(database: Database, sha256: str, mapping: Mapping | None = None) -> int | None:
+    """Id of a succeeded run of the same bytes with the same mapping, if any."""
     with database.begin() as s:
         return s.execute(text("SELECT id FROM ingestion_runs WHERE sha256 = :h AND status = 'succeeded' "
-                              "ORDER BY id DESC LIMIT 1"), {"h": sha256}).scalar()
+                              "AND coalesce(options -> 'mapping', 'null') = CAST(:m AS jsonb) "
+                              "ORDER BY id DESC LIMIT 1"), {"h": sha256, "m": _json(mapping and mapping.to_dict())}).scalar()
 
 
 def _stage_file(session: Session, path: Path, fmt: FileFormat, opts: IngestOptions, report: IngestReport,
@@ -332,7 +334,7 @@ def ingest_file(database: Database, path: str | PathLike[str], *, school: str = 
                          max_rejected_share, accept_warnings)
     _refuse_scale_warnings(path, fmt, opts)
     report = IngestReport(None, path.name, fmt.sha256, "running", format=fmt.to_dict())
-    previous = None if (force or dry_run) else _already_loaded(database, fmt.sha256)
+    previous = None if (force or dry_run) else _already_loaded(database, fmt.sha256, mapping)
     if previous is not None:
         report.status, report.message = "skipped", f"{path.name} was already loaded (run {previous}); use --force to reload."
         _record_run(database, path, fmt, opts, report)

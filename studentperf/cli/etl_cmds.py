@@ -79,9 +79,14 @@ def _print_preview(path: Path, mapping, options: dict) -> None:  # noqa: ANN001
 
     from etl.clean import CleanOptions
     from etl.mapping import preview
+    from etl.read import MissingColumns, listed
 
     clean = CleanOptions(options["school"], options["id_prefix"], options["default_date"])
-    shown = preview(path, mapping, options=clean)
+    try:
+        shown = preview(path, mapping, options=clean)
+    except MissingColumns as exc:  # list every column found (up to 100) to map from, then fail with the sentence
+        typer.echo(f"{path.name}: columns found: {listed(exc.found, 100)}")
+        raise
     typer.echo(f"{shown.file_name} ({shown.kind}): " + ", ".join(f"{k} -> {v}" for k, v in shown.columns.items()))
     table = Table(title=f"first rows as they would load ({len(shown.rejected)} of the sampled rows rejected)")
     for col in shown.rows.columns:

@@ -124,6 +124,13 @@ def test_the_uci_file_says_which_profile_fits_it() -> None:
     assert "and 21 more" in message and "\n" not in message
 
 
+def test_preview_of_a_file_lacking_columns_lists_every_column_found(clean_db: Database, tmp_path: Path) -> None:
+    _need(UCI_MAT)
+    res = runner.invoke(app, ["ingest", str(UCI_MAT), "--preview"], env=_env(clean_db, tmp_path))
+    assert res.exit_code == 2 and "use --mapping uci-student-performance" in res.stderr
+    assert "columns found: school, sex, age" in res.stdout and "G1, G2, G3" in res.stdout
+
+
 def test_scale_warnings_catch_a_hand_renamed_uci_file_and_spare_ours(tmp_path: Path) -> None:
     _need(UCI_MAT)
     renamed = Mapping("", (Rule("G3", "final_score"), Rule("absences", "attendance_rate"), Rule("studytime", "study_hours")))
@@ -187,6 +194,12 @@ def test_a_hand_renamed_uci_file_is_refused_before_anything_is_written(clean_db:
     with clean_db.begin() as s:
         kpi = kpi_summary(session=s, viewer=ADMIN, filters=Filters())
     assert kpi.pass_rate == pytest.approx(1 - sum(int(r["G3"]) < 10 for r in _uci_rows()) / 395)
+    same = runner.invoke(app, [*args, "--map", "G3=final_score:rescale:20:10", "--map",
+                               "absences=attendance_rate:absences:180"], env=_env(clean_db, tmp_path))
+    assert same.exit_code == 0 and "already loaded" in same.stdout  # same bytes, same mapping
+    other = runner.invoke(app, ["ingest", str(UCI_MAT), "--mapping", "uci-student-performance", "--json"],
+                          env=_env(clean_db, tmp_path))
+    assert json.loads(other.stdout)[0]["status"] == "succeeded"  # same bytes, another mapping: not skipped
 
 
 def test_the_kaggle_profile_loads_like_the_aliases_do(clean_db: Database) -> None:
