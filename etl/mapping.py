@@ -387,29 +387,38 @@ def _attendance_warning(src: str, values: pd.Series) -> ScaleWarning | None:
                         "with almost every student chronically absent", fix)
 
 
+def _distinct(values: pd.Series) -> pd.Series:
+    """Each distinct non-blank cell (stripped) and how many times it occurs."""
+    counts = values.astype(object).value_counts()
+    counts.index = [str(v).strip() for v in counts.index]
+    counts = counts.groupby(level=0).sum()
+    return counts[counts.index != ""]
+
+
 def _percent_warning(src: str, target: str, values: pd.Series) -> ScaleWarning | None:
     """Numbers written as ``90%``."""
-    cells = values[values.astype(str).str.strip() != ""].astype(str)
-    marked = cells[cells.str.strip().str.endswith("%")]
-    if not len(marked) or len(marked) <= SHARE * len(cells):
+    cells = _distinct(values)
+    marked = cells[[v.endswith("%") for v in cells.index]]
+    if not marked.sum() or marked.sum() <= SHARE * cells.sum():
         return None
-    return ScaleWarning(target, f"{src} is written as percent strings (e.g. {marked.iloc[0].strip()!r})",
+    return ScaleWarning(target, f"{src} is written as percent strings (e.g. {marked.index[0]!r})",
                         f"--map '{src}={target}:percent'", silent=False)
 
 
 def _date_warning(src: str, values: pd.Series) -> ScaleWarning | None:
     """Dates written 01/09/2025: day-first, month-first, or (when no day is above 12) either."""
-    cells = values[values.astype(str).str.strip() != ""].astype(str)
-    parts = cells.str.extract(SLASHED.pattern).dropna()
-    if not len(parts) or len(parts) <= SHARE * len(cells):
+    cells = _distinct(values)
+    parts = {v: SLASHED.match(v) for v in cells.index}
+    slashed = [v for v, m in parts.items() if m]
+    if not slashed or cells[slashed].sum() <= SHARE * cells.sum():
         return None
-    first, second = parts[0].astype(int), parts[1].astype(int)
-    example = cells.loc[parts.index[0]].strip()
-    if (first > 12).any() or not (second > 12).any():
-        order, other = "day-first", "" if (first > 12).any() else " (or :monthfirst if 01/09/2025 is 9 January)"
+    first = [int(parts[v].group(1)) for v in slashed]
+    second = [int(parts[v].group(2)) for v in slashed]
+    if max(first) > 12 or max(second) <= 12:
+        order, other = "day-first", "" if max(first) > 12 else " (or :monthfirst if 01/09/2025 is 9 January)"
     else:
         order, other = "month-first", ""
-    return ScaleWarning("date", f"{src} holds {order} dates (e.g. {example!r}), not YYYY-MM-DD",
+    return ScaleWarning("date", f"{src} holds {order} dates (e.g. {slashed[0]!r}), not YYYY-MM-DD",
                         f"--map '{src}=date:{order.replace('-', '')}'{other}", silent=False)
 
 
