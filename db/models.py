@@ -287,6 +287,17 @@ class RejectedRow(Base):
     reasons: Mapped[list[str]] = mapped_column(ARRAY(Text))
 
 
+class ColumnMapping(Base):
+    """A saved column mapping (see ``etl.mapping``): how a school's own file headers and scales become ours."""
+
+    __tablename__ = "column_mappings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    mapping: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_by: Mapped[str | None] = mapped_column(Text)  # "cli:<user>" or a user's email
+    created_at: Mapped[dt.datetime] = _now()
+
+
 class User(Base):
     """A person who can log in; teachers see only the classes in ``user_classes``."""
 

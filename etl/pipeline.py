@@ -13,6 +13,12 @@ Files without a ``student_id`` column (e.g. the Kaggle "Student Performance Fact
 deterministic ids ``<id_prefix>-<line>`` (``line-0000002`` for the first data row) and files without
 a ``date`` column get ``default_date`` (2025-09-01 unless given), so re-ingesting such a file updates
 the same rows instead of duplicating them.
+
+A column mapping (``etl.mapping``: a shipped profile, a saved one or ``--map`` rules) renames and transforms the raw
+chunks before validation. Before anything is written, the first rows are checked for scale problems that would load
+wrong values without a sign (a score out of 20, counts of absences): the file is refused with the fix unless
+``accept_warnings``. A load that lands nothing is a failure: when every row, or more than ``max_rejected_share`` of
+them, is rejected, nothing is committed and the run is recorded as failed with (the first) rejected rows.
 """
 
 from __future__ import annotations
@@ -45,8 +51,9 @@ from etl.load import (
     stage_rejects,
     touched_students,
 )
-from etl.read import FileFormat, read_chunks, sniff
-from etl.validate import validate
+from etl.mapping import Mapping, apply, prepare, sample, scale_warnings
+from etl.read import FileFormat, read_chunks
+from etl.validate import explain, validate
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -88,10 +95,14 @@ class IngestOptions:
     user_id: int | None = None
     id_prefix: str = DEFAULT_ID_PREFIX
     default_date: dt.date = DEFAULT_DATE
+    mapping: Mapping | None = None
+    max_rejected_share: float = 0.5
+    accept_warnings: bool = False
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-friendly dict (stored on the run)."""
-        return {**asdict(self), "default_date": self.default_date.isoformat()}
+        return {**asdict(self), "default_date": self.default_date.isoformat(),
+                "mapping": self.mapping.to_dict() if self.mapping else None}
 
 
 RUN_INSERT = text("""
@@ -126,11 +137,12 @@ def _finish_run(session: Session, report: IngestReport, error: str | None = None
     session.execute(RUN_FINISH, {**params, "error": error, "duration_ms": int(report.duration_s * 1000)})
 
 
-def _already_loaded(database: Database, sha256: str) -> int | None:
-    """Id of a succeeded run of the same bytes, if any."""
+def _already_loaded(database: Database, sha256: str, mapping: Mapping | None = None) -> int | None:
+    """Id of a succeeded run of the same bytes with the same mapping, if any."""
     with database.begin() as s:
         return s.execute(text("SELECT id FROM ingestion_runs WHERE sha256 = :h AND status = 'succeeded' "
-                              "ORDER BY id DESC LIMIT 1"), {"h": sha256}).scalar()
+                              "AND coalesce(options -> 'mapping', 'null') = CAST(:m AS jsonb) "
+                              "ORDER BY id DESC LIMIT 1"), {"h": sha256, "m": _json(mapping and mapping.to_dict())}).scalar()
 
 
 def _stage_file(session: Session, path: Path, fmt: FileFormat, opts: IngestOptions, report: IngestReport,
@@ -140,7 +152,7 @@ def _stage_file(session: Session, path: Path, fmt: FileFormat, opts: IngestOptio
     estimate = 0
     with background_copies(session):  # PostgreSQL loads a chunk while pandas reads and checks the next
         for chunk in read_chunks(path, fmt, opts.batch_size):
-            checked = validate(chunk)
+            checked = validate(apply(chunk, opts.mapping))
             stage_chunk(session, clean(checked.rows, options))
             stage_rejects(session, checked.rejected)
             report.rows_read += len(chunk)
@@ -151,6 +163,61 @@ def _stage_file(session: Session, path: Path, fmt: FileFormat, opts: IngestOptio
                 progress(report.rows_read, max(estimate, report.rows_read))
     if report.rows_read == 0:
         raise InvalidInput(f"{path.name} has a header but no rows.")
+
+
+class RejectedFile(InvalidInput):
+    """Every row, or more than the allowed share, of a file was rejected: the load is a failure."""
+
+    def __init__(self, message: str, rejects: list[tuple[int, object, list[str]]]) -> None:
+        super().__init__(message)
+        self.rejects = rejects
+
+
+KEPT_REJECTS = 1000
+"""Rejected rows kept on a failed run (the first ones, by line)."""
+
+
+def _refuse_mostly_rejected(session: Session, path: Path, opts: IngestOptions, report: IngestReport) -> None:
+    """Raise RejectedFile when nothing, or too little, of the file would load."""
+    read, rejected = report.rows_read, report.rows_rejected
+    if not read or (rejected < read and rejected <= opts.max_rejected_share * read):
+        return
+    rejects = [tuple(r) for r in session.execute(text(
+        "SELECT line_number, raw, reasons FROM etl_rejects ORDER BY line_number LIMIT :n"), {"n": KEPT_REJECTS})]
+    why = explain(r[2] for r in rejects)
+    share = "" if rejected == read else f" ({rejected} rejected, more than the {opts.max_rejected_share:.0%} allowed)"
+    raise RejectedFile(f"{path.name}: 0 of {read} rows loaded{share}: {why}; see the rejected rows", rejects)
+
+
+def _refuse_scale_warnings(path: Path, fmt: FileFormat, opts: IngestOptions) -> None:
+    """Raise InvalidInput, before anything is written, when the first rows look like another scale than ours.
+
+    Only the warnings of values that would load wrong without a sign stop a load; percent strings and day-first
+    dates are rejected rows, with their reasons (and too many of them fail the load).
+    """
+    warnings = [w for w in scale_warnings(sample(path, fmt, opts.mapping), fmt, opts.mapping) if w.silent]
+    if warnings and not opts.accept_warnings:
+        raise InvalidInput(f"{path.name}: nothing was loaded: {'; '.join(map(str, warnings))}; "
+                           "or load it as it is with --accept-warnings.")
+
+
+INSERT_REJECT = text("INSERT INTO rejected_rows (run_id, line_number, raw, reasons) "
+                     "VALUES (:run_id, :line, CAST(:raw AS jsonb), :reasons)")
+
+
+def _record_rejected_file(database: Database, path: Path, fmt: FileFormat, opts: IngestOptions, report: IngestReport,
+                          exc: RejectedFile) -> str:
+    """Record the failed run with its first rejected rows; return the message naming the run."""
+    report.status = "failed"
+    with database.begin() as s:
+        report.run_id = _start_run(s, path, fmt, opts, report.status)
+        report.message = f"{exc} of run {report.run_id}."
+        _finish_run(s, report, report.message)
+        if exc.rejects:
+            s.execute(INSERT_REJECT, [{"run_id": report.run_id, "line": line, "raw": _json(raw), "reasons": reasons}
+                                      for line, raw, reasons in exc.rejects])
+    log.info("ingest failed", extra={"file": path.name, "run_id": report.run_id, "error": report.message})
+    return report.message
 
 
 INGEST_LOCK = 7261003
@@ -177,6 +244,7 @@ def _load(session: Session, path: Path, fmt: FileFormat, opts: IngestOptions, re
     report.run_id = _start_run(session, path, fmt, opts, "running")
     create_staging(session)
     _stage_file(session, path, fmt, opts, report, progress)
+    _refuse_mostly_rejected(session, path, opts, report)
     save_rejects(session, report.run_id)
     counts = load_staged(session, report.run_id)
     report.rows_inserted, report.rows_updated = counts.inserted, counts.updated
@@ -202,7 +270,8 @@ def _record_run(database: Database, path: Path, fmt: FileFormat, opts: IngestOpt
 def _message(report: IngestReport) -> str:
     """One sentence summarising a run."""
     verb = {"dry_run": "would load", "succeeded": "loaded"}.get(report.status, report.status)
-    return (f"{report.file_name}: {verb} {report.rows_read} rows ({report.rows_inserted} new, "
+    loaded = report.rows_read - report.rows_rejected - report.rows_duplicate
+    return (f"{report.file_name}: {verb} {loaded} of {report.rows_read} rows ({report.rows_inserted} new, "
             f"{report.rows_updated} updated, {report.rows_rejected} rejected, {report.rows_duplicate} duplicate).")
 
 
@@ -229,7 +298,8 @@ def _run(database: Database, path: Path, fmt: FileFormat, opts: IngestOptions, r
 def ingest_file(database: Database, path: str | PathLike[str], *, school: str = "Demo School", dry_run: bool = False,
                 truncate: bool = False, batch_size: int = 100_000, force: bool = False, user_id: int | None = None,
                 progress: Progress | None = None, id_prefix: str = DEFAULT_ID_PREFIX,
-                default_date: dt.date = DEFAULT_DATE) -> IngestReport:
+                default_date: dt.date = DEFAULT_DATE, mapping: Mapping | None = None,
+                max_rejected_share: float = 0.5, accept_warnings: bool = False) -> IngestReport:
     """Load one flat export file into the database, all or nothing.
 
     Parameters
@@ -244,25 +314,36 @@ def ingest_file(database: Database, path: str | PathLike[str], *, school: str = 
     user_id : who asked (kept on the run).
     progress : called with (rows read, estimated total) after each chunk.
     id_prefix, default_date : ids and date for files without ``student_id`` / ``date`` columns.
+    mapping : headers and transforms for a file in another format (``etl.mapping``).
+    max_rejected_share : more rejected rows than this share (or every row) fails the load.
+    accept_warnings : load even if the first rows look like another scale than ours.
 
     Raises
     ------
-    InvalidInput : the file is unusable (missing, empty, unreadable, lacks a required column); nothing changes.
+    InvalidInput : the file is unusable (missing, empty, unreadable, lacks a required column, looks like another
+        scale), nothing changes; or too many rows were rejected (``RejectedFile``), the run is recorded as failed.
     """
     if batch_size < 1:
         raise InvalidInput("batch_size must be at least 1.")
+    if not 0 <= max_rejected_share <= 1:
+        raise InvalidInput("the share of rejected rows allowed must lie between 0 and 1.")
     started = time.perf_counter()
     path = Path(path)
-    fmt = sniff(path)
-    opts = IngestOptions(school, dry_run, truncate, batch_size, force, user_id, id_prefix, default_date)
+    fmt = prepare(path, mapping)
+    opts = IngestOptions(school, dry_run, truncate, batch_size, force, user_id, id_prefix, default_date, mapping,
+                         max_rejected_share, accept_warnings)
+    _refuse_scale_warnings(path, fmt, opts)
     report = IngestReport(None, path.name, fmt.sha256, "running", format=fmt.to_dict())
-    previous = None if (force or dry_run) else _already_loaded(database, fmt.sha256)
+    previous = None if (force or dry_run) else _already_loaded(database, fmt.sha256, mapping)
     if previous is not None:
         report.status, report.message = "skipped", f"{path.name} was already loaded (run {previous}); use --force to reload."
         _record_run(database, path, fmt, opts, report)
         return report
     try:
         _run(database, path, fmt, opts, report, progress, started)
+    except RejectedFile as exc:
+        report.duration_s = time.perf_counter() - started
+        raise RejectedFile(_record_rejected_file(database, path, fmt, opts, report, exc), []) from None
     except InvalidInput:
         raise
     except Exception as exc:

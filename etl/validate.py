@@ -8,6 +8,9 @@ numbers are not errors here (the clean stage imputes them); a blank ``student_id
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +19,7 @@ import pandera.pandas as pa
 
 NA_TOKENS = ("", "na", "n/a", "null", "none", "nan", "-", "?")
 RANGES: dict[str, tuple[float, float]] = {
-    "age": (10, 20),
+    "age": (10, 25),  # secondary students repeating years: the UCI files have students of 21 and 22
     "grade_level": (1, 13),
     "study_hours": (0, 80),
     "attendance_rate": (0, 100),  # a fraction 0-1, or a percent 0-100 (converted by the clean stage)
@@ -27,6 +30,11 @@ DATE_RANGE = (pd.Timestamp("2000-01-01"), pd.Timestamp("2100-01-01"))
 YES = ("yes", "y", "true", "t", "1")
 NO = ("no", "n", "false", "f", "0")
 TEXT = ("student_id", "student_name", "gender", "class_name", "school")
+MAX_LENGTH = {"student_id": 64, "student_name": 200, "gender": 50, "class_name": 100, "school": 200}
+"""A longer text cell rejects its row (it is not stored as is)."""
+SHOWN = 60
+"""A value quoted in a reason is cut to this many characters; a raw value kept for a rejected row to ``MAX_RAW``."""
+MAX_RAW = 500
 
 
 @dataclass(frozen=True)
@@ -106,11 +114,13 @@ def parse(chunk: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[str]]]:
 
     def note(mask: pd.Series, column: str, message: str) -> None:
         for idx in mask.index[mask]:
-            errors.setdefault(idx, []).append(message.format(value=chunk.at[idx, column]))
+            errors.setdefault(idx, []).append(message.format(value=shown(chunk.at[idx, column])))
 
     for name in TEXT:
         if name in chunk:
             out[name] = _strip_or_none(chunk[name])
+            note(out[name].str.len().fillna(0) > MAX_LENGTH[name], name,
+                 f"{name} is longer than {MAX_LENGTH[name]} characters")
     if "student_id" in out:
         note(out["student_id"].isna(), "student_id", "student_id is blank")
     for name in RANGES:
@@ -128,6 +138,12 @@ def parse(chunk: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[str]]]:
         out["sports_participation"], bad = _parse_yes_no(chunk["sports_participation"])
         note(bad, "sports_participation", "sports_participation {value!r} is not yes or no")
     return out, errors
+
+
+def shown(value: object, limit: int = SHOWN) -> str:
+    """A value as quoted in a message: cut to ``limit`` characters."""
+    text = str(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _range_errors(parsed: pd.DataFrame, errors: dict[int, list[str]]) -> None:
@@ -161,8 +177,42 @@ def validate(chunk: pd.DataFrame) -> Validated:
     raw_cols = [c for c in chunk.columns if c != "_line"]
     rejected = pd.DataFrame({
         "line_number": chunk.loc[bad, "_line"].astype(int).to_numpy(),
-        "raw": [json.dumps(dict(zip(raw_cols, map(str, row), strict=True)))
+        "raw": [json.dumps(dict(zip(raw_cols, (shown(v, MAX_RAW) for v in row), strict=True)))
                 for row in chunk.loc[bad, raw_cols].itertuples(index=False)],
         "reasons": [errors[i] for i in bad],
     })
     return Validated(parsed.drop(index=bad), rejected)
+
+
+DAY_FIRST = re.compile(r"^'?\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})\s*'?$")
+
+
+def _hint(reason: str) -> tuple[str, str]:
+    """(kind, clause): what a reason says in words a user acts on ("dates are day-first, e.g. 01/09/2025")."""
+    column, _, rest = reason.partition(" ")
+    value = rest.split("' is not", 1)[0].lstrip("'") if rest.startswith("'") else ""
+    if column == "date" and DAY_FIRST.match(value):
+        first, second = (int(g) for g in DAY_FIRST.match(value).groups()[:2])
+        order = "month-first" if second > 12 >= first else "day-first"
+        return f"date {order}", f"dates are {order}, e.g. {value} (map the date column with :{order.replace('-', '')})"
+    if value.rstrip().endswith("%"):
+        return f"{column} percent", f"{column} is written as percent strings, e.g. {value} (map it with :percent)"
+    kind = re.sub(r"'.*'|-?\d[\d.e+-]*", "V", rest)  # the reason without its value: "V is out of range V-V"
+    return f"{column} {kind}", reason
+
+
+def explain(reasons: Iterable[list[str]], most: int = 2) -> str:
+    """The (at most ``most``) most common problems among rejected rows' reasons, as clauses with an example."""
+    counts: Counter[str] = Counter()
+    example: dict[str, str] = {}
+    rows = 0
+    for row in reasons:
+        rows += 1
+        hints = dict(_hint(r) for r in row)
+        counts.update(hints.keys())
+        for kind, clause in hints.items():
+            example.setdefault(kind, clause)
+    if not counts:
+        return "no reason was recorded"
+    top = counts.most_common(most)
+    return "; ".join(example[kind] for i, (kind, n) in enumerate(top) if i == 0 or n >= 0.1 * rows)

@@ -15,7 +15,13 @@ INGEST_HELP = """Load flat export files (docs/EXPORT_FORMAT.md) into the databas
 
 Delimiter (comma, semicolon, tab) and encoding (UTF-8 with or without BOM, else Latin-1) are detected; headers are matched case-insensitively with aliases (Hours_Studied, Attendance in percent, Exam_Score, Extracurricular_Activities, ...); extra columns are ignored. Bad rows are kept in rejected_rows with every reason while good rows load. A file already loaded (same sha256) is skipped unless --force.
 
-Files without a student id column (such as the Kaggle StudentPerformanceFactors.csv) get ids "<id-prefix>-<line number, 7 digits>" (line-0000002 is the first data row); files without a date column get --date (default 2025-09-01). Re-ingesting such a file therefore updates, never duplicates. Exit code 0 on success, 2 for a bad file, 1 for other failures.
+Files are .csv, .csv.gz or .xlsx (the first sheet), told from their bytes; UTF-16 text is read too.
+
+A file in another format is mapped: --map SOURCE=TARGET[:TRANSFORM] (repeatable; transforms :rescale:MAX[:PASS] for a score out of MAX whose pass mark PASS lands on ours, :absences:DAYS for counts of absences over DAYS school days, :percent[:all], :dayfirst, :monthfirst, :values:A=B,C=D), or --mapping NAME for a shipped profile (uci-student-performance, kaggle-performance-factors) or a mapping saved with --save-mapping NAME. --preview shows the first rows as they would load, the warnings and the notes, and loads nothing. Before loading, the first rows are checked: a score out of 20, counts of absences, percent strings or day-first dates stop the load with the fix (--accept-warnings loads anyway).
+
+Files without a student id column (such as the Kaggle StudentPerformanceFactors.csv) get ids "<id-prefix>-<line number, 7 digits>" (line-0000002 is the first data row); files without a date column get --date (default 2025-09-01). Re-ingesting such a file therefore updates, never duplicates.
+
+A file where every row, or more than --max-rejected-share of them (default 0.5), is rejected loads nothing: the run is recorded as failed with its rejected rows. Exit code 0 on success, 2 for a bad file, 1 for other failures.
 """
 
 
@@ -43,12 +49,66 @@ def _print_table(reports: list) -> None:  # noqa: ANN001
     from rich.table import Table
 
     table = Table(title="ingest")
-    for col in ("file", "status", "read", "new", "updated", "rejected", "duplicate", "seconds"):
+    for col in ("file", "status", "read", "loaded", "new", "updated", "rejected", "duplicate", "seconds"):
         table.add_column(col, justify="left" if col in ("file", "status") else "right")
     for r in reports:
-        table.add_row(r.file_name, r.status, str(r.rows_read), str(r.rows_inserted), str(r.rows_updated),
+        loaded = r.rows_read - r.rows_rejected - r.rows_duplicate if r.status in ("succeeded", "dry_run") else 0
+        table.add_row(r.file_name, r.status, str(r.rows_read), str(loaded), str(r.rows_inserted), str(r.rows_updated),
                       str(r.rows_rejected), str(r.rows_duplicate), f"{r.duration_s:.1f}")
     Console().print(table)
+
+
+def _mapping(database, names: str | None, specs: list[str], pass_mark: float):  # noqa: ANN001, ANN202
+    """The mapping of --mapping NAME and --map rules (these win), or None."""
+    from etl.mapping import Mapping, get_mapping, parse_rule
+
+    mapping = Mapping("")
+    if names is not None:
+        with database.begin() as session:
+            mapping = get_mapping(session, names).with_pass_mark(pass_mark)
+    for spec in specs:  # a later --map replaces an earlier rule of the same source or target
+        mapping = mapping.with_rules([parse_rule(spec, pass_mark)])
+    return mapping if mapping.rules else None
+
+
+def _print_preview(path: Path, mapping, options: dict) -> None:  # noqa: ANN001
+    """The first rows of ``path`` as they would load, the warnings and the notes."""
+    import pandas as pd
+    from rich.console import Console
+    from rich.table import Table
+
+    from etl.clean import CleanOptions
+    from etl.mapping import preview
+    from etl.read import MissingColumns, listed
+
+    clean = CleanOptions(options["school"], options["id_prefix"], options["default_date"])
+    try:
+        shown = preview(path, mapping, options=clean)
+    except MissingColumns as exc:  # list every column found (up to 100) to map from, then fail with the sentence
+        typer.echo(f"{path.name}: columns found: {listed(exc.found, 100)}")
+        raise
+    typer.echo(f"{shown.file_name} ({shown.kind}): " + ", ".join(f"{k} -> {v}" for k, v in shown.columns.items()))
+    table = Table(title=f"first rows as they would load ({len(shown.rejected)} of the sampled rows rejected)")
+    for col in shown.rows.columns:
+        table.add_column(str(col))
+    for row in shown.rows.itertuples(index=False):
+        table.add_row(*("" if pd.isna(v) else str(v) for v in row))
+    Console(width=200).print(table)
+    for w in shown.warnings:
+        typer.echo(f"warning: {w}")
+    for note in shown.notes:
+        typer.echo(f"note: {note}")
+
+
+def _save_mapping(database, name: str, mapping) -> None:  # noqa: ANN001
+    """Save the mapping used under ``name``."""
+    from etl.mapping import save_mapping
+
+    if mapping is None:
+        fail("--save-mapping needs a mapping (--map or --mapping) to save.", code=2)
+    with database.begin() as session:
+        save_mapping(session, name, mapping, created_by=cli_actor())
+    typer.echo(f"saved mapping {name} ({len(mapping.rules)} rules)")
 
 
 def _ingest_all(database, paths: list[Path], options: dict, show_progress: bool) -> list:  # noqa: ANN001
@@ -93,6 +153,17 @@ def ingest(
     watch: Annotated[Path | None, typer.Option("--watch", help="Watch this drop folder: load each complete new file once, move it to DIR/done or DIR/failed with a JSON report; runs until SIGTERM or Ctrl-C.")] = None,
     once: Annotated[bool, typer.Option("--once", help="With --watch: load the complete files there now, then exit (1 if any failed).")] = False,
     interval: Annotated[float, typer.Option("--interval", min=0.01, help="With --watch: seconds between looks; a file is taken once unchanged over one interval.")] = 5.0,
+    maps: Annotated[list[str] | None, typer.Option(
+        "--map", help="SOURCE=TARGET[:TRANSFORM[:ARG...]]: map a file column to ours (repeatable; see above).")] = None,
+    mapping_name: Annotated[str | None, typer.Option(
+        "--mapping", help="A shipped profile (uci-student-performance, kaggle-performance-factors) or a saved mapping.")] = None,
+    save_as: Annotated[str | None, typer.Option("--save-mapping", help="Save the mapping used under this name.")] = None,
+    max_rejected_share: Annotated[float, typer.Option(
+        "--max-rejected-share", min=0.0, max=1.0, help="Fail the load when more than this share of rows is rejected.")] = 0.5,
+    accept_warnings: Annotated[bool, typer.Option(
+        "--accept-warnings", help="Load even if the first rows look like another scale than ours.")] = False,
+    show_preview: Annotated[bool, typer.Option(
+        "--preview", help="Show the first rows as they would load, the warnings and the notes; load nothing.")] = False,
 ) -> None:
     """Load flat export files; see `studentperf ingest --help`."""
     from studentperf.cli.watching import check_watch_args, run_watch
@@ -105,18 +176,42 @@ def ingest(
     settings = load_settings()
     database = open_database(settings)
     options = {"school": school, "dry_run": dry_run, "truncate": truncate, "batch_size": batch_size,
-               "force": force, "id_prefix": id_prefix, "default_date": default_date}
+               "force": force, "id_prefix": id_prefix, "default_date": default_date,
+               "max_rejected_share": max_rejected_share, "accept_warnings": accept_warnings}
     if watch is not None:
-        return run_watch(database, watch, options, once=once, interval=interval, as_json=as_json, audit=_audit_uploads)
+        with domain_errors():
+            mapping = _mapping(database, mapping_name, maps or [], settings.pass_threshold)
+        return run_watch(database, watch, {**options, "mapping": mapping}, once=once, interval=interval,
+                         as_json=as_json, audit=_audit_uploads)
     with domain_errors():
-        reports = _ingest_all(database, paths, options, show_progress=is_terminal() and not as_json)
+        mapping = _mapping(database, mapping_name, maps or [], settings.pass_threshold)
+        if show_preview:
+            for p in paths:
+                _print_preview(p, mapping, options)
+        else:
+            reports = _ingest_all(database, paths, {**options, "mapping": mapping},
+                                  show_progress=is_terminal() and not as_json)
+        if save_as:
+            _save_mapping(database, save_as, mapping)
+    if not show_preview:
+        _report(database, reports, as_json, options)
+
+
+def _report(database, reports: list, as_json: bool, options: dict) -> None:  # noqa: ANN001
+    """Audit the uploads, then print the table and one sentence per file (and how ids and dates were assigned)."""
+    from etl.mapping import id_and_date_notes
+
     _audit_uploads(database, reports)
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in reports], default=str))
-    else:
-        _print_table(reports)
-        for r in reports:
-            typer.echo(r.message)
+        return
+    _print_table(reports)
+    for r in reports:
+        typer.echo(r.message)
+        if r.status in ("succeeded", "dry_run"):
+            for note in id_and_date_notes(r.format.get("columns", {}).values(), options["id_prefix"],
+                                          options["default_date"]):
+                typer.echo(f"note: {note}")
 
 
 def register(app: typer.Typer) -> None:
