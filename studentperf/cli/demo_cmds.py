@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import secrets
@@ -91,16 +92,18 @@ def _needs_training(database, changed: bool) -> bool:  # noqa: ANN001
     return False
 
 
-def _load_school(database, settings: Settings, students: int, seed: int) -> bool:  # noqa: ANN001
-    """Generate (once) and ingest the demo school; True when the database changed."""
-    from etl.generate import write_school
+def _load_school(database, settings: Settings, students: int, seed: int, years: int) -> bool:  # noqa: ANN001
+    """Generate (once) and ingest the demo school, part-way through its current year; True when the database changed."""
+    from etl.generate import part_way_date, write_school
     from etl.pipeline import ingest_file
 
-    path = settings.home / "demo" / f"school-{students}-seed{seed}.csv"
+    as_of = part_way_date(dt.date.today())
+    path = settings.home / "demo" / f"school-{students}-seed{seed}-{years}y-{as_of}.csv"
     if not path.exists():
-        typer.echo(f"==> generating a school of {students} students (seed {seed}) -> {path}")
+        typer.echo(f"==> generating a school of {students} students a year over {years} school years, "
+                   f"today being {as_of} (seed {seed}) -> {path}")
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_school(path, students, seed=seed)
+        write_school(path, students, seed=seed, years=years, as_of=as_of)
     typer.echo("==> loading it into PostgreSQL")
     report = ingest_file(database, path, school="Demo School")
     typer.echo(f"    {report.message}")
@@ -112,7 +115,7 @@ def _train_and_score(database, settings: Settings, changed: bool) -> None:  # no
     from ml.train import train_and_register
 
     if _needs_training(database, changed):
-        typer.echo("==> training the risk model (XGBoost) and comparing it with the rule baseline")
+        typer.echo("==> training the risk model (XGBoost) on the past school years and comparing it with the baselines")
         result = train_and_register(database, settings)
         typer.echo(result.summary())
     typer.echo("==> scoring every student with the active model")
@@ -146,6 +149,7 @@ def _serve(database_url: str, port: int, workers: int) -> None:
 def demo(
     students: int = typer.Option(2000, "--students", min=50, help="How many students the generated school has."),
     seed: int = typer.Option(42, "--seed", help="Seed of the generated school (same seed, same school)."),
+    years: int = typer.Option(3, "--years", min=2, help="School years generated: past years to learn from, then this one."),
     port: int = typer.Option(8050, "--port", help="Port of the dashboard on 127.0.0.1."),
     workers: int = typer.Option(2, "--workers", min=1, help="Gunicorn workers."),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the dashboard at the end (default) or stop."),
@@ -156,7 +160,7 @@ def demo(
     typer.echo(f"==> database: {'DATABASE_URL' if settings.database_url else f'embedded PostgreSQL in {settings.pgdata_dir}'}")
     database = open_database(settings)
     with domain_errors():
-        changed = _load_school(database, settings, students, seed)
+        changed = _load_school(database, settings, students, seed, years)
         _train_and_score(database, settings, changed)
         with database.begin() as session:
             logins = ensure_demo_users(session, settings)
