@@ -33,7 +33,7 @@ XGB_DEFAULTS: dict[str, Any] = {
     "min_child_weight": 1.0,
     "reg_lambda": 1.0,
     "tree_method": "hist",
-    "n_jobs": 2,
+    "n_jobs": 1,  # one thread: on a busy machine OpenMP threads spinning against each other are many times slower
 }
 
 

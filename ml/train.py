@@ -206,7 +206,7 @@ def _logreg_report(spec: FeatureSpec, fit: pd.DataFrame, test: pd.DataFrame, see
 
 def _evaluate(frame: pd.DataFrame, model: str, spec: FeatureSpec, seed: int, pass_threshold: float) -> dict:
     """Tune and calibrate on all but the held-out rows, then report the model and the baselines on those."""
-    fit_idx, test_idx = holdout_split(frame, seed)
+    fit_idx, test_idx, _ = holdout_split(frame, seed)
     fit, test = frame.iloc[fit_idx], frame.iloc[test_idx]
     y_fit, y_test = fit["at_risk"].to_numpy(dtype=int), test["at_risk"].to_numpy(dtype=int)
     _check_data(y_fit)

@@ -57,6 +57,7 @@ def scored(school: Database, ml_settings: Settings, trained: TrainResult) -> Sco
 
 @pytest.fixture()
 def class_ids(school: Database) -> list[int]:
-    """The ids of the school's classes, in order."""
+    """The ids of the classes of the current school year, in order."""
     with school.engine.connect() as conn:
-        return [r[0] for r in conn.execute(text("SELECT id FROM classes ORDER BY id"))]
+        return [r[0] for r in conn.execute(text(
+            "SELECT id FROM classes WHERE school_year = (SELECT max(school_year) FROM classes) ORDER BY id"))]
