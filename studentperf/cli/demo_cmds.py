@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import typer
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
@@ -35,16 +35,19 @@ def _logins_file(settings: Settings) -> Path:
     return settings.home / "demo-logins.json"
 
 
-def _teacher_classes(session: Session) -> list[tuple[str, ...]]:
-    """Two different classes in two different grades (or the first two classes) for the demo teachers."""
+def _teacher_classes(session: Session) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Two classes of the current school year in two different grades (names to show, ids to assign)."""
     from db.models import SchoolClass
 
-    rows = session.execute(select(SchoolClass.name, SchoolClass.grade_level).order_by(SchoolClass.grade_level, SchoolClass.name)).all()
+    current = select(func.max(SchoolClass.school_year)).scalar_subquery()
+    rows = session.execute(select(SchoolClass.id, SchoolClass.name, SchoolClass.grade_level)
+                           .where(SchoolClass.school_year == current)
+                           .order_by(SchoolClass.grade_level, SchoolClass.name)).all()
     if not rows:
-        return [(), ()]
+        return [((), ()), ((), ())]
     first = rows[0]
     other = next((r for r in rows if r.grade_level != first.grade_level), rows[-1])
-    return [(first.name,), (other.name,)]
+    return [((r.name,), (str(r.id),)) for r in (first, other)]
 
 
 def ensure_demo_users(session: Session, settings: Settings) -> list[DemoLogin]:
@@ -56,17 +59,17 @@ def ensure_demo_users(session: Session, settings: Settings) -> list[DemoLogin]:
     saved = {d["email"]: d["password"] for d in json.loads(path.read_text())} if path.exists() else {}
     classes = _teacher_classes(session)
     wanted = [
-        ("admin@demo.school", "admin", ()),
-        ("staff@demo.school", "staff", ()),
+        ("admin@demo.school", "admin", ((), ())),
+        ("staff@demo.school", "staff", ((), ())),
         ("teacher1@demo.school", "teacher", classes[0]),
         ("teacher2@demo.school", "teacher", classes[1]),
     ]
     logins = []
-    for email, role, cls in wanted:
+    for email, role, (cls, class_ids) in wanted:
         password = saved.get(email) or secrets.token_urlsafe(9)
         user = session.scalar(select(User).where(User.email == normalise_email(email)))
         if user is None:
-            add_user(session, email=email, password=password, role=role, classes=cls, actor="studentperf demo")
+            add_user(session, email=email, password=password, role=role, classes=class_ids, actor="studentperf demo")
         elif email not in saved:
             user.password_hash = hash_password(password)
         logins.append(DemoLogin(email, role, cls, password))

@@ -72,7 +72,7 @@ def test_every_student_gets_an_interval_and_a_dews_tier(school, trained, session
     features = build_features(session, trained.as_of)
     p, lo, hi = predict_with_interval(model, require_columns(model, features))
     assert ((0 <= lo) & (lo <= p) & (p <= hi) & (hi <= 1)).all()
-    assert (hi - lo).mean() > 0.005  # the bootstrap members disagree somewhat
+    assert (hi > lo).mean() > 0.5 and (hi - lo).max() > 0.02  # the bootstrap members disagree somewhat
     tiers = tier_from_interval(lo, hi, model.threshold)
     assert set(tiers) == {"High", "Moderate", "Low"}
     assert (lo[tiers == "High"] >= model.threshold).all() and (hi[tiers == "Low"] < model.threshold).all()
