@@ -23,6 +23,7 @@ from core.errors import DomainError, InvalidInput, NotFound, Unavailable
 from db.models import (
     Attendance,
     ClassWeekSummary,
+    Enrollment,
     ModelVersion,
     Prediction,
     SchoolClass,
@@ -332,8 +333,15 @@ def require_student(session: Session, viewer: Viewer, student_id: int) -> int:
         raise NotFound(NO_SUCH_STUDENT) from None
 
 
+def _enrolled_class_weeks(session: Session, student_id: int, class_id: int) -> pd.DataFrame:
+    """The weekly means of the student's class of each school year (a class's weeks lie within its year)."""
+    class_ids = set(session.scalars(select(Enrollment.class_id).where(Enrollment.student_id == student_id))) | {class_id}
+    frames = [_class_weeks(session, c) for c in sorted(class_ids)]
+    return pd.concat(frames).groupby(level=0).first()
+
+
 def _history(session: Session, student_id: int, class_id: int) -> pd.DataFrame:
-    frame = _student_weeks(session, student_id).join(_class_weeks(session, class_id), how="left")
+    frame = _student_weeks(session, student_id).join(_enrolled_class_weeks(session, student_id, class_id), how="left")
     frame = frame.sort_index().reset_index()
     for column in frame.columns[1:]:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
