@@ -55,7 +55,7 @@ def _load(database: Database, students: int, loader: str, workdir: Path) -> str:
     if loader == "etl":
         from etl.pipeline import ingest_file
 
-        path = write_school(workdir / "school.csv", students, seed=0)
+        path = write_school(workdir / "school.csv", students, seed=0, years=3)
         report = ingest_file(database, path)
         return f"etl.pipeline.ingest_file ({getattr(report, 'rows_inserted', '?')} rows)"
     from ml_school import load_frame

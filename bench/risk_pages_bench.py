@@ -57,7 +57,7 @@ def prepare(base: str, name: str, n: int, home: Path) -> Database:
     url = make_url(normalise_url(base)).set(database=name).render_as_string(hide_password=False)
     db = connect(url, home)
     settings = Settings(database_url=url, secret_key="bench-secret-key-not-for-production-use", home=home)
-    for label, step in (("ingest", lambda: ingest_file(db, write_school(home / "school.csv", n, seed=3), force=True)),
+    for label, step in (("ingest", lambda: ingest_file(db, write_school(home / "school.csv", n, seed=3, years=2), force=True)),
                         ("train", lambda: train_and_register(db, settings, seed=0)),
                         ("score", lambda: score_all(db, settings))):
         start = time.perf_counter()

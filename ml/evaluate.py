@@ -1,4 +1,5 @@
-"""Honest evaluation on a held-out set: ranking, threshold metrics, calibration, per-group error gaps."""
+"""Honest evaluation on a held-out set: ranking (per snapshot week too), threshold metrics, calibration (reliability
+table and expected calibration error), per-group error gaps."""
 
 from __future__ import annotations
 
@@ -83,6 +84,26 @@ def calibration_table(y_true: np.ndarray, proba: np.ndarray, bins: int = 10) -> 
     return rows
 
 
+def expected_calibration_error(y_true: np.ndarray, proba: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error: the count-weighted gap between predicted and observed rate over equal-width bins."""
+    y_true, proba = np.asarray(y_true, dtype=float), np.asarray(proba, dtype=float)
+    if len(y_true) == 0:
+        return float("nan")
+    index = np.clip(np.digitize(proba, np.linspace(0, 1, bins + 1)[1:-1]), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        mask = index == b
+        if mask.any():
+            total += mask.sum() * abs(proba[mask].mean() - y_true[mask].mean())
+    return float(total / len(y_true))
+
+
+def snapshot_aucs(y_true: np.ndarray, proba: np.ndarray, weeks: np.ndarray) -> dict[str, float | None]:
+    """ROC AUC per snapshot week (keys are the weeks as text, for JSON)."""
+    y_true, proba, weeks = np.asarray(y_true, dtype=int), np.asarray(proba, dtype=float), np.asarray(weeks)
+    return {str(int(w)): _safe(roc_auc_score, y_true[weeks == w], proba[weeks == w]) for w in sorted(set(weeks))}
+
+
 def group_rates(y_true: np.ndarray, predicted: np.ndarray, groups: pd.Series) -> dict[str, Any]:
     """False-positive and false-negative rates per group, and the largest gap between groups."""
     table = []
@@ -117,5 +138,6 @@ def full_report(
     predicted = (proba >= threshold).astype(int)
     report = binary_metrics(y_true, proba, threshold)
     report["calibration"] = calibration_table(y_true, proba)
+    report["ece"] = expected_calibration_error(y_true, proba)
     report["groups"] = {name: group_rates(y_true, predicted, series) for name, series in groups.items()}
     return report

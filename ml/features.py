@@ -1,15 +1,16 @@
-"""Features as of a date: one row per current student, built in SQL from data up to ``as_of`` only.
+"""Features as of a date: one row per student of a school year, built in SQL from data up to ``as_of`` only.
 
-Population: every student enrolled in the latest school year that has classes (the "current"
-students), with the class of that enrollment. Only rows dated on or before ``as_of`` feed the features, so adding data
-after ``as_of`` never changes them. "Recent" means the last four weeks (dates after ``as_of - 28 days``).
+Population: every student enrolled in one school year (default: the latest school year that has classes,
+the "current" students), with the class of that enrollment. Only rows dated from the start of that school
+year (1 August) up to ``as_of`` feed the features, so adding data after ``as_of`` (or in another year) never
+changes them. "Recent" means the last four weeks (dates after ``as_of - 28 days``).
 
-The label is the year's final outcome: the running grade at the student's LAST score date (all data),
-failing when below the pass threshold. Training keeps only students whose last score date is after
-``as_of`` (an outcome already known at ``as_of`` is not a prediction).
-
-Default training date ("early enough to act"): the score date at 60 % of the year's distinct score
-dates (``TRAIN_FRACTION``), so the model learns from what a school knows part-way through the year.
+The label is a year's final outcome: the running grade at the student's LAST score date of that school
+year, failing when below the pass threshold. Training rows (``training_rows``) come from PAST school years
+only, whose outcomes are known: for each past year, features as of several snapshot weeks of that year
+(``SNAPSHOT_WEEKS``: the week's score date, the same point of the year a school scores at), each joined to
+that year's outcome; rows whose outcome was already known at the snapshot are dropped. The current year's
+outcomes are unknown and never reach training.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 
 RECENT_DAYS = 28
 TRAIN_FRACTION = 0.6
+SNAPSHOT_WEEKS: tuple[int, ...] = (6, 12, 20, 28)
 
 NUMERIC_FEATURES: tuple[str, ...] = (
     "grade_level",
@@ -47,6 +49,13 @@ NUMERIC_FEATURES: tuple[str, ...] = (
     "score_trend",
     "score_vs_class",
 )
+RISK_DIRECTION: dict[str, int] = {
+    **dict.fromkeys(("att_rate", "att_recent", "att_trend", "att_vs_class"), -1),
+    **dict.fromkeys(("study_mean", "study_trend", "study_vs_class"), -1),
+    **dict.fromkeys(("score_latest", "score_mean", "score_min", "score_slope", "score_trend", "score_vs_class"), -1),
+    "att_low_share": 1,
+}
+"""Known directions (XGBoost monotone constraints): more attendance, study or grade never raises risk."""
 DEMOGRAPHIC_NUMERIC: tuple[str, ...] = ("age",)
 DEMOGRAPHIC_CATEGORICAL: tuple[str, ...] = ("gender",)
 CONTEXT_COLUMNS: tuple[str, ...] = (
@@ -92,7 +101,7 @@ _FEATURES_SQL = """
 WITH cur AS (
     SELECT DISTINCT ON (e.student_id) e.student_id, e.class_id, c.school_id, c.grade_level, e.school_year
     FROM enrollments e JOIN classes c ON c.id = e.class_id
-    WHERE e.school_year = (SELECT max(school_year) FROM classes) {class_filter}
+    WHERE e.school_year = :school_year {class_filter}
     ORDER BY e.student_id, e.class_id
 ),
 att AS (
@@ -103,7 +112,7 @@ att AS (
            avg(a.rate) FILTER (WHERE a.date <= :recent_start) AS att_before,
            avg((a.rate < 0.9)::int) AS att_low_share
     FROM attendance a {event_join}
-    WHERE a.date <= :as_of GROUP BY a.student_id
+    WHERE a.date <= :as_of AND a.date >= :year_start GROUP BY a.student_id
 ),
 sh AS (
     SELECT h.student_id,
@@ -111,12 +120,12 @@ sh AS (
            avg(h.hours) FILTER (WHERE h.date > :recent_start) AS study_recent,
            avg(h.hours) FILTER (WHERE h.date <= :recent_start) AS study_before
     FROM study_hours h {event_join}
-    WHERE h.date <= :as_of GROUP BY h.student_id
+    WHERE h.date <= :as_of AND h.date >= :year_start GROUP BY h.student_id
 ),
 sp AS (
     SELECT p.student_id, avg(p.participated::int) AS sports_share
     FROM activity_participation p {event_join}
-    WHERE p.date <= :as_of AND p.activity = 'sports' GROUP BY p.student_id
+    WHERE p.date <= :as_of AND p.date >= :year_start AND p.activity = 'sports' GROUP BY p.student_id
 ),
 sc AS (
     SELECT s.student_id,
@@ -127,7 +136,7 @@ sc AS (
            avg(s.score) FILTER (WHERE s.date > :recent_start) AS score_recent,
            avg(s.score) FILTER (WHERE s.date <= :recent_start) AS score_before
     FROM scores s {event_join}
-    WHERE s.date <= :as_of GROUP BY s.student_id
+    WHERE s.date <= :as_of AND s.date >= :year_start GROUP BY s.student_id
 ),
 base AS (
     SELECT cur.student_id, cur.class_id, cur.school_id, cur.grade_level::float8 AS grade_level,
@@ -174,7 +183,7 @@ ORDER BY base.student_id
 
 _LABELS_SQL = """
 SELECT DISTINCT ON (student_id) student_id, score AS final_score, date AS final_date
-FROM scores ORDER BY student_id, date DESC
+FROM scores WHERE date >= :start AND date < :end ORDER BY student_id, date DESC
 """
 
 
@@ -182,21 +191,51 @@ def _conn(bind: Connection | Session) -> Connection:
     return bind.connection() if isinstance(bind, Session) else bind
 
 
+def year_start(school_year: str) -> dt.date:
+    """The first day (1 August) of ``school_year`` (``2025-2026``)."""
+    return dt.date(int(school_year[:4]), 8, 1)
+
+
+def year_end(school_year: str) -> dt.date:
+    """The first day of the next school year."""
+    return dt.date(int(school_year[:4]) + 1, 8, 1)
+
+
+def school_years(bind: Connection | Session) -> list[str]:
+    """Every school year that has classes, oldest first."""
+    return [r[0] for r in _conn(bind).execute(text("SELECT DISTINCT school_year FROM classes ORDER BY 1"))]
+
+
+def current_school_year(bind: Connection | Session) -> str | None:
+    """The latest school year that has classes: the year being scored (None when there are none)."""
+    years = school_years(bind)
+    return years[-1] if years else None
+
+
+def past_school_years(bind: Connection | Session) -> list[str]:
+    """The school years before the current one, oldest first: the only years whose outcomes are known."""
+    return school_years(bind)[:-1]
+
+
 def build_features(
-    bind: Connection | Session, as_of: dt.date, *, class_ids: Sequence[int] | None = None
+    bind: Connection | Session, as_of: dt.date, *, class_ids: Sequence[int] | None = None,
+    school_year: str | None = None,
 ) -> pd.DataFrame:
-    """One row per current student (index ``student_id``) from data dated on or before ``as_of``.
+    """One row per student of ``school_year`` (index ``student_id``) from that year's data up to ``as_of``.
 
     Parameters
     ----------
     bind : a SQLAlchemy connection or session.
     as_of : the last date whose data may be used.
     class_ids : restrict to these classes (class medians stay exact: the whole class is read).
+    school_year : the population's school year (default: the current one, ``current_school_year``).
     """
+    school_year = school_year or current_school_year(bind) or f"{as_of.year - (as_of.month < 8)}-{as_of.year}"
     # The whole population: aggregate every event row (hash aggregates); one class: join first (index scans).
     class_filter = "AND e.class_id = ANY(:class_ids)" if class_ids is not None else ""
     event_join = "JOIN cur USING (student_id)" if class_ids is not None else ""
-    params: dict[str, object] = {"as_of": as_of, "recent_start": as_of - dt.timedelta(days=RECENT_DAYS)}
+    params: dict[str, object] = {"as_of": as_of, "recent_start": as_of - dt.timedelta(days=RECENT_DAYS),
+                                 "school_year": school_year, "year_start": year_start(school_year)}
     if class_ids is not None:
         params["class_ids"] = [int(c) for c in class_ids]
     sql = _FEATURES_SQL.format(class_filter=class_filter, event_join=event_join)
@@ -229,35 +268,86 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     return out.set_index("student_id")
 
 
-def final_outcomes(bind: Connection | Session) -> pd.DataFrame:
-    """Each student's final running grade and its date (index ``student_id``)."""
-    result = _conn(bind).execute(text(_LABELS_SQL))
+def final_outcomes(bind: Connection | Session, school_year: str | None = None) -> pd.DataFrame:
+    """Each student's final running grade of ``school_year`` (default: the current one) and its date."""
+    school_year = school_year or current_school_year(bind)
+    if school_year is None:
+        return pd.DataFrame({"final_score": pd.Series(dtype="float64"), "final_date": pd.Series(dtype=object)},
+                            index=pd.Index([], dtype="int64", name="student_id"))
+    params = {"start": year_start(school_year), "end": year_end(school_year)}
+    result = _conn(bind).execute(text(_LABELS_SQL), params)
     frame = pd.DataFrame(result.fetchall(), columns=["student_id", "final_score", "final_date"])
     frame["final_score"] = frame["final_score"].astype("float64")
     return frame.astype({"student_id": "int64"}).set_index("student_id")
 
 
-def training_frame(bind: Connection | Session, as_of: dt.date, pass_threshold: float) -> pd.DataFrame:
-    """Features as of ``as_of`` joined to the label ``at_risk`` (final grade below ``pass_threshold``)."""
-    features = build_features(bind, as_of)
-    outcomes = final_outcomes(bind)
+def training_frame(
+    bind: Connection | Session, as_of: dt.date, pass_threshold: float, *, school_year: str | None = None,
+    outcomes: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Features of ``school_year`` as of ``as_of`` joined to that year's label ``at_risk`` (final grade below pass).
+
+    Only students whose final score date is after ``as_of`` are kept (an outcome known at ``as_of`` is no prediction).
+    """
+    features = build_features(bind, as_of, school_year=school_year)
+    outcomes = final_outcomes(bind, school_year) if outcomes is None else outcomes
     frame = features.join(outcomes, how="inner")
     frame = frame[pd.to_datetime(frame["final_date"]) > pd.Timestamp(as_of)]
     frame = frame.assign(at_risk=(frame["final_score"] < pass_threshold).astype("int64"))
     return frame
 
 
+def year_score_dates(bind: Connection | Session, school_year: str) -> list[dt.date]:
+    """The distinct score dates of ``school_year``, in order (one per week for a weekly gradebook)."""
+    sql = text("SELECT DISTINCT date FROM scores WHERE date >= :start AND date < :end ORDER BY date")
+    params = {"start": year_start(school_year), "end": year_end(school_year)}
+    return [row[0] for row in _conn(bind).execute(sql, params)]
+
+
+def snapshot_dates(
+    bind: Connection | Session, school_year: str, weeks: Sequence[int] = SNAPSHOT_WEEKS
+) -> dict[int, dt.date]:
+    """For each snapshot week the year has reached, its date: the week-th score date of ``school_year``."""
+    dates = year_score_dates(bind, school_year)
+    return {int(w): dates[w - 1] for w in weeks if 1 <= w <= len(dates)}
+
+
+def training_rows(
+    bind: Connection | Session, pass_threshold: float, *, weeks: Sequence[int] = SNAPSHOT_WEEKS,
+    years: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Training rows of past school years: features as of each snapshot week, labelled with that year's outcome.
+
+    Parameters
+    ----------
+    bind : a SQLAlchemy connection or session.
+    pass_threshold : a final grade below this is the positive label ``at_risk``.
+    weeks : the snapshot weeks of each year (default ``SNAPSHOT_WEEKS``).
+    years : the school years to use (default: every past year); the current year is always refused.
+    """
+    current = current_school_year(bind)
+    chosen = list(years) if years is not None else past_school_years(bind)
+    frames = []
+    for school_year in chosen:
+        if school_year == current:
+            raise ValueError(f"{school_year} is the current school year: its outcomes are not known yet")
+        outcomes = final_outcomes(bind, school_year)
+        for week, as_of in snapshot_dates(bind, school_year, weeks).items():
+            frame = training_frame(bind, as_of, pass_threshold, school_year=school_year, outcomes=outcomes)
+            frames.append(frame.assign(school_year=school_year, snapshot_week=week, as_of=as_of))
+    if not frames:
+        return pd.DataFrame(columns=["school_year", "snapshot_week", "as_of", "at_risk"])
+    return pd.concat(frames)
+
+
 def score_dates(bind: Connection | Session) -> list[dt.date]:
-    """The distinct score dates of the latest school year, in order."""
-    sql = text(
-        "SELECT DISTINCT s.date FROM scores s "
-        "WHERE s.date >= (SELECT max(date) FROM scores) - 366 ORDER BY s.date"
-    )
-    return [row[0] for row in _conn(bind).execute(sql)]
+    """The distinct score dates of the current school year, in order."""
+    current = current_school_year(bind)
+    return year_score_dates(bind, current) if current else []
 
 
 def default_training_as_of(bind: Connection | Session, fraction: float = TRAIN_FRACTION) -> dt.date | None:
-    """The score date at ``fraction`` of the year's score dates (None when there are no scores)."""
+    """The score date at ``fraction`` of the current year's score dates (None when there are no scores)."""
     dates = score_dates(bind)
     if not dates:
         return None

@@ -1,4 +1,7 @@
-"""The one scikit-learn ``Pipeline`` (encoders + estimator) used in production and in the benchmarks."""
+"""The one scikit-learn ``Pipeline`` (encoders + estimator) used in production and in the benchmarks.
+
+A binary XGBoost model gets monotone constraints where the direction is known (``ml.features.RISK_DIRECTION``).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from xgboost import XGBClassifier, XGBRegressor
 
 from ml.errors import UnknownModel
+from ml.features import RISK_DIRECTION
 
 MODEL_TYPES = ("xgboost", "logreg", "rf")
 TASKS = ("binary", "multiclass", "regression")
@@ -29,7 +33,7 @@ XGB_DEFAULTS: dict[str, Any] = {
     "min_child_weight": 1.0,
     "reg_lambda": 1.0,
     "tree_method": "hist",
-    "n_jobs": 2,
+    "n_jobs": 1,  # one thread: on a busy machine OpenMP threads spinning against each other are many times slower
 }
 
 
@@ -69,6 +73,11 @@ def build_estimator(model: str, task: str = "binary", params: dict[str, Any] | N
     return LogisticRegression(**{"C": 1.0, "max_iter": 2000, **params})
 
 
+def monotone_constraints(numeric: list[str]) -> tuple[int, ...]:
+    """XGBoost monotone constraints of the numeric columns (they come first in the preprocessed matrix)."""
+    return tuple(RISK_DIRECTION.get(c, 0) for c in numeric)
+
+
 def build_pipeline(
     model: str,
     numeric: list[str],
@@ -79,6 +88,9 @@ def build_pipeline(
     seed: int = 0,
 ) -> Pipeline:
     """One ``Pipeline``: preprocessing then the estimator (``model`` in ``MODEL_TYPES``)."""
+    params = dict(params or {})
+    if model == "xgboost" and task == "binary":
+        params.setdefault("monotone_constraints", monotone_constraints(numeric))
     estimator = build_estimator(model, task, params, seed)
     return Pipeline([("prep", build_preprocessor(model, numeric, categorical)), ("model", estimator)])
 

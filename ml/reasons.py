@@ -5,8 +5,13 @@ class); a factor's contribution is the sum of its features' SHAP values (exact, 
 factor is described by its headline value beside the class median of that value.
 
 Each reason is a dict stored as-is in ``predictions.reasons``: ``factor`` (e.g. ``attendance``),
-``value`` and ``class_median`` (raw numbers; rates are fractions), ``contribution`` (SHAP, log-odds
-for XGBoost), ``effect`` (``raises`` / ``lowers``) and ``text`` (the sentence to show).
+``value`` and ``class_median`` (raw numbers; rates are fractions), ``contribution`` (the model's own
+units, never shown as words), ``effect`` (``raises`` / ``lowers``) and ``text`` (the sentence to show).
+
+What a teacher reads is meant to be acted on: a student's top reasons list only factors whose
+contribution matters (``MIN_CONTRIBUTION``), never a value equal to the class median (as shown) as
+raising risk, and lead with what can change (attendance, study, the grade and its trend, sports)
+before what cannot (grade level, weeks on record, age, gender).
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ class Factor:
     value: str
     reference: str | None
     fmt: Callable[[float], str]
+    actionable: bool = True
 
 
 FACTORS: tuple[Factor, ...] = (
@@ -58,11 +64,15 @@ FACTORS: tuple[Factor, ...] = (
            _signed),
     Factor("study", "study", ("study_mean", "study_vs_class", "study_trend"), "study_mean", "class_study_mean", _hours),
     Factor("sports", "sports in", ("sports_share",), "sports_share", "class_sports_share", lambda v: f"{_pct(v)} of weeks"),
-    Factor("grade_level", "grade level", ("grade_level",), "grade_level", None, _num),
-    Factor("weeks", "weeks on record", ("n_weeks",), "n_weeks", "class_n_weeks", _num),
-    Factor("age", "age", ("age",), "age", None, _num),
-    Factor("gender", "gender", ("gender",), "gender", None, str),
+    Factor("grade_level", "grade level", ("grade_level",), "grade_level", None, _num, actionable=False),
+    Factor("weeks", "weeks on record", ("n_weeks",), "n_weeks", "class_n_weeks", _num, actionable=False),
+    Factor("age", "age", ("age",), "age", None, _num, actionable=False),
+    Factor("gender", "gender", ("gender",), "gender", None, str, actionable=False),
 )
+
+
+MIN_CONTRIBUTION = 0.05
+"""A factor whose contribution is smaller than this (in absolute value) is not a top reason."""
 
 
 def factors_for(columns: list[str]) -> list[Factor]:
@@ -113,34 +123,49 @@ def plain(value: Any) -> Any:
     return value
 
 
-def top_reasons(values: pd.DataFrame, frame: pd.DataFrame, k: int = 3) -> list[list[dict[str, Any]]]:
-    """For each row, the ``k`` factors with the largest absolute contribution, in words."""
+def at_class_median(factor: Factor, value: Any, reference: Any) -> bool:
+    """True when the value reads the same as its class median (then it is no reason to worry)."""
+    if factor.reference is None or reference is None or value is None:
+        return False
+    if isinstance(value, float) and math.isnan(value) or isinstance(reference, float) and math.isnan(reference):
+        return False
+    return _fmt(factor, value) == _fmt(factor, reference)
+
+
+def _ordered(candidates: list[tuple[Factor, Any, Any, float]]) -> list[tuple[Factor, Any, Any, float]]:
+    """What can change first, then what cannot; each by decreasing absolute contribution."""
+    kept = [c for c in candidates if not (c[3] > 0 and at_class_median(c[0], c[1], c[2]))]
+    return sorted(kept, key=lambda c: (not c[0].actionable, -abs(c[3])))
+
+
+def top_reasons(
+    values: pd.DataFrame, frame: pd.DataFrame, k: int = 3, min_abs: float = MIN_CONTRIBUTION
+) -> list[list[dict[str, Any]]]:
+    """For each row, up to ``k`` factors that matter (``min_abs``), in words: what can change first."""
     grouped = factor_contributions(values)
     by_name = {f.name: f for f in FACTORS}
     names = list(grouped.columns)
     matrix = grouped.to_numpy()
-    order = np.argsort(-np.abs(matrix), axis=1)[:, :k]
     value_cols = {n: frame[by_name[n].value].to_numpy() for n in names}
     ref_cols = {n: frame[by_name[n].reference].to_numpy() if by_name[n].reference else None for n in names}
     out = []
     for i in range(len(matrix)):
-        reasons = []
-        for j in order[i]:
-            name = names[j]
-            ref = ref_cols[name][i] if ref_cols[name] is not None else None
-            reasons.append(describe(by_name[name], value_cols[name][i], ref, matrix[i, j]))
-        out.append(reasons)
+        candidates = [
+            (by_name[name], value_cols[name][i], ref_cols[name][i] if ref_cols[name] is not None else None,
+             float(matrix[i, j]))
+            for j, name in enumerate(names) if abs(matrix[i, j]) >= min_abs
+        ]
+        out.append([describe(*c) for c in _ordered(candidates)[:k]])
     return out
 
 
 def all_reasons(values: pd.Series, row: pd.Series) -> list[dict[str, Any]]:
-    """Every factor for one student, largest absolute contribution first."""
+    """Every factor for one student (none at its class median as raising risk): what can change first."""
     grouped = factor_contributions(values.to_frame().T).iloc[0]
     by_name = {f.name: f for f in FACTORS}
-    ordered = grouped.reindex(grouped.abs().sort_values(ascending=False).index)
-    out = []
-    for name, contribution in ordered.items():
+    candidates = []
+    for name, contribution in grouped.items():
         factor = by_name[str(name)]
         ref = row.get(factor.reference) if factor.reference else None
-        out.append(describe(factor, row.get(factor.value), ref, float(contribution)))
-    return out
+        candidates.append((factor, row.get(factor.value), ref, float(contribution)))
+    return [describe(*c) for c in _ordered(candidates)]

@@ -116,15 +116,16 @@ def save_model(
     params: dict[str, Any],
     metrics: dict[str, Any],
     activate: bool = True,
+    extras: dict[str, Any] | None = None,
 ) -> ModelInfo:
-    """Write the artifact (pipeline + features + threshold) and insert its ``model_versions`` row."""
+    """Write the artifact (pipeline + features + threshold + ``extras``) and insert its ``model_versions`` row."""
     version = new_version(model_type, data_hash_)
     models_dir.mkdir(parents=True, exist_ok=True)
     path = (models_dir / f"{version}.joblib").resolve()
     artifact = {
         "version": version, "pipeline": pipeline, "features": spec.columns,
         "include_demographics": spec.include_demographics, "threshold": float(threshold),
-        "model_type": model_type, "feature_version": feature_version(),
+        "model_type": model_type, "feature_version": feature_version(), **(extras or {}),
     }
     joblib.dump(artifact, path)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()

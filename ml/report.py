@@ -23,9 +23,23 @@ def metric_table(metrics: dict[str, Any]) -> list[str]:
     return lines
 
 
+def week_lines(metrics: dict[str, Any]) -> list[str]:
+    """ROC AUC on the held-out rows at each snapshot week of the year, for each compared model."""
+    weeks = list((metrics.get("model") or {}).get("by_week", {}))
+    if not weeks:
+        return []
+    lines = [f"{'ROC AUC by week':<22}" + "".join(f"{'week ' + w:>10}" for w in weeks)]
+    for key, label in (("model", "model"), ("logreg", "logistic regression"), ("rule", "rule baseline")):
+        if key in metrics:
+            by_week = metrics[key].get("by_week", {})
+            lines.append(f"{label:<22}" + "".join(_f(by_week.get(w), 10) for w in weeks))
+    return lines
+
+
 def calibration_lines(report: dict[str, Any]) -> list[str]:
-    """The calibration table: predicted probability against observed rate per bin."""
-    lines = ["calibration (test):   bin        n   predicted  observed"]
+    """The reliability table: predicted probability against observed rate per bin, and the calibration error."""
+    lines = [f"reliability (held out): expected calibration error {_f(report.get('ece'), 0)}",
+             f"{'':<22}bin        n   predicted  observed"]
     for row in report.get("calibration", []):
         lines.append(f"{'':<22}{row['bin']:<9}{row['n']:>5}{row['mean_predicted']:>11.3f}{row['observed']:>10.3f}")
     return lines
@@ -47,12 +61,20 @@ def train_summary(result: TrainResult) -> str:
     cv = m.get("cv", {})
     model = m["model"]
     c = model["confusion"]
+    holdout = m.get("holdout", {})
+    calibration = m.get("calibration_method", {})
+    registered = m.get("registered", {})
     lines = [
-        f"model {result.version} ({result.model_type}), features as of {result.as_of}, "
-        f"{m['n_train']} train / {m['n_test']} test students, at-risk rate {m['positive_rate']:.1%}",
+        f"model {result.version} ({result.model_type}), trained on school years "
+        f"{', '.join(m.get('training_years', []))} at weeks {', '.join(str(w) for w in m.get('snapshot_weeks', []))} "
+        f"(data up to {result.as_of}); at-risk rate {m['positive_rate']:.1%}",
+        f"held out: {holdout.get('description', '?')} ({m['n_test']} rows of {holdout.get('students', '?')} students; "
+        f"{m['n_train']} rows to fit)",
         f"cross-validated ROC AUC {cv.get('auc_mean', float('nan')):.3f} ± {cv.get('auc_std', float('nan')):.3f} "
-        f"({cv.get('folds')} folds on {cv.get('rows')} rows); threshold {model['threshold']:.3f} (best F1 out-of-fold)",
+        f"({cv.get('folds')} folds by student on {cv.get('rows')} rows); calibration {calibration.get('method', '?')} "
+        f"(lower Brier); threshold {model['threshold']:.3f} (best F1 out-of-fold)",
         *metric_table(m),
+        *week_lines(m),
         f"confusion at threshold: TP {c['tp']}  FP {c['fp']}  FN {c['fn']}  TN {c['tn']}",
         *calibration_lines(model),
         *group_lines(model),
@@ -65,5 +87,9 @@ def train_summary(result: TrainResult) -> str:
         lines.append(f"WARNING: THE MODEL DOES NOT BEAT THE RULE BASELINE (ROC AUC {_f(model['roc_auc'], 0)} vs "
                      f"{_f(m['rule']['roc_auc'], 0)}). Prefer the rule until it does.")
         lines.append("!" * 72)
+    if registered:
+        lines.append(f"registered model: refitted on every past year ({registered.get('rows')} rows), threshold "
+                     f"{_f(registered.get('threshold'), 0)}, {registered.get('members')} bootstrap members for the "
+                     "intervals")
     lines.append("active: yes" if result.activated else "active: no (use `studentperf models activate`)")
     return "\n".join(lines)

@@ -1,16 +1,27 @@
-"""Training: stratified hold-out, cross-validated tuning with early stopping, comparison, registration.
+"""Training on past school years: tuning, calibration, a held-out year, a bootstrap ensemble, registration.
 
-Protocol: 20 % of the students are held out (stratified) and touched once, at the end. On the other
-80 %, a small grid is compared by stratified K-fold ROC AUC (XGBoost with early stopping on each
-fold's validation part); the winner is refitted on the whole 80 % with the median best tree count.
-The decision threshold maximises F1 on the out-of-fold predictions (never on the test set).
-Logistic regression and the transparent rule baseline are scored on the same test students.
+Rows are ``ml.features.training_rows``: features of past school years as of snapshot weeks (6, 12, 20,
+28), each labelled with that year's final outcome; the current year never enters. Protocol:
+
+* Held out: the most recent past year (all its rows), touched once at the end. With a single past year,
+  a quarter of its students (all their rows) are held out instead, and the report says so.
+* On the other years a small grid is compared by ROC AUC over folds grouped by student (XGBoost with
+  early stopping on each fold's validation part); the winner is refitted on those years with the median
+  best tree count. Its out-of-fold probabilities choose and fit the calibration (isotonic or Platt, by
+  Brier score) and the decision threshold (best F1 on the calibrated out-of-fold probabilities).
+* The held-out year is scored with that model and calibrator: ROC AUC per snapshot week, Brier, the
+  reliability table and the expected calibration error, beside logistic regression (same protocol, no
+  tuning) and the transparent rule baseline.
+* The registered model is then refitted with the same parameters on every past year; its calibrator
+  and threshold come from out-of-fold predictions over those years, and a bootstrap ensemble
+  (``ml.uncertainty``) gives every student an interval. All of it is saved in one artifact.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,22 +29,24 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
+from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold
 from sklearn.pipeline import Pipeline
 
 from core.settings import Settings
 from db.database import Database
-from ml.errors import NotEnoughData
-from ml.evaluate import best_f1_threshold, full_report, rule_baseline
-from ml.features import FeatureSpec, default_training_as_of, training_frame
+from ml.errors import NotEnoughData, UnknownModel
+from ml.evaluate import best_f1_threshold, full_report, rule_baseline, snapshot_aucs
+from ml.features import SNAPSHOT_WEEKS, FeatureSpec, past_school_years, training_rows
 from ml.pipeline import MODEL_TYPES, build_pipeline, fit_early_stopped
 from ml.registry import data_hash, save_model
+from ml.uncertainty import N_MEMBERS, RISK_KEY, RiskModel, bootstrap_members, choose_calibrator
 
 log = logging.getLogger(__name__)
 
-TEST_SIZE = 0.2
+HOLDOUT_SHARE = 0.25
+"""With a single past year, this share of its students is held out."""
 TUNE_MAX_ROWS = 20_000
-"""Above this many training rows, tuning runs on a stratified sample of this size (the final fit uses all)."""
+"""Above this many training rows, tuning runs on a sample of students of about this many rows (fits use all)."""
 MIN_ROWS, MIN_PER_CLASS = 40, 8
 GRIDS: dict[str, list[dict[str, Any]]] = {
     "xgboost": [
@@ -47,12 +60,13 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
 
 @dataclass
 class Evaluation:
-    """A fitted pipeline, its threshold and chosen parameters, and every metric of the comparison."""
+    """The registered pipeline, its calibration and interval model, threshold, parameters and every metric."""
 
     pipeline: Pipeline
     threshold: float
     params: dict[str, Any]
     metrics: dict[str, Any]
+    risk: RiskModel | None = None
 
 
 @dataclass
@@ -82,7 +96,7 @@ def _check_data(y: np.ndarray) -> None:
     negatives = int(len(y) - positives)
     if len(y) < MIN_ROWS or positives < MIN_PER_CLASS or negatives < MIN_PER_CLASS:
         raise NotEnoughData(
-            f"Not enough students to train: {len(y)} with an outcome ({positives} at risk, {negatives} not); "
+            f"Not enough students to train: {len(y)} rows with an outcome ({positives} at risk, {negatives} not); "
             f"need at least {MIN_ROWS} and {MIN_PER_CLASS} of each."
         )
 
@@ -91,14 +105,19 @@ def _folds(n: int) -> int:
     return 5 if n < 20_000 else 3
 
 
+def _grouped_folds(y: np.ndarray, groups: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Folds stratified by outcome with every row of a student in one fold."""
+    splitter = StratifiedGroupKFold(n_splits=_folds(len(y)), shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(y)), y, groups))
+
+
 def _cv_candidate(
-    base: Pipeline, model: str, x: pd.DataFrame, y: np.ndarray, seed: int
-) -> tuple[float, list[float], np.ndarray, int | None]:
-    """Mean fold AUC, fold AUCs, out-of-fold probabilities and (XGBoost) the median best tree count."""
-    splitter = StratifiedKFold(n_splits=_folds(len(y)), shuffle=True, random_state=seed)
+    base: Pipeline, model: str, x: pd.DataFrame, y: np.ndarray, groups: np.ndarray, seed: int
+) -> tuple[list[float], np.ndarray, int | None]:
+    """Fold AUCs, out-of-fold raw probabilities and (XGBoost) the median best tree count."""
     oof = np.zeros(len(y))
     aucs, trees = [], []
-    for train_idx, valid_idx in splitter.split(x, y):
+    for train_idx, valid_idx in _grouped_folds(y, groups, seed):
         xt, xv, yt, yv = x.iloc[train_idx], x.iloc[valid_idx], y[train_idx], y[valid_idx]
         if model == "xgboost":
             fitted, best = fit_early_stopped(base, xt, yt, xv, yv)
@@ -107,107 +126,195 @@ def _cv_candidate(
             fitted = clone(base).fit(xt, yt)
         oof[valid_idx] = fitted.predict_proba(xv)[:, 1]
         aucs.append(float(roc_auc_score(yv, oof[valid_idx])))
-    best_trees = int(np.median(trees)) if trees else None
-    return float(np.mean(aucs)), aucs, oof, best_trees
+    return aucs, oof, (int(np.median(trees)) if trees else None)
 
 
-def _tuning_sample(x: pd.DataFrame, y: np.ndarray, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+def _tuning_sample(
+    x: pd.DataFrame, y: np.ndarray, groups: np.ndarray, seed: int
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     if len(y) <= TUNE_MAX_ROWS:
-        return x, y
-    keep, _ = train_test_split(np.arange(len(y)), train_size=TUNE_MAX_ROWS, stratify=y, random_state=seed)
-    keep = np.sort(keep)
-    return x.iloc[keep], y[keep]
+        return x, y, groups
+    students = np.unique(groups)
+    keep_students = np.random.default_rng([seed, 5]).choice(
+        students, size=max(2, int(len(students) * TUNE_MAX_ROWS / len(y))), replace=False)
+    keep = np.flatnonzero(np.isin(groups, keep_students))
+    return x.iloc[keep], y[keep], groups[keep]
 
 
-def tune(model: str, spec: FeatureSpec, x: pd.DataFrame, y: np.ndarray, seed: int) -> tuple[dict[str, Any], dict]:
-    """Pick the grid point with the best cross-validated AUC; returns its params and CV figures.
+def tune(
+    model: str, spec: FeatureSpec, x: pd.DataFrame, y: np.ndarray, groups: np.ndarray, seed: int
+) -> tuple[dict[str, Any], dict]:
+    """Pick the grid point with the best grouped cross-validated AUC; returns its params and CV figures.
 
-    The out-of-fold probabilities (``cv["oof"]``) and labels (``cv["y"]``) are of the rows tuned on.
+    The out-of-fold probabilities (``cv["oof"]``), labels (``cv["y"]``) and students (``cv["groups"]``) are of
+    the rows tuned on.
     """
-    x, y = _tuning_sample(x, y, seed)
+    x, y, groups = _tuning_sample(x, y, groups, seed)
     best: tuple[float, dict[str, Any], dict] | None = None
     for params in GRIDS[model]:
         base = build_pipeline(model, spec.numeric, spec.categorical, params=params, seed=seed)
-        mean_auc, aucs, oof, trees = _cv_candidate(base, model, x, y, seed)
+        aucs, oof, trees = _cv_candidate(base, model, x, y, groups, seed)
+        mean_auc = float(np.mean(aucs))
         chosen = {**params, "n_estimators": trees} if trees else dict(params)
         log.info("cv candidate", extra={"model": model, "params": chosen, "auc": round(mean_auc, 4)})
         if best is None or mean_auc > best[0]:
             best = (mean_auc, chosen, {"auc_mean": mean_auc, "auc_std": float(np.std(aucs)), "fold_auc": aucs,
-                                        "folds": len(aucs), "rows": int(len(y)), "oof": oof, "y": y})
+                                        "folds": len(aucs), "rows": int(len(y)), "oof": oof, "y": y, "groups": groups})
     assert best is not None
     return best[1], best[2]
 
 
-def _logreg_report(spec: FeatureSpec, x_tr, y_tr, x_te, y_te, groups, seed: int) -> dict[str, Any]:
-    pipe = build_pipeline("logreg", spec.numeric, spec.categorical, seed=seed)
-    cv = StratifiedKFold(n_splits=_folds(len(y_tr)), shuffle=True, random_state=seed)
-    oof = cross_val_predict(pipe, x_tr, y_tr, cv=cv, method="predict_proba")[:, 1]
-    threshold = best_f1_threshold(y_tr, oof)
-    proba = pipe.fit(x_tr, y_tr).predict_proba(x_te)[:, 1]
-    return full_report(y_te, proba, threshold, groups)
+def holdout_split(frame: pd.DataFrame, seed: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
+    """Row positions to fit on and to hold out, and what was held out: the latest past year, else a share of students."""
+    years = sorted(frame["school_year"].unique())
+    if len(years) >= 2:
+        test = (frame["school_year"] == years[-1]).to_numpy()
+        return np.flatnonzero(~test), np.flatnonzero(test), f"school year {years[-1]}"
+    splitter = GroupShuffleSplit(n_splits=1, test_size=HOLDOUT_SHARE, random_state=seed)
+    fit_idx, test_idx = next(splitter.split(frame, groups=frame.index.to_numpy()))
+    return np.sort(fit_idx), np.sort(test_idx), (
+        f"{HOLDOUT_SHARE:.0%} of the students of {years[0]} (only one past year)")
+
+
+def _oof(make, x: pd.DataFrame, y: np.ndarray, groups: np.ndarray, seed: int) -> np.ndarray:  # noqa: ANN001
+    """Out-of-fold raw probabilities of ``make()`` over folds grouped by student."""
+    oof = np.zeros(len(y))
+    for train_idx, valid_idx in _grouped_folds(y, groups, seed):
+        oof[valid_idx] = make().fit(x.iloc[train_idx], y[train_idx]).predict_proba(x.iloc[valid_idx])[:, 1]
+    return oof
+
+
+def _report(frame: pd.DataFrame, y: np.ndarray, proba: np.ndarray, threshold: float) -> dict[str, Any]:
+    groups = {"gender": frame["gender"], "grade_level": frame["grade_level"].astype("Int64")}
+    report = full_report(y, proba, threshold, groups)
+    report["by_week"] = snapshot_aucs(y, proba, frame["snapshot_week"].to_numpy())
+    return report
+
+
+def _logreg_report(spec: FeatureSpec, fit: pd.DataFrame, test: pd.DataFrame, seed: int) -> dict[str, Any]:
+    """Logistic regression by the same protocol (calibrated on its out-of-fold probabilities), on the held-out rows."""
+    def make() -> Pipeline:
+        return build_pipeline("logreg", spec.numeric, spec.categorical, seed=seed)
+
+    y_fit, groups = fit["at_risk"].to_numpy(dtype=int), fit.index.to_numpy()
+    oof = _oof(make, fit[spec.columns], y_fit, groups, seed)
+    calibrator, _ = choose_calibrator(oof, y_fit, groups)
+    threshold = best_f1_threshold(y_fit, calibrator.predict(oof))
+    raw = make().fit(fit[spec.columns], y_fit).predict_proba(test[spec.columns])[:, 1]
+    return _report(test, test["at_risk"].to_numpy(dtype=int), calibrator.predict(raw), threshold)
+
+
+def _evaluate(frame: pd.DataFrame, model: str, spec: FeatureSpec, seed: int, pass_threshold: float) -> dict:
+    """Tune and calibrate on all but the held-out rows, then report the model and the baselines on those."""
+    fit_idx, test_idx, _ = holdout_split(frame, seed)
+    fit, test = frame.iloc[fit_idx], frame.iloc[test_idx]
+    y_fit, y_test = fit["at_risk"].to_numpy(dtype=int), test["at_risk"].to_numpy(dtype=int)
+    _check_data(y_fit)
+    params, cv = tune(model, spec, fit[spec.columns], y_fit, fit.index.to_numpy(), seed)
+    calibrator, calibration = choose_calibrator(cv["oof"], cv["y"], cv["groups"])
+    threshold = best_f1_threshold(cv["y"], calibrator.predict(cv["oof"]))
+    pipeline = build_pipeline(model, spec.numeric, spec.categorical, params=params, seed=seed).fit(fit[spec.columns], y_fit)
+    proba = calibrator.predict(pipeline.predict_proba(test[spec.columns])[:, 1])
+    report = _report(test, y_test, proba, threshold)
+    rule = _report(test, y_test, rule_baseline(test, pass_threshold), 0.5)
+    metrics: dict[str, Any] = {
+        "model": report, "rule": rule, "cv": {k: v for k, v in cv.items() if k not in ("oof", "y", "groups")},
+        "holdout": holdout_label(frame, test_idx), "calibration_method": calibration,
+        "n_train": int(len(fit)), "n_test": int(len(test)), "positive_rate": float(frame["at_risk"].mean()),
+        "beats_rule": bool((report["roc_auc"] or 0) > (rule["roc_auc"] or 0)), "params": params,
+    }
+    if model != "logreg":
+        metrics["logreg"] = _logreg_report(spec, fit, test, seed)
+    return metrics
+
+
+def holdout_label(frame: pd.DataFrame, test_idx: np.ndarray) -> dict[str, Any]:
+    """Which rows were held out, in plain data for the report."""
+    test = frame.iloc[test_idx]
+    return {"school_years": sorted(test["school_year"].unique().tolist()), "rows": int(len(test)),
+            "students": int(test.index.nunique()), "weeks": sorted(int(w) for w in test["snapshot_week"].unique()),
+            "description": holdout_split(frame)[2] if len(test) else ""}
+
+
+def _final_fit(
+    frame: pd.DataFrame, model: str, spec: FeatureSpec, params: dict[str, Any], seed: int, members: int
+) -> tuple[Pipeline, RiskModel]:
+    """The registered model: fitted on every past year, calibrated out-of-fold, with its bootstrap ensemble."""
+    def make() -> Pipeline:
+        return build_pipeline(model, spec.numeric, spec.categorical, params=params, seed=seed)
+
+    x, y, groups = frame[spec.columns], frame["at_risk"].to_numpy(dtype=int), frame.index.to_numpy()
+    oof = _oof(make, x, y, groups, seed)
+    calibrator, calibration = choose_calibrator(oof, y, groups)
+    threshold = best_f1_threshold(y, calibrator.predict(oof))
+    ensemble = bootstrap_members(make, x, y, groups, n=members, seed=seed)
+    info = {"calibration": calibration, "members": len(ensemble), "rows": int(len(y))}
+    return make().fit(x, y), RiskModel(calibrator=calibrator, members=ensemble, threshold=threshold, info=info)
 
 
 def fit_and_evaluate(
-    frame: pd.DataFrame, model: str, spec: FeatureSpec, *, seed: int = 0, pass_threshold: float = 60.0
+    frame: pd.DataFrame, model: str, spec: FeatureSpec, *, seed: int = 0, pass_threshold: float = 60.0,
+    members: int = N_MEMBERS,
 ) -> Evaluation:
-    """Split, tune, fit and compare ``model`` with logistic regression and the rule baseline on one split."""
-    if model not in MODEL_TYPES:
-        from ml.errors import UnknownModel
+    """Evaluate ``model`` on a held-out past year beside logistic regression and the rule, then fit the registered one.
 
+    Parameters
+    ----------
+    frame : training rows (``ml.features.training_rows``: past years only, with ``school_year`` and ``snapshot_week``).
+    model : ``xgboost``, ``logreg`` or ``rf``.
+    spec : the model's input columns.
+    members : size of the bootstrap ensemble that gives the intervals.
+    """
+    if model not in MODEL_TYPES:
         raise UnknownModel(f"Unknown model type {model!r}: choose one of {', '.join(MODEL_TYPES)}.")
-    y = frame["at_risk"].to_numpy(dtype=int)
-    _check_data(y)
-    x = frame[spec.columns]
-    idx_tr, idx_te = train_test_split(np.arange(len(y)), test_size=TEST_SIZE, stratify=y, random_state=seed)
-    x_tr, x_te, y_tr, y_te = x.iloc[idx_tr], x.iloc[idx_te], y[idx_tr], y[idx_te]
-    params, cv = tune(model, spec, x_tr, y_tr, seed)
-    threshold = best_f1_threshold(cv.pop("y"), cv.pop("oof"))
-    pipeline = build_pipeline(model, spec.numeric, spec.categorical, params=params, seed=seed).fit(x_tr, y_tr)
-    test = frame.iloc[idx_te]
-    groups = {"gender": test["gender"], "grade_level": test["grade_level"].astype("Int64")}
-    proba = pipeline.predict_proba(x_te)[:, 1]
-    report = full_report(y_te, proba, threshold, groups)
-    rule = full_report(y_te, rule_baseline(test, pass_threshold), 0.5, groups)
-    metrics: dict[str, Any] = {
-        "model": report, "rule": rule, "cv": cv, "n_train": int(len(y_tr)), "n_test": int(len(y_te)),
-        "positive_rate": float(y.mean()), "beats_rule": bool((report["roc_auc"] or 0) > (rule["roc_auc"] or 0)),
-    }
-    if model != "logreg":
-        metrics["logreg"] = _logreg_report(spec, x_tr, y_tr, x_te, y_te, groups, seed)
-    return Evaluation(pipeline=pipeline, threshold=threshold, params=params, metrics=metrics)
+    _check_data(frame["at_risk"].to_numpy(dtype=int))
+    metrics = _evaluate(frame, model, spec, seed, pass_threshold)
+    params = metrics.pop("params")
+    pipeline, risk = _final_fit(frame, model, spec, params, seed, members)
+    metrics["registered"] = {"threshold": risk.threshold, **risk.info}
+    return Evaluation(pipeline=pipeline, threshold=risk.threshold, params=params, metrics=metrics, risk=risk)
 
 
 def train_and_register(
     database: Database,
     settings: Settings,
-    as_of: dt.date | None = None,
     model: str = "xgboost",
     *,
     seed: int = 0,
     include_demographics: bool = False,
     activate: bool = True,
+    weeks: Sequence[int] = SNAPSHOT_WEEKS,
+    members: int = N_MEMBERS,
 ) -> TrainResult:
-    """Build features as of ``as_of`` (default: 60 % into the year), train, evaluate, save and register.
+    """Build training rows from past school years, train, evaluate on the latest past year, save and register.
 
     Parameters
     ----------
     database : the product database (features are read, the registry row is written).
     settings : gives ``pass_threshold`` (the label) and ``models_dir`` (the artifact).
-    as_of : the features' date; default ``ml.features.default_training_as_of``.
     model : ``xgboost`` (default), ``logreg`` or ``rf``.
+    weeks : the snapshot weeks of each past year (default ``ml.features.SNAPSHOT_WEEKS``).
+    members : size of the bootstrap ensemble that gives each student's interval.
     """
     spec = FeatureSpec(include_demographics=include_demographics)
     with database.begin() as session:
-        as_of = as_of or default_training_as_of(session)
-        if as_of is None:
-            raise NotEnoughData("No scores in the database: load a school export first (`studentperf ingest`).")
-        frame = training_frame(session, as_of, settings.pass_threshold)
-    evaluation = fit_and_evaluate(frame, model, spec, seed=seed, pass_threshold=settings.pass_threshold)
-    metrics = {**evaluation.metrics, "as_of": as_of.isoformat(), "pass_threshold": settings.pass_threshold}
+        if not past_school_years(session):
+            raise NotEnoughData(
+                "No past school year with known outcomes: the model learns from past years only. Load the exports "
+                "of earlier years (or `studentperf generate --years 3`) first.")
+        frame = training_rows(session, settings.pass_threshold, weeks=weeks)
+    if frame.empty:
+        raise NotEnoughData("The past school years have no scores at the snapshot weeks: nothing to learn from.")
+    evaluation = fit_and_evaluate(frame, model, spec, seed=seed, pass_threshold=settings.pass_threshold,
+                                  members=members)
+    as_of = max(frame["as_of"])
+    metrics = {**evaluation.metrics, "as_of": as_of.isoformat(), "pass_threshold": settings.pass_threshold,
+               "training_years": sorted(frame["school_year"].unique().tolist()), "snapshot_weeks": list(weeks)}
     with database.begin() as session:
         info = save_model(
             session, settings.models_dir, pipeline=evaluation.pipeline, spec=spec, threshold=evaluation.threshold,
             model_type=model, as_of=as_of, data_hash_=data_hash(frame[[*spec.columns, "at_risk"]]),
             params={**evaluation.params, "seed": seed}, metrics=metrics, activate=activate,
+            extras={RISK_KEY: evaluation.risk},
         )
     return TrainResult(version=info.version, model_type=model, as_of=as_of, activated=activate, metrics=metrics)

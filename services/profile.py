@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import Date, cast, func, select
 from sqlalchemy.orm import Session
 
-from db.models import Attendance, ClassWeekSummary, SchoolClass, Score, Student, StudyHours
+from db.models import Attendance, ClassWeekSummary, Enrollment, SchoolClass, Score, Student, StudyHours
 from services.at_risk import StudentRisk, student_risk
 from services.scope import Viewer
 from services.students import StudentInScope, require_in_scope
@@ -71,9 +71,17 @@ def _class_weeks(session: Session, class_id: int) -> pd.DataFrame:
     return pd.DataFrame(session.execute(stmt).all(), columns=columns).set_index("week")
 
 
+def _enrolled_class_weeks(session: Session, student_id: int, class_id: int) -> pd.DataFrame:
+    """The weekly means of the student's class of each school year (a class's weeks lie within its year)."""
+    class_ids = set(session.scalars(select(Enrollment.class_id).where(Enrollment.student_id == student_id))) | {class_id}
+    frames = [_class_weeks(session, c) for c in sorted(class_ids)]
+    return pd.concat(frames).groupby(level=0).first()
+
+
 def _history(session: Session, student: StudentInScope) -> pd.DataFrame:
-    """The student's weekly attendance, study hours and score beside their class's weekly means."""
-    frame = _student_weeks(session, student.student_id).join(_class_weeks(session, student.class_id), how="left")
+    """The student's weekly attendance, study hours and score beside the weekly means of their class of each year."""
+    weeks = _enrolled_class_weeks(session, student.student_id, student.class_id)
+    frame = _student_weeks(session, student.student_id).join(weeks, how="left")
     frame = frame.sort_index().reset_index()
     for column in frame.columns[1:]:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)

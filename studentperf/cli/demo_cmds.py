@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import secrets
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import typer
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
@@ -34,16 +35,19 @@ def _logins_file(settings: Settings) -> Path:
     return settings.home / "demo-logins.json"
 
 
-def _teacher_classes(session: Session) -> list[tuple[str, ...]]:
-    """Two different classes in two different grades (or the first two classes) for the demo teachers."""
+def _teacher_classes(session: Session) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Two classes of the current school year in two different grades (names to show, ids to assign)."""
     from db.models import SchoolClass
 
-    rows = session.execute(select(SchoolClass.name, SchoolClass.grade_level).order_by(SchoolClass.grade_level, SchoolClass.name)).all()
+    current = select(func.max(SchoolClass.school_year)).scalar_subquery()
+    rows = session.execute(select(SchoolClass.id, SchoolClass.name, SchoolClass.grade_level)
+                           .where(SchoolClass.school_year == current)
+                           .order_by(SchoolClass.grade_level, SchoolClass.name)).all()
     if not rows:
-        return [(), ()]
+        return [((), ()), ((), ())]
     first = rows[0]
     other = next((r for r in rows if r.grade_level != first.grade_level), rows[-1])
-    return [(first.name,), (other.name,)]
+    return [((r.name,), (str(r.id),)) for r in (first, other)]
 
 
 def ensure_demo_users(session: Session, settings: Settings) -> list[DemoLogin]:
@@ -55,17 +59,17 @@ def ensure_demo_users(session: Session, settings: Settings) -> list[DemoLogin]:
     saved = {d["email"]: d["password"] for d in json.loads(path.read_text())} if path.exists() else {}
     classes = _teacher_classes(session)
     wanted = [
-        ("admin@demo.school", "admin", ()),
-        ("staff@demo.school", "staff", ()),
+        ("admin@demo.school", "admin", ((), ())),
+        ("staff@demo.school", "staff", ((), ())),
         ("teacher1@demo.school", "teacher", classes[0]),
         ("teacher2@demo.school", "teacher", classes[1]),
     ]
     logins = []
-    for email, role, cls in wanted:
+    for email, role, (cls, class_ids) in wanted:
         password = saved.get(email) or secrets.token_urlsafe(9)
         user = session.scalar(select(User).where(User.email == normalise_email(email)))
         if user is None:
-            add_user(session, email=email, password=password, role=role, classes=cls, actor="studentperf demo")
+            add_user(session, email=email, password=password, role=role, classes=class_ids, actor="studentperf demo")
         elif email not in saved:
             user.password_hash = hash_password(password)
         logins.append(DemoLogin(email, role, cls, password))
@@ -91,16 +95,18 @@ def _needs_training(database, changed: bool) -> bool:  # noqa: ANN001
     return False
 
 
-def _load_school(database, settings: Settings, students: int, seed: int) -> bool:  # noqa: ANN001
-    """Generate (once) and ingest the demo school; True when the database changed."""
-    from etl.generate import write_school
+def _load_school(database, settings: Settings, students: int, seed: int, years: int) -> bool:  # noqa: ANN001
+    """Generate (once) and ingest the demo school, part-way through its current year; True when the database changed."""
+    from etl.generate import part_way_date, write_school
     from etl.pipeline import ingest_file
 
-    path = settings.home / "demo" / f"school-{students}-seed{seed}.csv"
+    as_of = part_way_date(dt.date.today())
+    path = settings.home / "demo" / f"school-{students}-seed{seed}-{years}y-{as_of}.csv"
     if not path.exists():
-        typer.echo(f"==> generating a school of {students} students (seed {seed}) -> {path}")
+        typer.echo(f"==> generating a school of {students} students a year over {years} school years, "
+                   f"today being {as_of} (seed {seed}) -> {path}")
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_school(path, students, seed=seed)
+        write_school(path, students, seed=seed, years=years, as_of=as_of)
     typer.echo("==> loading it into PostgreSQL")
     report = ingest_file(database, path, school="Demo School")
     typer.echo(f"    {report.message}")
@@ -112,7 +118,7 @@ def _train_and_score(database, settings: Settings, changed: bool) -> None:  # no
     from ml.train import train_and_register
 
     if _needs_training(database, changed):
-        typer.echo("==> training the risk model (XGBoost) and comparing it with the rule baseline")
+        typer.echo("==> training the risk model (XGBoost) on the past school years and comparing it with the baselines")
         result = train_and_register(database, settings)
         typer.echo(result.summary())
     typer.echo("==> scoring every student with the active model")
@@ -146,6 +152,7 @@ def _serve(database_url: str, port: int, workers: int) -> None:
 def demo(
     students: int = typer.Option(2000, "--students", min=50, help="How many students the generated school has."),
     seed: int = typer.Option(42, "--seed", help="Seed of the generated school (same seed, same school)."),
+    years: int = typer.Option(3, "--years", min=2, help="School years generated: past years to learn from, then this one."),
     port: int = typer.Option(8050, "--port", help="Port of the dashboard on 127.0.0.1."),
     workers: int = typer.Option(2, "--workers", min=1, help="Gunicorn workers."),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the dashboard at the end (default) or stop."),
@@ -156,7 +163,7 @@ def demo(
     typer.echo(f"==> database: {'DATABASE_URL' if settings.database_url else f'embedded PostgreSQL in {settings.pgdata_dir}'}")
     database = open_database(settings)
     with domain_errors():
-        changed = _load_school(database, settings, students, seed)
+        changed = _load_school(database, settings, students, seed, years)
         _train_and_score(database, settings, changed)
         with database.begin() as session:
             logins = ensure_demo_users(session, settings)

@@ -27,20 +27,29 @@ A file where every row, or more than --max-rejected-share of them (default 0.5),
 
 def generate(
     out: Annotated[Path, typer.Option("--out", "-o", help="CSV file to write.")],
-    students: Annotated[int, typer.Option("--students", "-n", min=1, help="Number of students (40 weekly rows each).")] = 500,
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed writes a byte-identical file.")] = 0,
+    students: Annotated[int, typer.Option("--students", "-n", min=1, help="Students in each school year.")] = 500,
+    seed: Annotated[int, typer.Option(help="Random seed: the same options write a byte-identical file.")] = 0,
     dirty: Annotated[bool, typer.Option("--dirty", help="Add duplicates, blanks, bad values and dates, mixed case.")] = False,
+    years: Annotated[int, typer.Option("--years", min=1, help="School years: N-1 complete past years, then the current one.")] = 3,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="The current year's data end here (YYYY-MM-DD; default today).")] = None,
 ) -> None:
-    """Write a realistic sample school (grades 9-12, one row per student per week) as a flat CSV."""
-    from etl.generate import N_WEEKS, write_school
+    """Write a realistic sample school with a history (grades 9-12, one row per student per week) as a flat CSV."""
+    from etl.generate import plan_years, write_school
 
     load_settings()
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of is not None else dt.date.today()
+        plan = plan_years(years, day)
+    except ValueError as exc:
+        fail(f"--as-of: {exc}.", code=2)
     with domain_errors():
         try:
-            path = write_school(out, students, seed=seed, dirty=dirty)
+            path = write_school(out, students, seed=seed, dirty=dirty, years=years, as_of=day)
         except OSError as exc:
             fail(f"cannot write {out}: {exc.strerror or exc}")
-    typer.echo(f"wrote {path} ({students * N_WEEKS} rows before faults, seed {seed}{', dirty' if dirty else ''})")
+    rows = students * sum(y.n_weeks for y in plan)
+    typer.echo(f"wrote {path} ({rows} rows before faults: school years {plan[0].name} to {plan[-1].name}, the last "
+               f"up to {plan[-1].dates()[-1]}; seed {seed}{', dirty' if dirty else ''})")
 
 
 def _print_table(reports: list) -> None:  # noqa: ANN001

@@ -20,20 +20,31 @@ def _date(value: str | None) -> dt.date | None:
         fail(f"--as-of must be a date like 2026-02-09, not {value!r}.", code=2)
 
 
+def _weeks(value: str) -> list[int]:
+    try:
+        weeks = sorted({int(w) for w in value.split(",") if w.strip()})
+    except ValueError:
+        weeks = []
+    if not weeks or weeks[0] < 1:
+        fail(f"--weeks must be week numbers of the school year like 6,12,20,28, not {value!r}.", code=2)
+    return weeks
+
+
 def train(
-    as_of: str | None = typer.Option(None, "--as-of", help="Features' date (default: 60 % into the year)."),
+    weeks: str = typer.Option("6,12,20,28", "--weeks", help="Snapshot weeks of each past school year to learn from."),
     model: str = typer.Option("xgboost", "--model", help="xgboost, logreg or rf."),
     demographics: bool = typer.Option(False, "--demographics/--no-demographics", help="Use gender and age."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the split and the model."),
     activate: bool = typer.Option(True, "--activate/--no-activate", help="Make the new model the active one."),
 ) -> None:
-    """Train a risk model, compare it with logistic regression and the rule baseline, register it."""
+    """Train a risk model on past school years, compare it with logistic regression and the rule baseline, register it."""
     from ml.train import train_and_register
 
+    snapshot_weeks = _weeks(weeks)
     settings = load_settings()
     database = open_database(settings)
-    result = call(train_and_register, database, settings, _date(as_of), model, seed=seed,
-                  include_demographics=demographics, activate=activate)
+    result = call(train_and_register, database, settings, model, seed=seed, include_demographics=demographics,
+                  activate=activate, weeks=snapshot_weeks)
     typer.echo(result.summary())
 
 

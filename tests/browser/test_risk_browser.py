@@ -49,19 +49,20 @@ def scored(database: Database, settings: Settings, tmp_path_factory: pytest.Temp
     """200 generated students through the ETL, a trained model, every student scored, and the logins."""
     folder = Path(tmp_path_factory.mktemp("risk-browser"))
     _wipe(database)
-    report = ingest_file(database, write_school(folder / "school.csv", 200, seed=5), force=True)
+    report = ingest_file(database, write_school(folder / "school.csv", 200, seed=5, years=2), force=True)
     assert report.status == "succeeded", report.message
     train_and_register(database, settings.with_(home=folder), seed=0)
     score_all(database, settings.with_(home=folder))
     with database.begin() as s:
-        classes = s.execute(text("SELECT c.name, min(ss.student_id) FROM classes c JOIN student_summary ss "
-                                 "ON ss.class_id = c.id GROUP BY c.name ORDER BY c.name")).all()
+        classes = s.execute(text("SELECT c.name, min(ss.student_id), c.id FROM classes c JOIN student_summary ss "
+                                 "ON ss.class_id = c.id WHERE c.school_year = (SELECT max(school_year) FROM classes) "
+                                 "GROUP BY c.name, c.id ORDER BY c.name")).all()
     mine, other = classes[0], classes[-1]
     tag = uuid.uuid4().hex[:6]
     emails = {role: f"risk-{role}-{tag}@test.school" for role in ("admin", "teacher")}
     with database.begin() as s:
         add_user(s, email=emails["admin"], password=PASSWORD, role="admin")
-        add_user(s, email=emails["teacher"], password=PASSWORD, role="teacher", classes=[mine[0]])
+        add_user(s, email=emails["teacher"], password=PASSWORD, role="teacher", classes=[str(mine[2])])
     server = create_app(settings.with_(secure_cookies=False))
     yield ScoredSchool(server.extensions[DASH_KEY], emails, mine[0], int(other[1]))
     _wipe(database)

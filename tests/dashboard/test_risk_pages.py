@@ -51,7 +51,7 @@ def risk_school(database: Database, settings, tmp_path_factory) -> Iterator[Risk
     """200 generated students ingested through the ETL, a model trained and every student scored."""
     folder = tmp_path_factory.mktemp("risk-pages")
     wipe(database)
-    report = ingest_file(database, write_school(folder / "school.csv", N_STUDENTS, seed=5), school="Risk School", force=True)
+    report = ingest_file(database, write_school(folder / "school.csv", N_STUDENTS, seed=5, years=2), school="Risk School", force=True)
     assert report.status == "succeeded", report.message
     ml_settings = settings.with_(home=folder)
     train_and_register(database, ml_settings, seed=0)

@@ -75,9 +75,9 @@ def make_client(app: Flask, address: str | None = None) -> FlaskClient:
 
 
 def ensure_classes(database: Database, n: int = 2) -> list[int]:
-    """Ids of the first ``n`` classes, creating a test school and classes when there are too few."""
+    """Ids of the first ``n`` classes of the latest school year, creating a test school and classes when there are too few."""
     with database.begin() as s:
-        ids = list(s.execute(text("SELECT id FROM classes ORDER BY id LIMIT :n"), {"n": n}).scalars())
+        ids = list(s.execute(text("SELECT id FROM classes ORDER BY school_year DESC, id LIMIT :n"), {"n": n}).scalars())
         if len(ids) >= n:
             return ids
         school = s.execute(

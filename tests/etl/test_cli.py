@@ -21,7 +21,7 @@ def _env(database: Database, tmp_path: Path) -> dict[str, str]:
 def test_generate_then_ingest_json(clean_db: Database, tmp_path: Path) -> None:
     env = _env(clean_db, tmp_path)
     out = tmp_path / "s.csv"
-    gen = runner.invoke(app, ["generate", "--students", "12", "--seed", "4", "--out", str(out)], env=env)
+    gen = runner.invoke(app, ["generate", "--students", "12", "--seed", "4", "--years", "1", "--as-of", "2026-06-01", "--out", str(out)], env=env)
     assert gen.exit_code == 0, gen.output
     assert out.read_text().splitlines()[1].startswith("00001,")
     res = runner.invoke(app, ["ingest", str(out), "--json"], env=env)
@@ -54,7 +54,8 @@ def test_ingest_records_an_upload_in_the_audit_log(clean_db: Database, tmp_path:
 
     env = _env(clean_db, tmp_path)
     out = tmp_path / "audited.csv"
-    assert runner.invoke(app, ["generate", "--students", "5", "--seed", "9", "--out", str(out)], env=env).exit_code == 0
+    assert runner.invoke(app, ["generate", "--students", "5", "--seed", "9", "--years", "1", "--as-of", "2026-06-01",
+                                "--out", str(out)], env=env).exit_code == 0
     assert runner.invoke(app, ["ingest", str(out)], env=env).exit_code == 0
     with clean_db.engine.connect() as conn:
         rows = conn.execute(text("SELECT actor, details FROM audit_log WHERE action = 'upload' AND target = 'audited.csv'")).all()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from etl.generate import COLUMNS, N_WEEKS, generate_school, write_school
 
@@ -66,3 +68,54 @@ def test_dirty_has_every_fault() -> None:
     assert df["study_hours"].isin(["five", "120"]).any() or df["final_score"].isin(["7O.5", "104.5"]).any()
     assert df["gender"].isin(["FEMALE", "female", "MALE", "male"]).any()
     assert (pd.to_numeric(df["attendance_rate"], errors="coerce") > 1).any()
+
+
+def test_a_school_with_a_history_keeps_its_cohorts() -> None:
+    df = generate_school(400, seed=6, years=3, as_of=dt.date(2026, 11, 23))
+    df["year"] = df["date"].map(lambda d: int(d[:4]) - (int(d[5:7]) < 8))
+    per = df.drop_duplicates(["student_id", "year"]).set_index(["student_id", "year"])
+    assert sorted(df["year"].unique()) == [2024, 2025, 2026]
+    assert (per.groupby(level="year").size() == 400).all()  # every year has the school's size
+    weeks = df.groupby("year")["date"].nunique()
+    assert list(weeks) == [N_WEEKS, N_WEEKS, 12]  # 2026-09-07 .. 2026-11-23 is 12 Mondays
+    assert df[df["year"] == 2026]["date"].max() == "2026-11-23"
+    grade = per["grade_level"].unstack()
+    both = grade[2024].notna() & grade[2025].notna()
+    assert both.sum() == 300 and (grade.loc[both, 2025] == grade.loc[both, 2024] + 1).all()  # ids stay, one grade up
+    assert set(grade.loc[grade[2024].notna() & grade[2025].isna(), 2024]) == {12}  # grade 12 leaves
+    assert set(grade.loc[grade[2024].isna() & grade[2025].notna(), 2025]) == {9}  # a new grade 9 enters
+    assert (per["age"] - per["grade_level"]).groupby(level="student_id").nunique().eq(1).all()
+    classes = per["class_name"].unstack()
+    moved = classes.loc[both, 2025].str[2:] != classes.loc[both, 2024].str[2:]  # class letters re-formed
+    assert 0.2 < moved.mean() < 1.0
+    sizes = df[df["year"] == 2025].groupby("class_name")["student_id"].nunique()
+    assert sizes.between(20, 30).all()
+
+
+def test_the_current_year_is_what_the_past_years_were_up_to_as_of() -> None:
+    whole = generate_school(120, seed=7, years=2)
+    part = generate_school(120, seed=7, years=2, as_of=dt.date(2025, 11, 24))
+    cut = whole[whole["date"] <= "2025-11-24"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(part, cut)
+    with pytest.raises(ValueError, match="before the first week"):
+        generate_school(50, seed=1, years=2, as_of=dt.date(2026, 8, 20))
+
+
+def test_an_early_warning_is_possible_but_not_certain() -> None:
+    """Features of week 12, a model trained on two past years: ROC AUC on the next year in the 0.80-0.92 band."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
+    df = generate_school(2000, seed=8, years=3)
+    df["year"] = df["date"].str[:4].astype(int) - (df["date"].str[5:7].astype(int) < 8)
+    df["week"] = df.groupby(["student_id", "year"]).cumcount() + 1
+    final = df.groupby(["student_id", "year"])["final_score"].last()
+    assert 0.10 <= (final < 60).mean() <= 0.20
+    early = df[df["week"] <= 12].groupby(["student_id", "year"])
+    x = pd.DataFrame({"grade": early["final_score"].last(), "att": early["attendance_rate"].mean(),
+                      "hours": early["study_hours"].mean()})
+    y = (final.loc[x.index] < 60).astype(int)
+    test = x.index.get_level_values("year") == 2025
+    model = LogisticRegression(max_iter=1000).fit(x[~test], y[~test])
+    auc = roc_auc_score(y[test], model.predict_proba(x[test])[:, 1])
+    assert 0.80 <= auc <= 0.92, auc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,10 @@ from db.models import DATA_TABLES
 from ml.score import ScoreResult, score_all
 from ml.train import TrainResult, train_and_register
 
-N_STUDENTS = 400
+N_STUDENTS = 500
+YEARS = 3
+AS_OF = dt.date(2026, 2, 9)
+"""The school's "today": week 24 of 2025-2026, after the complete years 2023-2024 and 2024-2025."""
 
 
 def _empty(database: Database) -> None:
@@ -26,9 +30,9 @@ def _empty(database: Database) -> None:
 
 @pytest.fixture(scope="package")
 def school(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    """The test database holding one generated school of ``N_STUDENTS`` students (seed 0)."""
+    """The test database holding one generated school: ``N_STUDENTS`` a year, ``YEARS`` years up to ``AS_OF`` (seed 0)."""
     _empty(database)
-    load_school(database, N_STUDENTS, 0, Path(tmp_path_factory.mktemp("ml-school")))
+    load_school(database, N_STUDENTS, 0, Path(tmp_path_factory.mktemp("ml-school")), years=YEARS, as_of=AS_OF)
     yield database
     _empty(database)
 
@@ -41,7 +45,7 @@ def ml_settings(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
 
 @pytest.fixture(scope="package")
 def trained(school: Database, ml_settings: Settings) -> TrainResult:
-    """An XGBoost model trained (default date) and activated on the school."""
+    """An XGBoost model trained on the past years and activated."""
     return train_and_register(school, ml_settings, seed=0)
 
 
@@ -53,6 +57,7 @@ def scored(school: Database, ml_settings: Settings, trained: TrainResult) -> Sco
 
 @pytest.fixture()
 def class_ids(school: Database) -> list[int]:
-    """The ids of the school's classes, in order."""
+    """The ids of the classes of the current school year, in order."""
     with school.engine.connect() as conn:
-        return [r[0] for r in conn.execute(text("SELECT id FROM classes ORDER BY id"))]
+        return [r[0] for r in conn.execute(text(
+            "SELECT id FROM classes WHERE school_year = (SELECT max(school_year) FROM classes) ORDER BY id"))]

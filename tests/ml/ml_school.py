@@ -6,6 +6,7 @@ loader fills the same tables (schools, classes, students, enrollments, events, a
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -68,8 +69,9 @@ def load_frame(database: Database, frame: pd.DataFrame, school: str = "Demo Scho
         conn.execute(text("ANALYZE"))
 
 
-def load_school(database: Database, n_students: int, seed: int, workdir: Path) -> str:
-    """Generate a clean school and load it (the ETL ingest when available); returns which path was used."""
+def load_school(database: Database, n_students: int, seed: int, workdir: Path, *, years: int = 1,
+                as_of: dt.date | None = None) -> str:
+    """Generate a clean school (``years`` school years up to ``as_of``) and load it; returns which path was used."""
     from etl.generate import generate_school, write_school
 
     try:
@@ -77,8 +79,11 @@ def load_school(database: Database, n_students: int, seed: int, workdir: Path) -
     except ImportError:
         ingest_file = None
     if ingest_file is not None:
-        path = write_school(workdir / f"school_{n_students}_{seed}.csv", n_students, seed=seed)
+        path = write_school(workdir / f"school_{n_students}_{seed}_{years}.csv", n_students, seed=seed, years=years,
+                            as_of=as_of)
         ingest_file(database, path)
         return "etl.pipeline.ingest_file"
+    if years != 1:
+        raise RuntimeError("the direct loader knows one school year only")
     load_frame(database, generate_school(n_students, seed=seed))
     return "tests/ml/ml_school.load_frame"

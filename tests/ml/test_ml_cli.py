@@ -32,3 +32,5 @@ def test_bad_input_is_one_line_not_a_traceback(scored, ml_settings) -> None:
     assert unknown.exit_code == 1 and "No model version" in unknown.output
     model = runner.invoke(app, ["train", "--model", "svm"], env=env)
     assert model.exit_code == 1 and "Unknown model type" in model.output
+    weeks = runner.invoke(app, ["train", "--weeks", "six"], env=env)
+    assert weeks.exit_code == 2 and "--weeks" in weeks.output and "Traceback" not in weeks.output

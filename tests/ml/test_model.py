@@ -1,4 +1,5 @@
-"""Training, registry and explanations: honest comparison, reproducible, round-trips, exact SHAP, refusals."""
+"""Training, registry and explanations: past years only, honest comparison on a held-out year, calibration,
+intervals, monotone directions, reproducible, round-trips, exact SHAP, refusals."""
 
 from __future__ import annotations
 
@@ -12,27 +13,53 @@ from sqlalchemy import select
 from db.models import ModelVersion
 from ml.errors import ModelMismatch, NotEnoughData
 from ml.explain import contributions, probability_from_margin
-from ml.features import FeatureSpec, build_features, training_frame
-from ml.registry import list_models, load_model, save_model
-from ml.train import fit_and_evaluate
+from ml.features import SNAPSHOT_WEEKS, FeatureSpec, build_features, training_rows
+from ml.registry import list_models, load_model, require_columns, save_model
+from ml.train import fit_and_evaluate, holdout_split
+from ml.uncertainty import RISK_KEY, predict_with_interval, tier_from_interval
 
 
 @pytest.fixture(scope="module")
 def frame(school, trained):
-    """The training frame of the trained model's date."""
+    """The training rows of the trained model (past years at the snapshot weeks)."""
     with school.begin() as s:
-        return training_frame(s, trained.as_of, 60.0)
+        return training_rows(s, 60.0)
 
 
-def test_model_beats_rule_baseline_on_auc(trained) -> None:
+def test_model_is_evaluated_on_the_latest_past_year_and_beats_the_rule(trained) -> None:
     m = trained.metrics
-    assert trained.beats_rule
-    assert m["model"]["roc_auc"] > m["rule"]["roc_auc"] + 0.05
-    assert m["model"]["roc_auc"] > 0.85 and m["logreg"]["roc_auc"] is not None
+    assert m["training_years"] == ["2023-2024", "2024-2025"]
+    assert m["holdout"]["school_years"] == ["2024-2025"] and m["holdout"]["weeks"] == list(SNAPSHOT_WEEKS)
+    assert trained.beats_rule and m["model"]["roc_auc"] > m["rule"]["roc_auc"] + 0.05
+    assert m["model"]["roc_auc"] > 0.8 and m["logreg"]["roc_auc"] is not None
+    weeks = m["model"]["by_week"]
+    assert list(weeks) == [str(w) for w in SNAPSHOT_WEEKS]
+    assert weeks["6"] < weeks["28"]  # later in the year the outcome is easier to see
     assert sum(m["model"]["confusion"].values()) == m["n_test"]
     assert {"fpr_gap", "fnr_gap", "rows"} <= set(m["model"]["groups"]["gender"])
     assert sum(r["n"] for r in m["model"]["calibration"]) == m["n_test"]
-    assert "beats the rule baseline" in trained.summary()
+    summary = trained.summary()
+    assert "beats the rule baseline" in summary and "held out: school year 2024-2025" in summary
+    assert "ROC AUC by week" in summary and "expected calibration error" in summary
+
+
+def test_held_out_year_is_calibrated(trained) -> None:
+    m = trained.metrics
+    assert m["calibration_method"]["method"] in ("isotonic", "platt")
+    assert m["model"]["ece"] < 0.05, m["model"]["calibration"]
+    observed = sum(r["n"] * r["observed"] for r in m["model"]["calibration"]) / m["n_test"]
+    predicted = sum(r["n"] * r["mean_predicted"] for r in m["model"]["calibration"]) / m["n_test"]
+    assert abs(observed - predicted) < 0.05
+
+
+def test_one_past_year_holds_out_a_share_of_its_students(frame) -> None:
+    one = frame[frame["school_year"] == "2024-2025"]
+    fit_idx, test_idx, label = holdout_split(one)
+    assert "only one past year" in label
+    assert not set(one.index[fit_idx]) & set(one.index[test_idx])  # no student on both sides
+    fit_idx, test_idx, label = holdout_split(frame)
+    assert label == "school year 2024-2025" and set(frame.iloc[test_idx]["school_year"]) == {"2024-2025"}
+    assert set(frame.iloc[fit_idx]["school_year"]) == {"2023-2024"}
 
 
 def test_summary_warns_loudly_when_rule_wins(trained) -> None:
@@ -40,10 +67,37 @@ def test_summary_warns_loudly_when_rule_wins(trained) -> None:
     assert "DOES NOT BEAT THE RULE BASELINE" in worse.summary()
 
 
+def test_every_student_gets_an_interval_and_a_dews_tier(school, trained, session) -> None:
+    model = load_model(session)
+    features = build_features(session, trained.as_of)
+    p, lo, hi = predict_with_interval(model, require_columns(model, features))
+    assert ((0 <= lo) & (lo <= p) & (p <= hi) & (hi <= 1)).all()
+    assert (hi > lo).mean() > 0.5 and (hi - lo).max() > 0.02  # the bootstrap members disagree somewhat
+    tiers = tier_from_interval(lo, hi, model.threshold)
+    assert set(tiers) == {"High", "Moderate", "Low"}
+    assert (lo[tiers == "High"] >= model.threshold).all() and (hi[tiers == "Low"] < model.threshold).all()
+    straddle = tiers == "Moderate"
+    assert ((lo[straddle] < model.threshold) & (hi[straddle] >= model.threshold)).all()
+
+
+def test_tier_from_interval() -> None:
+    tiers = tier_from_interval([0.5, 0.2, 0.1, 0.3], [0.7, 0.4, 0.25, 0.3], 0.3)
+    assert list(tiers) == ["High", "Moderate", "Low", "High"]
+
+
+def test_more_attendance_study_or_grade_never_raises_risk(school, trained, session) -> None:
+    model = load_model(session)
+    x = require_columns(model, build_features(session, trained.as_of)).iloc[:200]
+    for column in ("att_rate", "att_recent", "study_mean", "score_latest", "score_mean"):
+        base = model.pipeline.predict_proba(x)[:, 1]
+        better = x.assign(**{column: x[column] * 1.1 + (1 if column.startswith(("study", "score")) else 0.01)})
+        assert (model.pipeline.predict_proba(better)[:, 1] <= base + 1e-9).all(), column
+
+
 def test_same_seed_same_model(frame, trained, session) -> None:
     """Refitting with the registered model's seed on the same rows gives the same model, bit for bit."""
     spec = FeatureSpec()
-    again = fit_and_evaluate(frame, "xgboost", spec, seed=0)
+    again = fit_and_evaluate(frame, "xgboost", spec, seed=0, members=2)
     registered = load_model(session, trained.version)
     x = frame[spec.columns]
     assert again.params.items() <= registered.info.params.items()
@@ -53,15 +107,17 @@ def test_same_seed_same_model(frame, trained, session) -> None:
 
 def test_saved_pipeline_round_trips(school, frame, session, tmp_path) -> None:
     spec = FeatureSpec(include_demographics=True)
-    evaluation = fit_and_evaluate(frame, "xgboost", spec, seed=1)
+    evaluation = fit_and_evaluate(frame, "xgboost", spec, seed=1, members=2)
     info = save_model(session, tmp_path, pipeline=evaluation.pipeline, spec=spec, threshold=evaluation.threshold,
-                      model_type="xgboost", as_of=frame["final_date"].min(), data_hash_="abc123",
-                      params=evaluation.params, metrics={}, activate=False)
+                      model_type="xgboost", as_of=frame["as_of"].max(), data_hash_="abc123",
+                      params=evaluation.params, metrics={}, activate=False, extras={RISK_KEY: evaluation.risk})
     loaded = load_model(session, info.version)
     x = frame[spec.columns]
     np.testing.assert_array_equal(loaded.pipeline.predict_proba(x), evaluation.pipeline.predict_proba(x))
     assert loaded.threshold == evaluation.threshold and loaded.columns == spec.columns
     assert info.version in [m.version for m in list_models(session)]
+    p, lo, hi = predict_with_interval(loaded, x)
+    np.testing.assert_allclose(p, evaluation.risk.calibrator.predict(evaluation.pipeline.predict_proba(x)[:, 1]))
 
 
 def test_shap_contributions_plus_base_equal_margin(school, trained, session) -> None:
@@ -78,7 +134,7 @@ def test_shap_contributions_plus_base_equal_margin(school, trained, session) -> 
 
 def test_logreg_contributions_are_exact_too(frame) -> None:
     spec = FeatureSpec()
-    evaluation = fit_and_evaluate(frame, "logreg", spec, seed=0)
+    evaluation = fit_and_evaluate(frame, "logreg", spec, seed=0, members=0)
     from ml.registry import LoadedModel, ModelInfo
 
     info = ModelInfo(0, "t", None, "logreg", None, "", "", evaluation.threshold, False, "", features=spec.columns)
