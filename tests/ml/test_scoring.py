@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlalchemy import text
 
@@ -86,15 +84,12 @@ def test_teacher_cannot_explain_a_student_outside_their_classes(scored, session,
     assert abs(live - stored.probability) < 1e-5
 
 
-def test_explanation_is_exact_and_quick(scored, session, class_ids) -> None:
+def test_explanation_is_exact(scored, session, class_ids) -> None:
+    """Exact SHAP: the contributions add up to the margin (its speed is measured by bench/ml_bench.py, not here)."""
     student = _student_in(session, class_ids[2])
-    explain_student(session=session, viewer=ADMIN, student_id=student)  # warm the artifact cache
-    start = time.perf_counter()
     e = explain_student(session=session, viewer=ADMIN, student_id=student)
-    elapsed = time.perf_counter() - start
     assert abs(sum(e.contributions.values()) + e.base_value - e.margin) < 1e-6
     assert len(e.reasons) >= 5 and e.values["class_att_rate"] is not None
-    assert elapsed < 0.5  # the 100 ms target is measured by bench/ml_bench.py on 100k students
 
 
 def test_at_risk_list_is_scoped_filtered_and_paged(scored, session, class_ids) -> None:
