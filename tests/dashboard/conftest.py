@@ -17,13 +17,23 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.engine import make_url
 
 from core.settings import Settings
 from dashboard.app import DASH_KEY, create_app
 from db.database import Database
 
 sys.path.insert(0, str(Path(__file__).parent))
-from webtools import ROLE_EMAILS, TestUser, ensure_classes, login, make_client, make_user, post_dash  # noqa: E402
+from webtools import (  # noqa: E402
+    ROLE_EMAILS,
+    DatabaseProxy,
+    TestUser,
+    ensure_classes,
+    login,
+    make_client,
+    make_user,
+    post_dash,
+)
 
 
 @pytest.fixture(scope="session")
@@ -100,3 +110,13 @@ def anon_client(app: Flask) -> Iterator[FlaskClient]:
 def dash_post() -> Callable[..., Any]:
     """``dash_post(client, "id.prop" | [...], inputs, state=..., triggered=...)`` -> the response."""
     return post_dash
+
+
+@pytest.fixture()
+def proxied(test_settings: Settings, database: Database) -> Iterator[tuple[Flask, DatabaseProxy]]:
+    """An app whose database connection goes through a proxy the test can cut (TCP or the embedded Unix socket)."""
+    proxy = DatabaseProxy(make_url(test_settings.database_url)).start()
+    app = create_app(test_settings.with_(database_url=proxy.url))
+    yield app, proxy
+    proxy.close()
+    app.extensions["studentperf.db"].engine.dispose()

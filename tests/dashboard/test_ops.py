@@ -6,12 +6,10 @@ import io
 import json
 import logging
 import re
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from webtools import TcpProxy, make_client
+from webtools import make_client
 
 from core.logging import JsonFormatter, RequestIdFilter
 from dashboard.app import create_app
@@ -56,19 +54,8 @@ def test_readyz_checks_redis_when_configured(test_settings, database):
     assert response.get_json()["checks"]["redis"]["status"] == "failed"
 
 
-@pytest.fixture()
-def proxied_app(test_settings, database) -> Iterator[tuple[object, TcpProxy]]:
-    """An app whose database connections go through a proxy the test can cut."""
-    url = make_url(test_settings.database_url)
-    proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432)).start()
-    app = create_app(test_settings.with_(database_url=url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)))
-    yield app, proxy
-    proxy.stop()
-    app.extensions["studentperf.db"].engine.dispose()
-
-
-def test_readyz_fails_while_the_database_is_down_and_recovers(proxied_app):
-    app, proxy = proxied_app
+def test_readyz_fails_while_the_database_is_down_and_recovers(proxied):
+    app, proxy = proxied
     client = make_client(app)
     assert client.get("/readyz").status_code == 200
     proxy.stop()

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from sqlalchemy.engine import make_url
-from webtools import PASSWORD, DatabaseProxy, csrf_from, login, make_client, make_user
+from webtools import PASSWORD, csrf_from, login, make_client, make_user
 
 from dashboard.app import create_app
 from dashboard.security import DB_DOWN
@@ -23,16 +19,6 @@ def test_app_starts_with_the_database_down(test_settings):
     response = client.post("/login", data={"email": "a@b.example", "password": "x" * 12, "csrf_token": csrf_from(page)})
     assert response.status_code == 503 and DB_DOWN in response.get_data(as_text=True)
     assert client.get("/").status_code == 302  # anonymous still goes to the login page
-
-
-@pytest.fixture()
-def proxied(test_settings, database) -> Iterator[tuple[object, DatabaseProxy]]:
-    """An app whose database connection goes through a proxy the test can cut (TCP or the embedded Unix socket)."""
-    proxy = DatabaseProxy(make_url(test_settings.database_url)).start()
-    app = create_app(test_settings.with_(database_url=proxy.url))
-    yield app, proxy
-    proxy.close()
-    app.extensions["studentperf.db"].engine.dispose()
 
 
 def test_outage_shows_the_shell_refuses_data_and_recovers_without_restart(proxied, database):
