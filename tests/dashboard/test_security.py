@@ -168,7 +168,7 @@ def test_teacher_gets_404_for_other_classes_students(client_for, students):
     for sid in students["teacher2"]:
         response = teacher.get(f"/api/v1/students/{sid}")
         assert response.status_code == 404
-        assert response.get_json()["error"] == f"There is no student {sid}."
+        assert response.get_json()["error"] == "No such student in your classes."
     assert teacher.get(f"/api/v1/students/{students['teacher'][0]}").status_code == 200
 
 
