@@ -20,7 +20,7 @@ dash.register_page(__name__, path=PATH, name="Sports", title="Sports", order=2)
 def layout(**query: str) -> html.Div:
     """The filter bar from the query string, the two box plots and the statistics."""
     boxes = dbc.Card(dbc.CardBody(dcc.Loading(html.Div(id=ids.SPORTS_BOXES), type="dot")), className="analytics-panel")
-    stats = dbc.Card(dbc.CardBody(dcc.Loading(html.Div(id=ids.SPORTS_STATS), type="dot")), className="analytics-panel mt-3")
+    stats = dbc.Card(dbc.CardBody(dcc.Loading(html.Div(id=ids.SPORTS_STATS), type="dot")), className="analytics-panel stats-panel mt-3")
     return html.Div(
         [html.H2("Sports participation", className="page-title"), filter_bar.filter_bar(query, PATH), boxes, stats],
         id=ids.SPORTS_PAGE,
