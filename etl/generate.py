@@ -297,8 +297,9 @@ def iter_school(
         for first in range(0, len(roster), BLOCK):
             block = roster.iloc[first : first + BLOCK]
             frame = _weeks(block, year, np.random.default_rng([seed, 2, year.start, first]))
-            if dirty:
-                frame = _dirty(frame, np.random.default_rng([seed, 3, year.start, first]))
+            if dirty:  # the current year's faults fall where a one-year school has always had them
+                key = [seed, 3, first] if k == len(plan) - 1 else [seed, 3, first, year.start]
+                frame = _dirty(frame, np.random.default_rng(key))
             yield frame
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from db.models import ModelVersion
 from ml.errors import ModelMismatch, NotEnoughData
 from ml.explain import contributions, probability_from_margin
-from ml.features import SNAPSHOT_WEEKS, FeatureSpec, build_features, training_rows
+from ml.features import SNAPSHOT_WEEKS, FeatureSpec, build_features, latest_data_date, training_rows
 from ml.registry import list_models, load_model, require_columns, save_model
 from ml.train import fit_and_evaluate, holdout_split
 from ml.uncertainty import RISK_KEY, predict_with_interval, tier_from_interval
@@ -69,7 +69,7 @@ def test_summary_warns_loudly_when_rule_wins(trained) -> None:
 
 def test_every_student_gets_an_interval_and_a_dews_tier(school, trained, session) -> None:
     model = load_model(session)
-    features = build_features(session, trained.as_of)
+    features = build_features(session, latest_data_date(session))
     p, lo, hi = predict_with_interval(model, require_columns(model, features))
     assert ((0 <= lo) & (lo <= p) & (p <= hi) & (hi <= 1)).all()
     assert (hi > lo).mean() > 0.5 and (hi - lo).max() > 0.02  # the bootstrap members disagree somewhat
@@ -87,7 +87,7 @@ def test_tier_from_interval() -> None:
 
 def test_more_attendance_study_or_grade_never_raises_risk(school, trained, session) -> None:
     model = load_model(session)
-    x = require_columns(model, build_features(session, trained.as_of)).iloc[:200]
+    x = require_columns(model, build_features(session, latest_data_date(session))).iloc[:200]
     for column in ("att_rate", "att_recent", "study_mean", "score_latest", "score_mean"):
         base = model.pipeline.predict_proba(x)[:, 1]
         better = x.assign(**{column: x[column] * 1.1 + (1 if column.startswith(("study", "score")) else 0.01)})
@@ -122,7 +122,7 @@ def test_saved_pipeline_round_trips(school, frame, session, tmp_path) -> None:
 
 def test_shap_contributions_plus_base_equal_margin(school, trained, session) -> None:
     model = load_model(session)
-    features = build_features(session, trained.as_of)
+    features = build_features(session, latest_data_date(session))
     contrib = contributions(model, features)
     booster = model.pipeline.named_steps["model"]
     xt = model.pipeline.named_steps["prep"].transform(features[model.columns])
