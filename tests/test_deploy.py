@@ -33,7 +33,7 @@ COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 ENTRYPOINT = ROOT / "docker" / "entrypoint.sh"
 OURS = ("app", "worker", "scheduled-ingest")
-COMPOSE_ENV = {"SECRET_KEY": "compose-test-secret", "POSTGRES_PASSWORD": "compose-test-password"}
+COMPOSE_ENV = {"SECRET_KEY": "compose-test-secret-0123456789abcdefghijklmnop", "POSTGRES_PASSWORD": "compose-test-password"}
 
 
 def _compose() -> dict:
@@ -158,7 +158,7 @@ def test_serve_listens_on_127_0_0_1_unless_told_otherwise(monkeypatch: pytest.Mo
     for name in ("STUDENTPERF_BIND", "PORT"):
         monkeypatch.delenv(name, raising=False)
     assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["bind"] == "127.0.0.1:8050"
-    monkeypatch.setenv("SECRET_KEY", "bind-test-secret")
+    monkeypatch.setenv("SECRET_KEY", "bind-test-secret-0123456789abcdefghijklmnopqr")
     started: list[dict[str, str]] = []
     monkeypatch.setattr(os, "execvpe", lambda file, args, env: started.append(env))
     from studentperf.cli.web_cmds import serve
@@ -195,7 +195,7 @@ def test_entrypoint_needs_a_secret_and_runs_other_commands_as_given(database_url
 
 def test_entrypoint_migrates_then_execs_gunicorn_on_127_0_0_1(database_url: str, test_home: Path) -> None:
     port = _free_port()
-    env = _entry_env(database_url, test_home, SECRET_KEY="entrypoint-test-secret", PORT=str(port))
+    env = _entry_env(database_url, test_home, SECRET_KEY="entrypoint-test-secret-0123456789abcdefghijkl", PORT=str(port))
     proc = subprocess.Popen([str(ENTRYPOINT), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
