@@ -62,6 +62,28 @@ def score(
     typer.echo(result.summary())
 
 
+def score_after_ingest(database, settings, reports: list, *, err: bool = False) -> None:  # noqa: ANN001
+    """After a load that changed data, score with the active model (``SCORE_AFTER_INGEST``, default on).
+
+    No active model, or a model that cannot score this data, leaves the load as it is with a one-line note;
+    ``err`` prints to stderr (when stdout carries JSON).
+    """
+    from core.errors import DomainError
+    from ml.errors import NoActiveModel
+    from ml.score import score_all
+
+    if not settings.score_after_ingest or not any(r.status == "succeeded" for r in reports):
+        return
+    try:
+        result = score_all(database, settings)
+    except NoActiveModel:
+        return  # nothing to score with yet
+    except DomainError as exc:
+        typer.echo(f"note: not scored after the load: {exc}", err=err)
+        return
+    typer.echo(result.summary(), err=err)
+
+
 @models_app.command("list")
 def list_models() -> None:
     """List registered models, newest first (* marks the active one)."""
