@@ -69,10 +69,11 @@ def student_in(database: Database, class_id: int) -> int:
         return s.execute(text("SELECT min(student_id) FROM student_summary WHERE class_id = :c"), {"c": class_id}).scalar_one()
 
 
-def table(client, dash_post, search: str = "", tier: str = "all", page: int = 0, sort=None, triggered=None) -> dict:
+def table(client, dash_post, search: str = "", tier: str = "all", page: int = 0, sort=None, triggered=None,
+          rose=None) -> dict:
     """The at-risk table callback's outputs, by component id."""
     inputs = [(ids.FILTER_QUERY, "data", search), (ids.RISK_TIER, "value", tier), (ids.RISK_TABLE, "page_current", page),
-              (ids.RISK_TABLE, "sort_by", sort or DEFAULT_SORT)]
+              (ids.RISK_TABLE, "sort_by", sort or DEFAULT_SORT), (ids.RISK_ROSE, "value", rose or [])]
     r = dash_post(client, TABLE_OUTPUTS, inputs, triggered=triggered)
     assert r.status_code == 200, r.get_data(as_text=True)[:300]
     return r.get_json()["response"]

@@ -9,8 +9,8 @@ from sqlalchemy import text
 from core.errors import InvalidInput, NotFound
 from ml.explain import probability_from_margin
 from ml.registry import load_model
-from ml.uncertainty import risk_model_of
 from ml.score import TierCutoffs, assign_tiers
+from ml.uncertainty import risk_model_of
 from services.at_risk import explain_student, risk_table, student_risk
 from services.scope import Filters, Viewer
 from services.students import require_in_scope
