@@ -413,6 +413,11 @@ class ScoringRun(Base):
     threshold: Mapped[float | None] = mapped_column(Double)
 
 
+def _same_as_probability(context: Any) -> float:
+    """The default of a prediction's interval bounds: the probability itself."""
+    return context.get_current_parameters()["probability"]
+
+
 class Prediction(Base):
     """A student's risk score in one scoring run (every run is kept): probability, its interval, and its tier."""
 
@@ -428,8 +433,9 @@ class Prediction(Base):
     model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
     as_of: Mapped[dt.date] = mapped_column(Date)
     probability: Mapped[float] = mapped_column(Double)
-    low: Mapped[float] = mapped_column(Double)  # the interval of the probability (lo = hi when there is none)
-    high: Mapped[float] = mapped_column(Double)
+    # The interval of the probability; an insert that gives none gets lo = hi = probability (no width).
+    low: Mapped[float] = mapped_column(Double, default=_same_as_probability)
+    high: Mapped[float] = mapped_column(Double, default=_same_as_probability)
     tier: Mapped[str] = mapped_column(Text)
     reasons: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     scored_at: Mapped[dt.datetime] = _now()

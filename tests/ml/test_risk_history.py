@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 
 import numpy as np
 from sqlalchemy import text
@@ -78,3 +79,21 @@ def test_two_runs_give_two_points_and_the_change(scored, school, ml_settings, se
     assert history.points[-1].probability == new[student][0] and history.points[-1].low == new[student][1]
     highs = [p.as_of for p in history.points if p.tier == "High"]
     assert history.first_high == (highs[0] if highs else None)
+
+
+def test_ingest_scores_after_a_successful_load_unless_switched_off(trained, school, ml_settings, session,
+                                                                    capsys) -> None:
+    from core.settings import Settings
+    from studentperf.cli.ml_cmds import score_after_ingest
+
+    assert Settings.from_env({}).score_after_ingest is True
+    assert Settings.from_env({"SCORE_AFTER_INGEST": "0"}).score_after_ingest is False
+    runs = "SELECT count(*) FROM scoring_runs"
+    before = session.execute(text(runs)).scalar()
+    loaded, skipped = SimpleNamespace(status="succeeded"), SimpleNamespace(status="skipped")
+    score_after_ingest(school, ml_settings.with_(score_after_ingest=False), [loaded])
+    score_after_ingest(school, ml_settings, [skipped])
+    assert session.execute(text(runs)).scalar() == before
+    score_after_ingest(school, ml_settings, [skipped, loaded])
+    assert session.execute(text(runs)).scalar() == before + 1
+    assert "scored " in capsys.readouterr().out
