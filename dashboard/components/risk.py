@@ -285,11 +285,12 @@ def risk_history_card(history: RiskHistory, run: ScoringRun | None) -> dbc.Card:
 
 
 def profile_body(p: StudentProfile) -> html.Div:
-    """The whole profile: header, reasons then risk side by side (stacked on a tablet), risk over time, the weeks."""
+    """The whole profile: header, the reasons first and the risk with its range beside them (stacked on a tablet),
+    the risk over time, then the weeks."""
     return html.Div(
         [
             header(p),
-            dbc.Row([dbc.Col(risk_card(p), xs=12, lg=4), dbc.Col(reasons_card(p), xs=12, lg=8)], className="g-3 mt-1"),
+            dbc.Row([dbc.Col(reasons_card(p), xs=12, lg=8), dbc.Col(risk_card(p), xs=12, lg=4)], className="g-3 mt-1"),
             risk_history_card(p.risk_history, p.risk.run),
             history_card(p),
         ]

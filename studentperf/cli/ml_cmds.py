@@ -50,10 +50,16 @@ def train(
 
 def score(
     as_of: str | None = typer.Option(None, "--as-of", help="Features' date (default: the latest data date)."),
-    high: float | None = typer.Option(None, "--high", help="Probability at or above which a student is High."),
-    low: float | None = typer.Option(None, "--low", help="Probability below which a student is Low."),
+    high: float | None = typer.Option(
+        None, "--high", help="Set tiers by cut-offs instead of the interval: High at or above this probability."),
+    low: float | None = typer.Option(
+        None, "--low", help="Set tiers by cut-offs instead of the interval: Low below this probability."),
 ) -> None:
-    """Score every current student with the active model into the predictions table."""
+    """Score every current student with the active model (a new kept run): probability, interval, DEWS tier.
+
+    By default a student is High when their whole interval lies at or above the model's threshold, Low when it
+    lies below, Moderate when it straddles it; --high/--low set the tiers by cut-offs on the probability instead.
+    """
     from ml.score import TierCutoffs, score_all
 
     settings = load_settings()
