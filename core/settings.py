@@ -66,6 +66,7 @@ class Settings:
     pass_threshold: float = 60.0
     metrics_enabled: bool = False
     slow_query_ms: int = 500
+    score_after_ingest: bool = True  # `studentperf ingest` scores with the active model after a successful load
 
     def __post_init__(self) -> None:
         if self.log_format not in LOG_FORMATS:
@@ -94,6 +95,7 @@ class Settings:
             pass_threshold=float(env.get("STUDENTPERF_PASS_THRESHOLD") or 60.0),
             metrics_enabled=_bool(env.get("METRICS_ENABLED")),
             slow_query_ms=_int(env, "SLOW_QUERY_MS", 500),
+            score_after_ingest=_bool(env.get("SCORE_AFTER_INGEST"), True),
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -46,6 +46,7 @@ KPI_CARD = "kpi-card"  # prefix: kpi-card-students, kpi-card-pass-rate, ...
 # --------------------------------------------------------------------------- at-risk list page
 RISK_PAGE = "risk-page"
 RISK_TIER = "risk-tier"  # the tier filter (All / High / Moderate / Low)
+RISK_ROSE = "risk-rose"  # the "rose since last run" switch (``rose=1`` in the address)
 RISK_TABLE = "risk-table"  # DataTable with server-side paging and sorting
 RISK_TABLE_AREA = "risk-table-area"  # hidden when the empty state shows
 RISK_STATUS = "risk-status"  # "Showing 1-25 of 200 students" and the tier counts
@@ -62,4 +63,6 @@ STUDENT_RISK = "student-risk"
 STUDENT_REASONS = "student-reasons"
 STUDENT_EXPLANATION_GRAPH = "student-explanation-graph"
 STUDENT_HISTORY_GRAPH = "student-history-graph"
+STUDENT_RISK_HISTORY = "student-risk-history"  # the risk in every scoring run, with its likely range
+STUDENT_RISK_HISTORY_GRAPH = "student-risk-history-graph"
 STUDENT_NOT_FOUND = "student-not-found"

@@ -398,6 +398,7 @@ class ScoringRun(Base):
     __tablename__ = "scoring_runs"
     __table_args__ = (
         CheckConstraint("0 <= low AND low <= high AND high <= 1", name="cutoffs_valid"),
+        CheckConstraint("method IN ('cutoffs', 'interval')", name="method_valid"),
         Index("ix_scoring_runs_model_version_id", "model_version_id", "id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -407,21 +408,34 @@ class ScoringRun(Base):
     low: Mapped[float] = mapped_column(Double)  # Low below this one; Moderate in between
     n_scored: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = _now()
+    # How tiers were set: "cutoffs" (high/low on the probability) or "interval" (DEWS: the interval vs threshold).
+    method: Mapped[str] = mapped_column(Text, server_default=text("'cutoffs'"))
+    threshold: Mapped[float | None] = mapped_column(Double)
+
+
+def _same_as_probability(context: Any) -> float:
+    """The default of a prediction's interval bounds: the probability itself."""
+    return context.get_current_parameters()["probability"]
 
 
 class Prediction(Base):
-    """A student's risk score from one model version and its tier, by the cut-offs of the scoring run that wrote it."""
+    """A student's risk score in one scoring run (every run is kept): probability, its interval, and its tier."""
 
     __tablename__ = "predictions"
     __table_args__ = (
         CheckConstraint("tier IN ('High', 'Moderate', 'Low')", name="tier_valid"),
+        CheckConstraint("low <= probability AND probability <= high", name="interval_valid"),
         Index("ix_predictions_model_tier", "model_version_id", "tier"),
+        Index("ix_predictions_student_run", "student_id", "scoring_run_id"),
     )
+    scoring_run_id: Mapped[int] = mapped_column(ForeignKey("scoring_runs.id", ondelete="CASCADE"), primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), primary_key=True)
-    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True)
-    scoring_run_id: Mapped[int] = mapped_column(ForeignKey("scoring_runs.id", ondelete="CASCADE"))
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
     as_of: Mapped[dt.date] = mapped_column(Date)
     probability: Mapped[float] = mapped_column(Double)
+    # The interval of the probability; an insert that gives none gets lo = hi = probability (no width).
+    low: Mapped[float] = mapped_column(Double, default=_same_as_probability)
+    high: Mapped[float] = mapped_column(Double, default=_same_as_probability)
     tier: Mapped[str] = mapped_column(Text)
     reasons: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     scored_at: Mapped[dt.datetime] = _now()

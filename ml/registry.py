@@ -17,8 +17,8 @@ from typing import Any
 import joblib
 import pandas as pd
 from sklearn.pipeline import Pipeline
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, aliased
 
 import core
 from db.models import ModelVersion, ScoringRun
@@ -172,7 +172,12 @@ def active_model(session: Session) -> ModelInfo:
 
 @dataclass(frozen=True)
 class ScoringRunInfo:
-    """One stored scoring run: which model, the features' date, the tier cut-offs it used, how many it scored."""
+    """One stored scoring run: which model, the features' date, how it set the tiers, how many it scored.
+
+    ``method`` is ``interval`` (DEWS tiers: the interval against ``threshold``) or ``cutoffs`` (High at or above
+    ``high``, Low below ``low``). ``previous_id`` is the same model's run before this one (None for its first run,
+    or when not looked up).
+    """
 
     id: int
     model_version_id: int
@@ -182,19 +187,27 @@ class ScoringRunInfo:
     low: float
     n_scored: int
     created_at: dt.datetime
+    method: str = "cutoffs"
+    threshold: float | None = None
+    previous_id: int | None = None
 
 
-def record_run(session: Session, model: ModelInfo, as_of: dt.date, high: float, low: float, n_scored: int) -> ScoringRunInfo:
-    """Insert a scoring run of ``model`` with its cut-offs (the caller writes its predictions and commits)."""
-    row = ScoringRun(model_version_id=model.id, as_of=as_of, high=float(high), low=float(low), n_scored=int(n_scored))
+def record_run(
+    session: Session, model: ModelInfo, as_of: dt.date, high: float, low: float, n_scored: int, *,
+    method: str = "cutoffs", threshold: float | None = None,
+) -> ScoringRunInfo:
+    """Insert a scoring run of ``model`` with how it set the tiers (the caller writes its predictions and commits)."""
+    row = ScoringRun(model_version_id=model.id, as_of=as_of, high=float(high), low=float(low), n_scored=int(n_scored),
+                     method=method, threshold=threshold)
     session.add(row)
     session.flush()
     return _run_info(row, model.version)
 
 
-def _run_info(row: ScoringRun, version: str) -> ScoringRunInfo:
+def _run_info(row: ScoringRun, version: str, previous_id: int | None = None) -> ScoringRunInfo:
     return ScoringRunInfo(id=row.id, model_version_id=row.model_version_id, model_version=version, as_of=row.as_of,
-                          high=row.high, low=row.low, n_scored=row.n_scored, created_at=row.created_at)
+                          high=row.high, low=row.low, n_scored=row.n_scored, created_at=row.created_at,
+                          method=row.method, threshold=row.threshold, previous_id=previous_id)
 
 
 def scored_run(session: Session) -> ScoringRunInfo:
@@ -204,24 +217,31 @@ def scored_run(session: Session) -> ScoringRunInfo:
     the explanation endpoint all read the predictions of this run and the tier stored with each one
     (never a live probability, never a tier recomputed with default cut-offs). Until a model is active
     this raises ``NoActiveModel``; until the active model has a scoring run it raises ``NotScoredYet``;
-    each with one sentence that every surface shows as it is.
+    each with one sentence that every surface shows as it is. Every run is kept: the returned run's
+    ``previous_id`` is the same model's run before it (what "change since the last run" compares with).
 
     Parameters
     ----------
     session : an open session; nothing is written.
     """
+    earlier = aliased(ScoringRun)
+    previous = (
+        select(func.max(earlier.id)).where(earlier.model_version_id == ScoringRun.model_version_id,
+                                           earlier.id < ScoringRun.id)
+        .correlate(ScoringRun).scalar_subquery()
+    )
     latest = (
-        select(ModelVersion.version, ScoringRun).where(ModelVersion.is_active)
+        select(ModelVersion.version, ScoringRun, previous).where(ModelVersion.is_active)
         .outerjoin(ScoringRun, ScoringRun.model_version_id == ModelVersion.id)
         .order_by(ScoringRun.id.desc().nulls_last()).limit(1)
     )
     found = session.execute(latest).first()  # one query: this runs on every page and API call
     if found is None:
         raise NoActiveModel(NO_ACTIVE_MODEL)
-    version, row = found
+    version, row, previous_id = found
     if row is None:
         raise NotScoredYet(NOT_SCORED_YET)
-    return _run_info(row, version)
+    return _run_info(row, version, previous_id)
 
 
 def load_model(session: Session, version: str | None = None) -> LoadedModel:

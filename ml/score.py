@@ -1,13 +1,14 @@
-"""Score every current student with the active model into ``predictions``, with three reasons each.
+"""Score every current student with the active model into ``predictions``, with an interval and three reasons each.
 
-Each run is stored in ``scoring_runs`` with the cut-offs it used, and each prediction keeps its tier:
-every surface reads that stored tier. The tier words are defined here, where they are assigned.
+Each run is stored in ``scoring_runs`` with how it set the tiers, and each prediction keeps its probability,
+its uncertainty interval (``low``, ``high``) and its tier: every surface reads those stored values. Every run
+is kept (a student's risk history); the tier words are defined here, where they are assigned.
 
-Tiers (cut-offs configurable, ``TierCutoffs``): High when the probability is at or above ``high``
-(default: the model's threshold, the F1-best cut chosen out-of-fold); Low below ``low`` (default: half
-of it); Moderate in between. Like DEWS, the Moderate band holds the students the model cannot place
-confidently on either side of the line: close below the threshold, where a small change in attendance
-or grades would flag them, so they are worth watching but not yet an intervention.
+Tiers, by default (method ``interval``), follow the Wisconsin DEWS (``ml.uncertainty.tier_from_interval``):
+High when the student's whole interval lies at or above the model's decision threshold, Low when it lies
+below it, Moderate when it straddles it (the model cannot tell on which side the student is). Given explicit
+cut-offs (``TierCutoffs``, ``studentperf score --high/--low``; method ``cutoffs``), tiers are set on the
+probability alone instead: High at or above ``high``, Low below ``low`` (default half of ``high``).
 """
 
 from __future__ import annotations
@@ -21,18 +22,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
 from core.settings import Settings
 from db.database import Database
-from db.models import Prediction
 from ml.errors import NotEnoughData
 from ml.explain import contributions
 from ml.features import build_features, latest_data_date
 from ml.reasons import top_reasons
 from ml.registry import LoadedModel, load_model, record_run, require_columns
+from ml.uncertainty import predict_with_interval, tier_from_interval
 
 HIGH, MODERATE, LOW = "High", "Moderate", "Low"
 TIERS = (HIGH, MODERATE, LOW)
@@ -44,6 +44,11 @@ class TierCutoffs:
 
     high: float | None = None
     low: float | None = None
+
+    @property
+    def given(self) -> bool:
+        """Whether any cut-off was given (then tiers follow the cut-offs, not the interval)."""
+        return self.high is not None or self.low is not None
 
     def resolve(self, threshold: float) -> tuple[float, float]:
         """The (high, low) cut-offs for a model whose decision threshold is ``threshold``."""
@@ -71,21 +76,42 @@ class ScoreResult:
     tiers: dict[str, int]
     cutoffs: tuple[float, float]
     seconds: dict[str, float] = field(default_factory=dict)
+    method: str = "cutoffs"
 
     def summary(self) -> str:
         """One short paragraph for the CLI."""
         counts = ", ".join(f"{t} {self.tiers.get(t, 0)}" for t in TIERS)
         timing = ", ".join(f"{k} {v:.2f}s" for k, v in self.seconds.items())
-        return (
-            f"scored {self.n_scored} students as of {self.as_of} with model {self.version}: {counts} "
-            f"(High >= {self.cutoffs[0]:.3f}, Low < {self.cutoffs[1]:.3f}); {timing}"
-        )
+        if self.method == "interval":
+            rule = f"tiers by the interval against the threshold {self.cutoffs[0]:.3f}"
+        else:
+            rule = f"High >= {self.cutoffs[0]:.3f}, Low < {self.cutoffs[1]:.3f}"
+        return f"scored {self.n_scored} students as of {self.as_of} with model {self.version}: {counts} ({rule}); {timing}"
 
 
 def predict_frame(model: LoadedModel, frame: pd.DataFrame) -> tuple[np.ndarray, list[list[dict[str, Any]]]]:
     """Probabilities and top-three reasons for every row of a feature frame."""
     probability = predict_probability(model, frame)
     return probability, batch_reasons(model, frame)
+
+
+Interval = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def predict_interval(model: LoadedModel, frame: pd.DataFrame) -> Interval:
+    """Calibrated probability and its interval (low, high) for every row (``ml.uncertainty.predict_with_interval``)."""
+    return predict_with_interval(model, require_columns(model, frame))
+
+
+def set_tiers(scores: Interval, threshold: float, cutoffs: TierCutoffs | None) -> tuple[np.ndarray, str, float, float]:
+    """Tiers, the method and the (high, low) recorded with the run: DEWS by the interval, or the given cut-offs."""
+    probability, low, high = scores
+    if cutoffs is not None and cutoffs.given:
+        hi_cut, lo_cut = cutoffs.resolve(threshold)
+        return assign_tiers(probability, hi_cut, lo_cut), "cutoffs", hi_cut, lo_cut
+    if not 0 <= threshold <= 1:
+        raise InvalidInput(f"The model's threshold {threshold} is not a probability: retrain it.")
+    return tier_from_interval(low, high, threshold), "interval", float(threshold), float(threshold)
 
 
 def predict_probability(model: LoadedModel, frame: pd.DataFrame) -> np.ndarray:
@@ -105,24 +131,27 @@ def _copy_predictions(session: Session, rows: pd.DataFrame) -> None:
     raw = session.connection().connection.dbapi_connection
     with raw.cursor() as cursor:
         cursor.copy_expert(
-            "COPY predictions (student_id, model_version_id, scoring_run_id, as_of, probability, tier, reasons) "
+            "COPY predictions (student_id, model_version_id, scoring_run_id, as_of, probability, low, high, tier, "
+            "reasons) "
             "FROM STDIN WITH (FORMAT csv)",
             buffer,
         )
 
 
 def write_predictions(
-    session: Session, model: LoadedModel, run_id: int, as_of: dt.date, frame: pd.DataFrame, probability: np.ndarray,
+    session: Session, model: LoadedModel, run_id: int, as_of: dt.date, frame: pd.DataFrame, scores: Interval,
     tiers: np.ndarray, reasons: list[list[dict[str, Any]]],
 ) -> None:
-    """Replace this model's predictions with those of scoring run ``run_id`` (bulk COPY)."""
-    session.execute(delete(Prediction).where(Prediction.model_version_id == model.info.id))
+    """Add the predictions of scoring run ``run_id`` (bulk COPY); earlier runs' rows are kept."""
+    probability, low, high = (np.round(np.asarray(a, dtype=float), 6) for a in scores)
     rows = pd.DataFrame({
         "student_id": frame.index.to_numpy(),
         "model_version_id": model.info.id,
         "scoring_run_id": run_id,
         "as_of": as_of.isoformat(),
-        "probability": np.round(probability, 6),
+        "probability": probability,
+        "low": np.minimum(low, probability),
+        "high": np.maximum(high, probability),
         "tier": tiers,
         "reasons": [json.dumps(r) for r in reasons],
     })
@@ -139,7 +168,8 @@ def score_all(
     database : the product database; predictions are written in one transaction.
     settings : product settings (kept for symmetry with training; the model carries its own threshold).
     as_of : the features' date.
-    cutoffs : tier cut-offs; default High >= model threshold, Low < half of it. Stored with the run.
+    cutoffs : tier cut-offs on the probability; None (or none given): DEWS tiers from each interval against the
+        model's threshold. Either way the run records how it set the tiers.
     """
     seconds: dict[str, float] = {}
     with database.begin() as session:
@@ -153,16 +183,16 @@ def score_all(
         if frame.empty:
             raise NotEnoughData("No current students to score: load a school export first.")
         start = time.perf_counter()
-        probability = predict_probability(model, frame)
+        scores = predict_interval(model, frame)
         seconds["predict"] = time.perf_counter() - start
         start = time.perf_counter()
         reasons = batch_reasons(model, frame)
         seconds["reasons"] = time.perf_counter() - start
-        high, low = (cutoffs or TierCutoffs()).resolve(model.threshold)
-        tiers = assign_tiers(probability, high, low)
+        tiers, method, high, low = set_tiers(scores, model.threshold, cutoffs)
         start = time.perf_counter()
-        run = record_run(session, model.info, as_of, high, low, len(frame))
-        write_predictions(session, model, run.id, as_of, frame, probability, tiers, reasons)
+        run = record_run(session, model.info, as_of, high, low, len(frame), method=method,
+                         threshold=float(model.threshold))
+        write_predictions(session, model, run.id, as_of, frame, scores, tiers, reasons)
         seconds["write"] = time.perf_counter() - start
     counts = {t: int((tiers == t).sum()) for t in TIERS}
-    return ScoreResult(model.info.version, as_of, len(frame), run.id, counts, (high, low), seconds)
+    return ScoreResult(model.info.version, as_of, len(frame), run.id, counts, (high, low), seconds, method)

@@ -13,15 +13,17 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from core.errors import DomainError, InvalidInput, NotFound, Unavailable
 from db.models import Prediction, SchoolClass, Student, StudentSummary
+from db.models import ScoringRun as ScoringRunRow
 from ml.explain import explain_one
 from ml.registry import NO_ACTIVE_MODEL, NOT_SCORED_YET, ScoringRunInfo, load_model, scored_run
 from ml.score import HIGH, LOW, MODERATE, TIERS
@@ -32,8 +34,9 @@ from services.students import StudentInScope, require_in_scope
 
 __all__ = [  # the tier words and the "no scores" sentences are ml's, re-exported for the dashboard
     "CSV_COLUMNS", "DEFAULT_LIMIT", "HIGH", "LOW", "MAX_LIMIT", "MODERATE", "NOT_SCORED_YET", "NO_ACTIVE_MODEL",
-    "SORT_KEYS", "TIERS", "RiskExplanation", "RiskRow", "RiskTable", "ScoringRun", "StudentRisk", "check_tier",
-    "explain_student", "export_risk_csv", "iter_risk_rows", "risk_table", "student_risk",
+    "SORT_KEYS", "TIERS", "RiskExplanation", "RiskHistory", "RiskPoint", "RiskRow", "RiskTable", "ScoringRun", "StudentRisk", "change_words",
+    "check_tier", "explain_student", "export_risk_csv", "iter_risk_rows", "percent_words", "risk_history", "risk_table", "risk_words",
+    "student_risk",
 ]
 
 ScoringRun = ScoringRunInfo
@@ -42,6 +45,65 @@ MAX_LIMIT = 500
 SORT_KEYS = ("probability", "tier", "name", "class", "grade", "latest_score", "attendance")
 CSV_COLUMNS = ("student_id", "source_id", "name", "class", "grade", "risk_probability", "tier", "reason_1", "reason_2",
                "reason_3", "latest_score", "attendance_mean", "scored_as_of", "model_version")
+
+
+ROSE_BY = 0.005  # "rose since the last run": up by at least one whole percentage point once rounded
+
+
+def _whole(probability: float) -> int:
+    """A probability as whole percentage points, rounded half up."""
+    return int(math.floor(probability * 100 + 0.5))
+
+
+def percent_words(probability: float) -> str:
+    """A probability in whole percentages, never 0 % or 100 %: ``62 %``, ``under 1 %``, ``over 99 %``."""
+    points = _whole(probability)
+    if points < 1:
+        return "under 1 %"
+    if points > 99:
+        return "over 99 %"
+    return f"{points} %"
+
+
+def _range_words(low: float, high: float) -> str | None:
+    lo, hi = _whole(low), _whole(high)
+    if lo == hi:
+        return None
+    if lo < 1 and hi > 99:
+        return "likely anywhere from under 1 % to over 99 %"
+    if lo < 1:
+        return "likely under 1 %" if hi < 1 else f"likely under {hi} %"
+    if hi > 99:
+        return "likely over 99 %" if lo > 99 else f"likely over {lo} %"
+    return f"likely {lo}-{hi} %"
+
+
+def risk_words(probability: float, low: float | None = None, high: float | None = None) -> str:
+    """A risk in words for every surface: ``62 %, likely 48-75 %`` (whole percentages; ``under 1 %``/``over 99 %``).
+
+    Parameters
+    ----------
+    probability : the stored probability.
+    low, high : its stored interval; omitted, or as wide as one whole point, the range is left out.
+    """
+    words = percent_words(probability)
+    band = None if low is None or high is None else _range_words(low, high)
+    return words if band is None else f"{words}, {band}"
+
+
+def change_words(probability: float, previous: float | None, previous_tier: str | None, tier: str) -> str:
+    """The change since the previous run in words: ``▲ 5 pts``, ``▼ 3 pts``, ``no change``, or ``new``.
+
+    ``new`` marks a student first scored in this run, or High in this run and not in the previous one.
+    """
+    if previous is None or (tier == HIGH and previous_tier != HIGH):
+        return "new"
+    points = _whole(probability) - _whole(previous)
+    if points > 0:
+        return f"▲ {points} pts"
+    if points < 0:
+        return f"▼ {-points} pts"
+    return "no change"
 
 
 def check_tier(tier: str | None) -> None:
@@ -69,14 +131,29 @@ class RiskRow:
     latest_score: float | None
     attendance: float | None
     as_of: dt.date
+    low: float | None = None
+    high: float | None = None
+    previous: float | None = None  # the probability in the same model's previous run (None: not scored then)
+    previous_tier: str | None = None
+
+    @property
+    def words(self) -> str:
+        """The risk in words with its interval, e.g. ``62 %, likely 48-75 %``."""
+        return risk_words(self.probability, self.low, self.high)
+
+    @property
+    def change(self) -> str:
+        """The change since the previous run in words (``▲ 5 pts``, ``▼ 3 pts``, ``no change``, ``new``)."""
+        return change_words(self.probability, self.previous, self.previous_tier, self.tier)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-friendly dict."""
         return {
             "student_id": self.student_id, "source_id": self.source_id, "name": self.name, "class_id": self.class_id,
             "class_name": self.class_name, "grade_level": self.grade_level, "probability": self.probability,
-            "tier": self.tier, "reasons": list(self.reasons), "latest_score": self.latest_score,
-            "attendance": self.attendance, "as_of": self.as_of.isoformat(),
+            "low": self.low, "high": self.high, "risk": self.words, "previous_probability": self.previous,
+            "change": self.change, "tier": self.tier, "reasons": list(self.reasons),
+            "latest_score": self.latest_score, "attendance": self.attendance, "as_of": self.as_of.isoformat(),
         }
 
 
@@ -97,32 +174,41 @@ class RiskTable:
         return self.run.model_version
 
 
+Previous = aliased(Prediction, name="previous")  # the same student's prediction in the model's previous run
 DETAIL_COLUMNS = (
     Prediction.student_id, Student.source_id, Student.name, StudentSummary.class_id, SchoolClass.name,
     StudentSummary.grade_level, Prediction.probability, Prediction.tier, Prediction.reasons, StudentSummary.latest_score,
-    StudentSummary.attendance_mean, Prediction.as_of,
+    StudentSummary.attendance_mean, Prediction.as_of, Prediction.low, Prediction.high, Previous.probability,
+    Previous.tier,
 )
 
 
-def _of_run(columns: tuple[Any, ...], run: ScoringRun, *, student: bool = False, klass: bool = False) -> Select:
-    """The run's predictions joined to the summaries (and the students' and classes' names on demand)."""
+def _of_run(columns: tuple[Any, ...], run: ScoringRun, *, student: bool = False, klass: bool = False,
+            previous: bool = False) -> Select:
+    """The run's predictions joined to the summaries (and names, and the previous run's prediction, on demand)."""
     ss = StudentSummary
     stmt = select(*columns).select_from(Prediction).join(ss, ss.student_id == Prediction.student_id)
     if student:
         stmt = stmt.join(Student, Student.id == Prediction.student_id)
     if klass:
         stmt = stmt.outerjoin(SchoolClass, SchoolClass.id == ss.class_id)
+    if previous:
+        stmt = stmt.outerjoin(Previous, (Previous.student_id == Prediction.student_id)
+                              & (Previous.scoring_run_id == (run.previous_id or 0)))
     return stmt.where(Prediction.model_version_id == run.model_version_id, Prediction.scoring_run_id == run.id)
 
 
 def _scoped(columns: tuple[Any, ...], run: ScoringRun, viewer: Viewer, filters: Filters, *, student: bool = False,
-            klass: bool = False) -> Select:
-    """The run's predictions in the viewer's scope and the filters."""
-    return _of_run(columns, run, student=student, klass=klass).where(*summary_filters(viewer, filters))
+            klass: bool = False, rose: bool = False) -> Select:
+    """The run's predictions in the viewer's scope and the filters (``rose``: only those up since the last run)."""
+    stmt = _of_run(columns, run, student=student, klass=klass, previous=rose or columns is DETAIL_COLUMNS)
+    if rose:
+        stmt = stmt.where(Prediction.probability - Previous.probability >= ROSE_BY)
+    return stmt.where(*summary_filters(viewer, filters))
 
 
-def _table_select(run: ScoringRun, viewer: Viewer, filters: Filters) -> Select:
-    return _scoped(DETAIL_COLUMNS, run, viewer, filters, student=True, klass=True)
+def _table_select(run: ScoringRun, viewer: Viewer, filters: Filters, rose: bool = False) -> Select:
+    return _scoped(DETAIL_COLUMNS, run, viewer, filters, student=True, klass=True, rose=rose)
 
 
 def _order(sort: str, descending: bool) -> list[ColumnElement]:
@@ -143,6 +229,7 @@ def _risk_row(row: Any) -> RiskRow:
     return RiskRow(
         student_id=int(row[0]), source_id=row[1], name=row[2], class_id=row[3], class_name=row[4], grade_level=row[5],
         probability=float(row[6]), tier=row[7], reasons=reasons, latest_score=row[9], attendance=row[10], as_of=row[11],
+        low=row[12], high=row[13], previous=row[14], previous_tier=row[15],
     )
 
 
@@ -156,6 +243,7 @@ def risk_table(
     descending: bool = True,
     limit: int = DEFAULT_LIMIT,
     offset: int = 0,
+    rose: bool = False,
 ) -> RiskTable:
     """One page of the viewer's scored students (the active model's latest run), sorted in SQL, with the count per tier.
 
@@ -167,6 +255,7 @@ def risk_table(
     tier : ``High``, ``Moderate`` or ``Low``; None for every tier.
     sort, descending : one of ``SORT_KEYS``; ties go to the higher risk, then the student id.
     limit, offset : the page (limit 1 to ``MAX_LIMIT``, default ``DEFAULT_LIMIT``).
+    rose : only students whose risk rose (by a whole point or more) since the model's previous run.
     """
     check_tier(tier)
     if not 1 <= limit <= MAX_LIMIT or offset < 0:
@@ -174,15 +263,16 @@ def risk_table(
     order = _order(sort, descending)
     run = scored_run(session)
     filters = filters or Filters()
-    counted = _scoped((Prediction.tier, func.count()), run, viewer, filters).group_by(Prediction.tier)
+    counted = _scoped((Prediction.tier, func.count()), run, viewer, filters, rose=rose).group_by(Prediction.tier)
     counts = {t: 0 for t in TIERS} | dict(session.execute(counted).tuples().all())
     total = counts[tier] if tier is not None else sum(counts.values())
     # Sort and page the ids alone (narrow rows), then read the details of the page's rows only.
-    keys = _scoped((Prediction.student_id,), run, viewer, filters, student=sort == "name", klass=sort == "class")
+    keys = _scoped((Prediction.student_id,), run, viewer, filters, student=sort == "name", klass=sort == "class",
+                   rose=rose)
     if tier is not None:
         keys = keys.where(Prediction.tier == tier)
     page = list(session.execute(keys.order_by(*order).limit(limit).offset(offset)).scalars())
-    details = session.execute(_table_select(run, viewer, filters).where(Prediction.student_id.in_(page)))
+    details = session.execute(_table_select(run, viewer, filters, rose).where(Prediction.student_id.in_(page)))
     by_id = {int(r[0]): _risk_row(r) for r in details}
     return RiskTable([by_id[i] for i in page if i in by_id], int(total), limit, offset, run, counts)
 
@@ -261,11 +351,14 @@ class RiskExplanation:
     contributions: dict[str, float]
     values: dict[str, Any]
     reasons: list[dict[str, Any]] = field(default_factory=list)
+    low: float | None = None
+    high: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-friendly dict."""
+        """Plain JSON-friendly dict (with ``risk``: the probability and its interval in words)."""
         data = asdict(self)
         data["as_of"] = self.as_of.isoformat()
+        data["risk"] = risk_words(self.probability, self.low, self.high)
         return data
 
 
@@ -280,7 +373,8 @@ class StudentRisk:
 
 
 def _stored_row(session: Session, run: ScoringRun, student: StudentInScope) -> RiskRow:
-    stmt = _of_run(DETAIL_COLUMNS, run, student=True, klass=True).where(Prediction.student_id == student.student_id)
+    stmt = _of_run(DETAIL_COLUMNS, run, student=True, klass=True, previous=True).where(
+        Prediction.student_id == student.student_id)
     row = session.execute(stmt).first()
     if row is None:
         raise NotFound(f"This student was not scored in the latest run (as of {run.as_of.isoformat()}): "
@@ -296,6 +390,7 @@ def _explain(session: Session, run: ScoringRun, student: StudentInScope, stored:
         student_id=student.student_id, model_version=run.model_version, as_of=stored.as_of,
         probability=stored.probability, tier=stored.tier, base_value=result.base_value, margin=result.margin,
         space=result.space, contributions=result.contributions, values=result.values, reasons=result.reasons,
+        low=stored.low, high=stored.high,
     )
 
 
@@ -334,3 +429,66 @@ def student_risk(session: Session, student: StudentInScope, *, explain: bool = T
     except DomainError as exc:
         return StudentRisk(run, row, None, f"The reasons cannot be worked out right now: {exc}")
     return StudentRisk(run, row, explanation, None)
+
+
+# --------------------------------------------------------------------------- one student's risk over time
+
+
+@dataclass(frozen=True)
+class RiskPoint:
+    """One scoring run's stored risk of a student: the features' date, probability, interval and tier."""
+
+    run_id: int
+    as_of: dt.date
+    scored_at: dt.datetime
+    probability: float
+    low: float
+    high: float
+    tier: str
+
+    @property
+    def words(self) -> str:
+        """The risk in words with its interval."""
+        return risk_words(self.probability, self.low, self.high)
+
+
+@dataclass(frozen=True)
+class RiskHistory:
+    """A student's risk in every kept run of the active model (oldest first) and when it first flagged them High."""
+
+    points: list[RiskPoint] = field(default_factory=list)
+    first_high: dt.date | None = None
+
+    @property
+    def sentence(self) -> str:
+        """When the student was first flagged High, in words (or that they never were)."""
+        if not self.points:
+            return "No risk history yet."
+        if self.first_high is None:
+            return f"Never flagged {HIGH} in {len(self.points)} scoring run{'s' if len(self.points) != 1 else ''}."
+        return f"First flagged {HIGH} on {self.first_high.day} {self.first_high:%b %Y}."
+
+
+def risk_history(session: Session, student: StudentInScope) -> RiskHistory:
+    """A checked student's stored risk in every run of the active model, oldest first (empty when nothing is scored).
+
+    Parameters
+    ----------
+    session : an open session; nothing is written.
+    student : a student the viewer may see (from :func:`services.students.require_in_scope`).
+    """
+    try:
+        run = scored_run(session)
+    except Unavailable:
+        return RiskHistory()
+    r = ScoringRunRow
+    stmt = (
+        select(r.id, r.as_of, r.created_at, Prediction.probability, Prediction.low, Prediction.high, Prediction.tier)
+        .join(r, r.id == Prediction.scoring_run_id)
+        .where(Prediction.student_id == student.student_id, Prediction.model_version_id == run.model_version_id,
+               r.id <= run.id)
+        .order_by(r.id)
+    )
+    points = [RiskPoint(*row) for row in session.execute(stmt)]
+    first_high = next((p.as_of for p in points if p.tier == HIGH), None)
+    return RiskHistory(points, first_high)

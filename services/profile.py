@@ -8,7 +8,7 @@ the one the at-risk list shows (:func:`services.at_risk.student_risk`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -16,7 +16,7 @@ from sqlalchemy import Date, cast, func, select
 from sqlalchemy.orm import Session
 
 from db.models import Attendance, ClassWeekSummary, Enrollment, SchoolClass, Score, Student, StudyHours
-from services.at_risk import StudentRisk, student_risk
+from services.at_risk import RiskHistory, StudentRisk, risk_history, student_risk
 from services.scope import Viewer
 from services.students import StudentInScope, require_in_scope
 
@@ -27,7 +27,8 @@ class StudentProfile:
 
     ``history`` has one row per week (Monday): ``attendance``, ``study_hours``, ``score`` (the student's
     means that week) and ``class_attendance``, ``class_study_hours``, ``class_score`` (the class means).
-    ``risk`` holds the stored score, its run and its explanation, or the sentence saying why there is none.
+    ``risk`` holds the stored score, its run and its explanation, or the sentence saying why there is none;
+    ``risk_history`` the student's stored risk in every run of the active model and when it first flagged them High.
     """
 
     student_id: int
@@ -38,6 +39,7 @@ class StudentProfile:
     grade_level: int | None
     history: pd.DataFrame
     risk: StudentRisk
+    risk_history: RiskHistory = field(default_factory=RiskHistory)
 
 
 def _week(column: Any) -> Any:
@@ -106,5 +108,5 @@ def student_profile(*, session: Session, viewer: Viewer, student_id: int, explai
     return StudentProfile(
         student_id=student.student_id, source_id=who[0], name=who[1], class_id=student.class_id, class_name=who[2],
         grade_level=who[3], history=_history(session, student),
-        risk=student_risk(session, student, explain=explain),
+        risk=student_risk(session, student, explain=explain), risk_history=risk_history(session, student),
     )

@@ -11,9 +11,27 @@ from dash import dash_table, html
 
 from dashboard import ids
 from dashboard.components.empty import empty_state, graph
-from dashboard.figures.risk import HISTORY_HEIGHT, bars_height, contribution_bars, history_figure
+from dashboard.figures.risk import (
+    HISTORY_HEIGHT,
+    RISK_HISTORY_HEIGHT,
+    bars_height,
+    contribution_bars,
+    history_figure,
+    risk_history_figure,
+)
 from dashboard.figures.theme import FONT
-from services.at_risk import DEFAULT_LIMIT, HIGH, LOW, MODERATE, TIERS, RiskRow, RiskTable, ScoringRun
+from services.at_risk import (
+    DEFAULT_LIMIT,
+    HIGH,
+    LOW,
+    MODERATE,
+    TIERS,
+    RiskHistory,
+    RiskRow,
+    RiskTable,
+    ScoringRun,
+    percent_words,
+)
 from services.profile import StudentProfile
 
 TIER_SYMBOLS = {HIGH: "▲", MODERATE: "◆", LOW: "●"}
@@ -26,9 +44,11 @@ PAGE_SIZE = DEFAULT_LIMIT
 DEFAULT_SORT = [{"column_id": "probability", "direction": "desc"}]  # highest risk first
 CAPTION = (
     "The risk score is the model's estimate of how likely a student is to finish below the pass mark, worked out from "
-    "attendance, study hours and grades so far. Each scoring run sets the tiers' cut-offs, shown above the table "
-    "(by default High starts at the model's decision threshold and Low below half of it). It is an estimate to prompt "
-    "a conversation with the student, not a verdict."
+    "attendance, study hours and grades so far, shown with its likely range (\"62 %, likely 48-75 %\"). By default a "
+    "student is High when the whole likely range lies above the model's decision threshold, Low when it lies below "
+    "it, and Moderate when it straddles it (the run's rule is shown above the table). \"Since last run\" compares "
+    "with the previous scoring run (\"new\": first scored, or newly High). It is an estimate to prompt a "
+    "conversation with the student, not a verdict."
 )
 PROFILE_NOTE = (
     "An estimate to prompt a conversation, not a verdict. The reasons are the model's exact contributions (SHAP) "
@@ -37,7 +57,8 @@ PROFILE_NOTE = (
 NO_MATCH_RISK = "No scored student matches these filters"
 COLUMNS = (
     ("student", "Student", "markdown"), ("class", "Class", "text"), ("grade", "Grade", "numeric"),
-    ("probability", "Risk", "text"), ("tier", "Tier", "text"), ("reasons", "Top reasons", "text"),
+    ("tier", "Tier", "text"), ("reasons", "Top reasons", "text"), ("probability", "Risk (likely range)", "text"),
+    ("change", "Since last run", "text"),
     ("latest_score", "Latest score", "text"), ("attendance", "Attendance", "text"),
 )
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&:;\"'=^$%@?/,])")
@@ -81,7 +102,7 @@ def table_rows(table: RiskTable) -> list[dict[str, Any]]:
     return [
         {
             "id": r.student_id, "student": _student_cell(r), "class": r.class_name or "–", "grade": r.grade_level,
-            "probability": _pct(r.probability, 1), "tier": tier_label(r.tier),
+            "probability": r.words, "change": r.change, "tier": tier_label(r.tier),
             "reasons": "\n".join(_reason_words(x) for x in r.reasons), "latest_score": _score(r.latest_score),
             "attendance": _pct(r.attendance),
         }
@@ -146,7 +167,11 @@ def status_line(table: RiskTable, as_of: dt.date | None, dates_ignored: bool) ->
 
 
 def cutoffs(run: ScoringRun) -> str:
-    """The run's cut-offs in words, e.g. ``High at or above 40 %, Low below 20 %``."""
+    """How the run set the tiers in words: by the interval against the threshold, or its cut-offs (``High at or
+    above 40.0 %, Low below 20.0 %``)."""
+    if run.method == "interval":
+        return (f"{HIGH} when the whole likely range is at or above {percent_words(run.high)}, {LOW} when it is all "
+                f"below, {MODERATE} when it straddles it")
     return f"{HIGH} at or above {_pct(run.high, 1)}, {LOW} below {_pct(run.low, 1)}"
 
 
@@ -194,7 +219,7 @@ def risk_card(p: StudentProfile) -> dbc.Card:
     else:
         body = [
             html.H3("Current risk", className="panel-title"),
-            html.Div([_fact("estimated probability", _pct(row.probability, 0)), tier_badge(row.tier, large=True)],
+            html.Div([_fact("estimated risk", row.words), tier_badge(row.tier, large=True)],
                      className="profile-risk-row"),
             html.P(f"Scored as of {row.as_of.isoformat()} by model {run.model_version} ({cutoffs(run)}).",
                    className="risk-asof"),
@@ -241,12 +266,32 @@ def history_card(p: StudentProfile) -> dbc.Card:
     return dbc.Card(dbc.CardBody(content), className="analytics-panel mt-3")
 
 
+def risk_history_card(history: RiskHistory, run: ScoringRun | None) -> dbc.Card:
+    """The student's risk in every scoring run with its likely range, and when they were first flagged High."""
+    title = html.H3("Risk over time", className="panel-title")
+    if not history.points:
+        body: list[Any] = [title, html.P(history.sentence, className="risk-note")]
+    else:
+        points = history.points
+        figure = risk_history_figure(
+            [p.as_of.isoformat() for p in points], [p.probability for p in points], [p.low for p in points],
+            [p.high for p in points], [p.tier for p in points], [p.words for p in points],
+            None if run is None else run.threshold,
+        )
+        latest = points[-1]
+        body = [title, html.P(f"{history.sentence} Latest: {latest.words} ({latest.tier}).", className="risk-asof"),
+                _sized(graph(ids.STUDENT_RISK_HISTORY_GRAPH, figure), RISK_HISTORY_HEIGHT)]
+    return dbc.Card(dbc.CardBody(body), id=ids.STUDENT_RISK_HISTORY, className="analytics-panel mt-3")
+
+
 def profile_body(p: StudentProfile) -> html.Div:
-    """The whole profile: header, risk and reasons side by side (stacked on a tablet), then the weeks."""
+    """The whole profile: header, the reasons first and the risk with its range beside them (stacked on a tablet),
+    the risk over time, then the weeks."""
     return html.Div(
         [
             header(p),
-            dbc.Row([dbc.Col(risk_card(p), xs=12, lg=4), dbc.Col(reasons_card(p), xs=12, lg=8)], className="g-3 mt-1"),
+            dbc.Row([dbc.Col(reasons_card(p), xs=12, lg=8), dbc.Col(risk_card(p), xs=12, lg=4)], className="g-3 mt-1"),
+            risk_history_card(p.risk_history, p.risk.run),
             history_card(p),
         ]
     )

@@ -75,3 +75,31 @@ def contribution_bars(reasons: list[dict[str, Any]], *, space: str = "log-odds")
     fig.update_yaxes(automargin=True)
     fig.update_layout(showlegend=False, uniformtext={"minsize": 10, "mode": "hide"})
     return styled(fig, "What moves this student's score", height=bars_height(len(shown)))
+
+
+RISK_HISTORY_HEIGHT = 300
+
+
+def risk_history_figure(
+    dates: list[str], probability: list[float], low: list[float], high: list[float], tiers: list[str],
+    words: list[str], threshold: float | None = None,
+) -> go.Figure:
+    """A student's risk in every scoring run (whole percentages) inside its shaded interval, with the threshold."""
+    pct = [round(p * 100) for p in probability]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=dates, y=[round(h * 100, 1) for h in high], mode="lines", line={"width": 0},
+                             hoverinfo="skip", showlegend=False, name="likely up to"))
+    fig.add_trace(go.Scatter(x=dates, y=[round(v * 100, 1) for v in low], mode="lines", line={"width": 0},
+                             fill="tonexty", fillcolor="rgba(0, 114, 178, 0.18)", hoverinfo="skip",
+                             name="Likely range"))
+    fig.add_trace(go.Scatter(x=dates, y=pct, mode="lines+markers", name="Estimated risk",
+                             line={"color": BLUE, "width": 2}, marker={"size": 7},
+                             customdata=[[w, t] for w, t in zip(words, tiers, strict=True)],
+                             hovertemplate="%{x}: %{customdata[0]} (%{customdata[1]})<extra></extra>"))
+    if threshold is not None:
+        fig.add_hline(y=round(threshold * 100, 1), line={"color": VERMILLION, "dash": "dot"},
+                      annotation_text="decision threshold", annotation_position="top left")
+    fig.update_yaxes(title="Risk %", range=[0, 100])
+    fig.update_xaxes(title="Scored as of", type="category")
+    styled(fig, "Risk over time, with its likely range", height=RISK_HISTORY_HEIGHT)
+    return fig

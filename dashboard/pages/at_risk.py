@@ -30,6 +30,7 @@ ALL = "all"
 SORT_COLUMNS = {"student": "name", "class": "class", "grade": "grade", "probability": "probability", "tier": "tier",
                 "latest_score": "latest_score", "attendance": "attendance"}
 EXPORT_TARGET = "at-risk list"
+ROSE = "rose"
 
 
 def read_tier(value: Any) -> str | None:
@@ -53,11 +54,23 @@ def _tier_filter(tier: str | None) -> dbc.RadioItems:
     )
 
 
+def read_rose(value: Any) -> bool:
+    """Whether the "rose since last run" switch is on (anything else from the browser counts as off)."""
+    return isinstance(value, list) and ROSE in value
+
+
+def _rose_filter(query: dict[str, str]) -> dbc.Checklist:
+    on = [ROSE] if query.get(ROSE) in ("1", "true") else []
+    return dbc.Checklist(id=ids.RISK_ROSE, options=[{"label": "Rose since last run", "value": ROSE}], value=on,
+                         switch=True, inline=True, className="risk-rose-filter")
+
+
 def layout(**query: str) -> html.Div:
     """The caption, the filter bar from the query string, the tier filter, the export button and the table."""
     tools = html.Div(
         [html.Div([html.Span("Tier", className="filter-label me-2"), _tier_filter(read_tier(query.get("tier")))],
                   className="risk-tier-wrap", role="group", **{"aria-label": "Tier"}),
+         _rose_filter(query),
          dbc.Button("Download CSV", id=ids.RISK_DOWNLOAD_BUTTON, color="primary", outline=True, size="sm", n_clicks=0)],
         className="risk-tools",
     )
@@ -78,12 +91,12 @@ def layout(**query: str) -> html.Div:
     )
 
 
-def _page(filters: Filters, tier: str | None, sort_by: Any, page: int) -> RiskTable:
+def _page(filters: Filters, tier: str | None, sort_by: Any, page: int, rose: bool = False) -> RiskTable:
     sort, descending = read_sort(sort_by)
     size = parts.PAGE_SIZE
     with read_session() as session:
         args = {"session": session, "viewer": current_viewer(), "filters": filters, "tier": tier, "sort": sort,
-                "descending": descending, "limit": size}
+                "descending": descending, "limit": size, "rose": rose}
         table = risk_table(**args, offset=page * size)
         if not table.items and table.total and page:  # past the end (the list shrank): show the last page
             table = risk_table(**args, offset=(table.total - 1) // size * size)
@@ -104,13 +117,13 @@ def _requested_page(page: Any) -> int:
     Output(ids.RISK_STATUS, "children"), Output(ids.RISK_EMPTY, "children"), Output(ids.RISK_TABLE_AREA, "hidden"),
     Output(ids.RISK_DOWNLOAD_BUTTON, "disabled"),
     Input(ids.FILTER_QUERY, "data"), Input(ids.RISK_TIER, "value"), Input(ids.RISK_TABLE, "page_current"),
-    Input(ids.RISK_TABLE, "sort_by"),
+    Input(ids.RISK_TABLE, "sort_by"), Input(ids.RISK_ROSE, "value"),
 )
-def update_table(query: str | None, tier: Any, page: Any, sort_by: Any) -> tuple[Any, ...]:
+def update_table(query: str | None, tier: Any, page: Any, sort_by: Any, rose: Any = None) -> tuple[Any, ...]:
     """One page of the scoped, filtered list (sorted and paged in SQL), its status line or an empty state."""
     filters = filter_bar.read_filters(query)
     try:
-        table = _page(filters, read_tier(tier), sort_by, _requested_page(page))
+        table = _page(filters, read_tier(tier), sort_by, _requested_page(page), read_rose(rose))
     except Unavailable as exc:
         return [], 1, 0, None, parts.no_scores(ids.RISK_EMPTY, str(exc)), True, True
     if not table.total:

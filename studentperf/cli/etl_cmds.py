@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from studentperf.cli.common import cli_actor, domain_errors, fail, is_terminal, load_settings, open_database
+from studentperf.cli.ml_cmds import score_after_ingest
 
 INGEST_HELP = """Load flat export files (docs/EXPORT_FORMAT.md) into the database, one transaction per file.
 
@@ -204,6 +205,7 @@ def ingest(
             _save_mapping(database, save_as, mapping)
     if not show_preview:
         _report(database, reports, as_json, options)
+        score_after_ingest(database, settings, reports, err=as_json)
 
 
 def _report(database, reports: list, as_json: bool, options: dict) -> None:  # noqa: ANN001

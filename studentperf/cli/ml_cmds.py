@@ -50,16 +50,44 @@ def train(
 
 def score(
     as_of: str | None = typer.Option(None, "--as-of", help="Features' date (default: the latest data date)."),
-    high: float | None = typer.Option(None, "--high", help="Probability at or above which a student is High."),
-    low: float | None = typer.Option(None, "--low", help="Probability below which a student is Low."),
+    high: float | None = typer.Option(
+        None, "--high", help="Set tiers by cut-offs instead of the interval: High at or above this probability."),
+    low: float | None = typer.Option(
+        None, "--low", help="Set tiers by cut-offs instead of the interval: Low below this probability."),
 ) -> None:
-    """Score every current student with the active model into the predictions table."""
+    """Score every current student with the active model (a new kept run): probability, interval, DEWS tier.
+
+    By default a student is High when their whole interval lies at or above the model's threshold, Low when it
+    lies below, Moderate when it straddles it; --high/--low set the tiers by cut-offs on the probability instead.
+    """
     from ml.score import TierCutoffs, score_all
 
     settings = load_settings()
     database = open_database(settings)
     result = call(score_all, database, settings, _date(as_of), cutoffs=TierCutoffs(high=high, low=low))
     typer.echo(result.summary())
+
+
+def score_after_ingest(database, settings, reports: list, *, err: bool = False) -> None:  # noqa: ANN001
+    """After a load that changed data, score with the active model (``SCORE_AFTER_INGEST``, default on).
+
+    No active model, or a model that cannot score this data, leaves the load as it is with a one-line note;
+    ``err`` prints to stderr (when stdout carries JSON).
+    """
+    from core.errors import DomainError
+    from ml.errors import NoActiveModel
+    from ml.score import score_all
+
+    if not settings.score_after_ingest or not any(r.status == "succeeded" for r in reports):
+        return
+    try:
+        result = score_all(database, settings)
+    except NoActiveModel:
+        return  # nothing to score with yet
+    except DomainError as exc:
+        typer.echo(f"note: not scored after the load: {exc}", err=err)
+        return
+    typer.echo(result.summary(), err=err)
 
 
 @models_app.command("list")

@@ -3,6 +3,8 @@ a teacher's scope, a tablet."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -120,3 +122,25 @@ def test_tablet_layout_has_no_horizontal_scroll(dash_duo, scored: ScoredSchool) 
     _tiers(dash_duo)
     overflow = dash_duo.driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the at-risk page is {overflow}px wider than a tablet"
+
+
+def test_profile_shows_the_risk_history_and_the_interval_in_words(dash_duo, scored: ScoredSchool, database: Database,
+                                                                   settings: Settings) -> None:
+    with database.begin() as s:
+        as_of = s.execute(text("SELECT max(as_of) FROM predictions")).scalar_one()
+    score_all(database, settings, as_of - dt.timedelta(days=35))  # a second, earlier-dated run: two points
+    score_all(database, settings)
+    _log_in(dash_duo, scored, "admin")
+    _tiers(dash_duo)
+    page = dash_duo.find_element(f"#{ids.RISK_PAGE}").text
+    assert "100.0 %" not in page and "0.0 %" not in page and "likely" in page
+    dash_duo.driver.find_elements(By.CSS_SELECTOR, TIER_CELLS)[0].click()
+    WebDriverWait(dash_duo.driver, 15).until(lambda d: "/students/" in d.current_url)
+    assert dash_duo.wait_for_element(f"#{ids.STUDENT_RISK_HISTORY_GRAPH} .main-svg", timeout=30)
+    history = dash_duo.find_element(f"#{ids.STUDENT_RISK_HISTORY}").text
+    assert re.search(r"First flagged High on \d{1,2} [A-Z][a-z]{2} \d{4}\.", history), history
+    risk = dash_duo.find_element(f"#{ids.STUDENT_RISK}").text
+    assert re.search(r"(\d{1,2} %|over 99 %), likely (\d{1,2}-\d{1,2} %|over \d{1,2} %)", risk), risk
+    assert "100.0 %" not in risk
+    points = dash_duo.driver.find_elements(By.CSS_SELECTOR, f"#{ids.STUDENT_RISK_HISTORY_GRAPH} .scatterlayer .point")
+    assert len(points) >= 2

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -69,10 +71,11 @@ def student_in(database: Database, class_id: int) -> int:
         return s.execute(text("SELECT min(student_id) FROM student_summary WHERE class_id = :c"), {"c": class_id}).scalar_one()
 
 
-def table(client, dash_post, search: str = "", tier: str = "all", page: int = 0, sort=None, triggered=None) -> dict:
+def table(client, dash_post, search: str = "", tier: str = "all", page: int = 0, sort=None, triggered=None,
+          rose=None) -> dict:
     """The at-risk table callback's outputs, by component id."""
     inputs = [(ids.FILTER_QUERY, "data", search), (ids.RISK_TIER, "value", tier), (ids.RISK_TABLE, "page_current", page),
-              (ids.RISK_TABLE, "sort_by", sort or DEFAULT_SORT)]
+              (ids.RISK_TABLE, "sort_by", sort or DEFAULT_SORT), (ids.RISK_ROSE, "value", rose or [])]
     r = dash_post(client, TABLE_OUTPUTS, inputs, triggered=triggered)
     assert r.status_code == 200, r.get_data(as_text=True)[:300]
     return r.get_json()["response"]
@@ -83,6 +86,14 @@ def profile(client, dash_post, raw: str) -> str:
     r = dash_post(client, f"{ids.STUDENT_BODY}.children", [(ids.STUDENT_ID, "data", raw)])
     assert r.status_code == 200, r.get_data(as_text=True)[:300]
     return json.dumps(r.get_json()["response"][ids.STUDENT_BODY]["children"])
+
+
+def shown_points(words: str) -> float:
+    """The whole percentage a risk cell starts with ("62 %, likely 48-75 %" -> 62; "over 99 %" -> 99.5)."""
+    first = words.split(",")[0]
+    if first.startswith(("over ", "under ")):
+        return float(first.split()[1]) + (0.5 if first.startswith("over") else -0.5)
+    return float(first.rstrip(" %"))
 
 
 def audit_rows(database: Database, action: str, user_id: int) -> list[tuple[str, dict]]:
@@ -101,7 +112,7 @@ def test_admin_sees_every_scored_student_and_a_teacher_only_their_class(risk_sch
     assert admin[ids.RISK_TABLE]["page_count"] == -(-N_STUDENTS // PAGE_SIZE)
     assert len(admin[ids.RISK_TABLE]["data"]) == PAGE_SIZE and admin[ids.RISK_TABLE_AREA]["hidden"] is False
     assert f"of {N_STUDENTS:,} students" in json.dumps(admin[ids.RISK_STATUS]["children"])
-    risks = [float(row["probability"].rstrip(" %")) for row in admin[ids.RISK_TABLE]["data"]]
+    risks = [shown_points(row["probability"]) for row in admin[ids.RISK_TABLE]["data"]]
     assert risks == sorted(risks, reverse=True)
 
     mine = users["teacher"].class_ids[0]
@@ -279,6 +290,62 @@ def test_weekly_history_matches_the_events(risk_school, database, users) -> None
 # --------------------------------------------------------------------------- the REST API
 
 
+# --------------------------------------------------------------------------- risk in words, kept over time
+
+RISK_CELL = re.compile(r"^(\d{1,2} %|over 99 %|under 1 %)(, likely (\d{1,2}-\d{1,2} %|under \d{1,2} %|over \d{1,2} %|"
+                       r"anywhere from under 1 % to over 99 %))?$")
+
+
+def test_no_hundred_or_zero_percent_anywhere_in_the_at_risk_list(risk_school, users, client_for, dash_post) -> None:
+    client = client_for("admin")
+    cells, texts = [], []
+    for page in range(-(-N_STUDENTS // PAGE_SIZE)):
+        out = table(client, dash_post, page=page, triggered=[f"{ids.RISK_TABLE}.page_current"])
+        cells += [row["probability"] for row in out[ids.RISK_TABLE]["data"]]
+        texts.append(json.dumps(out))
+    assert len(cells) == N_STUDENTS
+    assert all(RISK_CELL.match(c) for c in cells), [c for c in cells if not RISK_CELL.match(c)][:5]
+    assert sum(", likely " in c for c in cells) > N_STUDENTS / 2  # the interval is shown in words
+    for text_ in texts:
+        for bad in ("100.0 %", " 0.0 %", "\"0.0 %"):  # (attendance may be 100 %: RISK_CELL checks the risk cells)
+            assert bad not in text_, bad
+    api = client.get("/api/v1/risk?limit=500").get_json()
+    assert api["method"] == "interval" and 0 < api["threshold"] < 1
+    for item in api["items"]:
+        assert item["low"] <= item["probability"] <= item["high"] and RISK_CELL.match(item["risk"])
+
+
+def test_a_second_run_shows_the_change_and_who_rose(risk_school, database, settings, users, client_for, dash_post) -> None:
+    with database.begin() as s:
+        as_of = s.execute(text("SELECT max(as_of) FROM predictions")).scalar_one()
+    score_all(database, settings, as_of - dt.timedelta(days=35))
+    score_all(database, settings)  # the latest date again: later tests see the usual scores
+    with database.begin() as s:
+        latest, previous = s.execute(text("SELECT id FROM scoring_runs ORDER BY id DESC LIMIT 2")).scalars().all()
+        rose = set(s.execute(text(
+            "SELECT p.student_id FROM predictions p JOIN predictions q ON q.student_id = p.student_id "
+            "AND q.scoring_run_id = :prev WHERE p.scoring_run_id = :run AND p.probability - q.probability >= 0.005"),
+            {"run": latest, "prev": previous}).scalars().all())
+    assert 0 < len(rose) < N_STUDENTS
+    client = client_for("admin")
+    rows = table(client, dash_post)[ids.RISK_TABLE]["data"]
+    assert all(re.match(r"^(new|no change|▲ \d+ pts|▼ \d+ pts)$", r["change"]) for r in rows)
+    assert any(r["change"] != "no change" for r in rows)
+    out = table(client, dash_post, rose=["rose"])
+    assert f"of {len(rose):,} students" in json.dumps(out[ids.RISK_STATUS]["children"])
+    assert all(r["change"].startswith(("▲", "new")) for r in out[ids.RISK_TABLE]["data"])
+    api = client.get("/api/v1/risk?rose=1&limit=500").get_json()
+    assert api["total"] == len(rose) and {i["student_id"] for i in api["items"]} == rose
+    assert api["previous_run_id"] == previous
+
+    student = next(iter(sorted(rose)))
+    body = profile(client, dash_post, str(student))
+    for piece in ("Risk over time", ids.STUDENT_RISK_HISTORY_GRAPH, "Likely range", "Latest: "):
+        assert piece in body, piece
+    assert "First flagged High on " in body or "Never flagged High in " in body
+    assert re.search(r"\d+ %, likely ", body) or "likely under" in body or "likely over" in body
+
+
 def test_risk_api_is_scoped_paged_and_validated(risk_school, users, client_for) -> None:
     admin = client_for("admin").get("/api/v1/risk?limit=10&offset=5")
     body = admin.get_json()
@@ -292,7 +359,8 @@ def test_risk_api_is_scoped_paged_and_validated(risk_school, users, client_for) 
     assert teacher.get(f"/api/v1/risk?class={other}").get_json()["total"] == 0
     high = teacher.get("/api/v1/risk?tier=High&sort=attendance&order=asc").get_json()
     assert all(i["tier"] == "High" for i in high["items"])
-    for query in ("tier=Severe", "limit=100000", "offset=-1", "sort=password", "order=up", "grade=nine", "limit=ten", "limit=0"):
+    for query in ("tier=Severe", "limit=100000", "offset=-1", "sort=password", "order=up", "grade=nine", "limit=ten", "limit=0",
+                  "rose=maybe"):
         r = teacher.get(f"/api/v1/risk?{query}")
         assert r.status_code == 400 and r.get_json()["error"], query
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from sqlalchemy import text
 
 from core.errors import InvalidInput, NotFound
 from ml.explain import probability_from_margin
+from ml.registry import load_model
 from ml.score import TierCutoffs, assign_tiers
+from ml.uncertainty import risk_model_of
 from services.at_risk import explain_student, risk_table, student_risk
 from services.scope import Filters, Viewer
 from services.students import require_in_scope
@@ -31,9 +34,9 @@ def _current_students(session) -> int:
 
 def test_every_current_student_has_a_prediction(scored, session) -> None:
     n_students = _current_students(session)
-    rows = session.execute(text(
-        "SELECT p.tier, p.probability, p.reasons FROM predictions p JOIN model_versions m "
-        "ON m.id = p.model_version_id WHERE m.is_active")).all()
+    rows = session.execute(text(  # the latest run's rows (every run is kept)
+        "SELECT p.tier, p.probability, p.reasons FROM predictions p WHERE p.scoring_run_id = (SELECT max(r.id) "
+        "FROM scoring_runs r JOIN model_versions m ON m.id = r.model_version_id WHERE m.is_active)")).all()
     assert scored.n_scored == n_students == len(rows)
     assert {r.tier for r in rows} <= {"High", "Moderate", "Low"} and len({r.tier for r in rows}) >= 2
     assert all(0 <= r.probability <= 1 and len(r.reasons) <= 3 for r in rows)
@@ -79,8 +82,11 @@ def test_teacher_cannot_explain_a_student_outside_their_classes(scored, session,
     assert explanation.student_id == own
     stored = student_risk(session, require_in_scope(session, teacher, own), explain=False).row
     assert stored.probability == explanation.probability and stored.tier == explanation.tier
-    # The contributions explain the stored score: their margin gives back the stored probability.
-    live = float(probability_from_margin(explanation.margin, explanation.space))
+    # The contributions explain the stored score: their margin gives back the model's raw probability, which the
+    # saved calibrator turns into the stored (calibrated) one.
+    raw = float(probability_from_margin(explanation.margin, explanation.space))
+    model = load_model(session)
+    live = float(risk_model_of(model).calibrator.predict(np.array([raw]))[0])
     assert abs(live - stored.probability) < 1e-5
 
 
