@@ -252,7 +252,7 @@ def reasons_card(p: StudentProfile, top: int = 5) -> dbc.Card:
                         id=ids.STUDENT_REASONS, className="analytics-panel profile-panel h-100")
     reasons = explanation.reasons
     items = html.Ol([_reason_item(r) for r in reasons[:top]], className="risk-reasons")
-    chart = _sized(graph(ids.STUDENT_EXPLANATION_GRAPH, contribution_bars(reasons, space=explanation.space)),
+    chart = _sized(graph(ids.STUDENT_EXPLANATION_GRAPH, contribution_bars(reasons)),
                    bars_height(len(reasons)))
     return dbc.Card(dbc.CardBody([title, items, chart]), id=ids.STUDENT_REASONS, className="analytics-panel profile-panel h-100")
 

@@ -55,7 +55,7 @@ def bars_height(n_factors: int) -> int:
     return max(260, 90 + 30 * n_factors)
 
 
-def contribution_bars(reasons: list[dict[str, Any]], *, space: str = "log-odds") -> go.Figure:
+def contribution_bars(reasons: list[dict[str, Any]]) -> go.Figure:
     """Horizontal bars of each factor's exact contribution (largest at the top), coloured and labelled by effect."""
     shown = [r for r in reasons if r.get("contribution") is not None]
     shown.sort(key=lambda r: abs(float(r["contribution"])))
@@ -66,12 +66,12 @@ def contribution_bars(reasons: list[dict[str, Any]], *, space: str = "log-odds")
             marker={"color": [VERMILLION if v > 0 else BLUE for v in values],
                     "pattern": {"shape": ["" if v > 0 else "/" for v in values]}},
             text=["raises risk" if v > 0 else "lowers risk" for v in values], textposition="inside",
-            hovertemplate="%{y}: %{x:+.2f}<extra></extra>", name="Contribution",
+            hovertemplate="%{y}: %{text}<extra></extra>", name="Contribution",
         )
     )
     fig.add_vline(x=0, line={"color": "#333", "width": 1})
-    unit = "log-odds" if space == "log-odds" else "probability"
-    fig.update_xaxes(title=f"← lowers risk · contribution ({unit}) · raises risk →", zeroline=False)
+    # Words for teachers: the model's scale (log-odds or probability) is a detail of the model, not shown here.
+    fig.update_xaxes(title="← lowers risk · how much each factor moves it · raises risk →", zeroline=False)
     fig.update_yaxes(automargin=True)
     fig.update_layout(showlegend=False, uniformtext={"minsize": 10, "mode": "hide"})
     return styled(fig, "What moves this student's score", height=bars_height(len(shown)))
