@@ -1,4 +1,10 @@
-"""At risk (``/at-risk``): every scored student of the viewer's scope, one page at a time, and a CSV export."""
+"""At risk (``/at-risk``): every scored student of the viewer's scope, one page at a time, and a CSV export.
+
+The list's state lives in the URL: the filters, then ``tier``, ``sort``/``dir`` and ``page`` (from 1), read and
+validated by :func:`layout` and written back by :func:`sync_url` to the filter bar's ``dcc.Location``, the page's
+only URL component (a second one went stale and ate the first click after a filter change). A row click opens
+the profile with ``back`` set to this list's address, the way a ``dcc.Link`` navigates.
+"""
 
 from __future__ import annotations
 
