@@ -51,7 +51,7 @@ RISK_TABLE = "risk-table"  # DataTable with server-side paging and sorting
 RISK_TABLE_AREA = "risk-table-area"  # hidden when the empty state shows
 RISK_STATUS = "risk-status"  # "Showing 1-25 of 200 students" and the tier counts
 RISK_EMPTY = "risk-empty"  # holds the empty state (no model, or no student matches)
-RISK_NAV = "risk-nav"  # dcc.Location(refresh="callback-nav"): a clicked row opens the profile
+RISK_NAV = "risk-nav"  # dcc.Store: the profile address of a clicked row (a clientside callback opens it)
 RISK_DOWNLOAD_BUTTON = "risk-download-button"
 RISK_DOWNLOAD = "risk-download"  # dcc.Download of the CSV export
 

@@ -16,7 +16,7 @@ import io
 import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, aliased
@@ -33,18 +33,19 @@ from services.scope import Filters, Viewer
 from services.students import StudentInScope, require_in_scope
 
 __all__ = [  # the tier words and the "no scores" sentences are ml's, re-exported for the dashboard
-    "CSV_COLUMNS", "DEFAULT_LIMIT", "HIGH", "LOW", "MAX_LIMIT", "MODERATE", "NOT_SCORED_YET", "NO_ACTIVE_MODEL",
-    "SORT_KEYS", "TIERS", "RiskExplanation", "RiskHistory", "RiskPoint", "RiskRow", "RiskTable", "ScoringRun", "StudentRisk", "change_words",
-    "check_tier", "explain_student", "export_risk_csv", "iter_risk_rows", "percent_words", "risk_history", "risk_table", "risk_words",
-    "student_risk",
+    "BOM", "CSV_COLUMNS", "CsvExport", "DEFAULT_LIMIT", "HIGH", "LOW", "MAX_LIMIT", "MODERATE", "NOT_SCORED_YET",
+    "NO_ACTIVE_MODEL", "SORT_KEYS", "TIERS", "RiskExplanation", "RiskHistory", "RiskPoint", "RiskRow", "RiskTable",
+    "ScoringRun", "StudentRisk", "change_words", "check_tier", "explain_student", "export_risk_csv", "iter_risk_rows",
+    "percent_words", "risk_history", "risk_table", "risk_words", "student_risk",
 ]
 
 ScoringRun = ScoringRunInfo
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 500
+BOM = "\ufeff"  # the UTF-8 byte-order mark: Excel then reads the CSV as UTF-8
 SORT_KEYS = ("probability", "tier", "name", "class", "grade", "latest_score", "attendance")
 CSV_COLUMNS = ("student_id", "source_id", "name", "class", "grade", "risk_probability", "tier", "reason_1", "reason_2",
-               "reason_3", "latest_score", "attendance_mean", "scored_as_of", "model_version")
+               "reason_3", "latest_score", "attendance_percent", "scored_as_of", "model_version")
 
 
 ROSE_BY = 0.005  # "rose since the last run": up by at least one whole percentage point once rounded
@@ -302,20 +303,40 @@ def iter_risk_rows(
     return _iter_rows(session, scored_run(session), viewer, filters, tier, sort, descending)
 
 
+def _text_id(source_id: str) -> str:
+    """A source id a spreadsheet would turn into a number (``00123`` -> 123) gets a visible ``'`` in front."""
+    return "'" + source_id if source_id.isdigit() and (source_id.startswith("0") or len(source_id) > 15) else source_id
+
+
 def _csv_line(row: RiskRow, version: str) -> list[Any]:
     reasons = (row.reasons + ["", "", ""])[:3]
-    attendance = None if row.attendance is None else round(row.attendance, 4)
+    attendance = None if row.attendance is None else round(row.attendance * 100)  # a whole percent, like the screen
     return [neutralise(v) for v in (
-        row.student_id, row.source_id, row.name, row.class_name, row.grade_level, round(row.probability, 4), row.tier,
-        *reasons, row.latest_score, attendance, row.as_of.isoformat(), version,
+        row.student_id, _text_id(row.source_id), row.name, row.class_name, row.grade_level, round(row.probability, 4),
+        row.tier, *reasons, row.latest_score, attendance, row.as_of.isoformat(), version,
     )]
+
+
+class CsvExport(NamedTuple):
+    """An export's text (UTF-8 byte-order mark first), its number of students and the scoring date of its run."""
+
+    text: str
+    rows: int
+    as_of: dt.date
 
 
 def export_risk_csv(
     *, session: Session, viewer: Viewer, filters: Filters | None = None, tier: str | None = None,
     sort: str = "probability", descending: bool = True,
-) -> tuple[str, int]:
-    """The whole filtered, scoped at-risk list as CSV text (header first) and its number of students.
+) -> CsvExport:
+    """The whole filtered, scoped at-risk list as CSV text (header first), written the way spreadsheets open it.
+
+    The text starts with a UTF-8 byte-order mark, so Excel reads accented names as UTF-8. Attendance is a whole
+    percent (``86``, as the screen's "86 %"). A source id that a spreadsheet would read as a number and so lose
+    its leading zeros (``00123``) is written ``'00123``: the quote is visible, but the id's digits stay whole
+    and it is never a formula (``="00123"`` would be one, which the CSV-injection rule of
+    :mod:`services.csv_safety` forbids); a program reading the file drops one leading ``'``. ``student_id``
+    (the product's own number) needs no such care.
 
     Parameters
     ----------
@@ -324,13 +345,14 @@ def export_risk_csv(
     """
     run = scored_run(session)
     buffer = io.StringIO()
+    buffer.write(BOM)
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     n = 0
     for row in _iter_rows(session, run, viewer, filters, tier, sort, descending):
         writer.writerow(_csv_line(row, run.model_version))
         n += 1
-    return buffer.getvalue(), n
+    return CsvExport(buffer.getvalue(), n, run.as_of)
 
 
 # --------------------------------------------------------------------------- one student's stored risk and why

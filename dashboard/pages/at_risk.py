@@ -1,13 +1,20 @@
-"""At risk (``/at-risk``): every scored student of the viewer's scope, one page at a time, and a CSV export."""
+"""At risk (``/at-risk``): every scored student of the viewer's scope, one page at a time, and a CSV export.
+
+The list's state lives in the URL: the filters, then ``tier``, ``sort``/``dir`` and ``page`` (from 1), read and
+validated by :func:`layout` and written back by :func:`sync_url` to the filter bar's ``dcc.Location``, the page's
+only URL component (a second one went stale and ate the first click after a filter change). A row click opens
+the profile with ``back`` set to this list's address, the way a ``dcc.Link`` navigates.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
+import re
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, ctx, dcc, html
+from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from core.errors import InvalidInput, Unavailable
@@ -15,15 +22,16 @@ from dashboard import ids
 from dashboard.auth import current_viewer
 from dashboard.components import filter_bar
 from dashboard.components import risk as parts
+from dashboard.components.list_url import LIST_PATH
 from dashboard.deps import read_session
 from dashboard.security import client_address
 from services import audit
 from services.at_risk import RiskTable, export_risk_csv, risk_table
-from services.filters import to_search
+from services.filters import to_query, to_search
 from services.scope import Filters
 from services.students import parse_student_id
 
-PATH = "/at-risk"
+PATH = LIST_PATH
 dash.register_page(__name__, path=PATH, name="At risk", title="At risk", order=3)
 
 ALL = "all"
@@ -31,6 +39,18 @@ SORT_COLUMNS = {"student": "name", "class": "class", "grade": "grade", "probabil
                 "latest_score": "latest_score", "attendance": "attendance"}
 EXPORT_TARGET = "at-risk list"
 ROSE = "rose"
+MAX_PAGE = 10**6
+# Opening a profile: what a dcc.Link click does (push the address, tell Dash's router), for a validated href only.
+OPEN_PROFILE_JS = """
+function(href) {
+    if (typeof href === 'string' && /^\\/students\\/[0-9]+(\\?back=[A-Za-z0-9%._\\-]*)?$/.test(href)) {
+        window.history.pushState({}, '', href);
+        window.dispatchEvent(new CustomEvent('_dashprivate_pushstate'));
+        window.scrollTo(0, 0);
+    }
+    return window.dash_clientside.no_update;
+}
+"""
 
 
 def read_tier(value: Any) -> str | None:
@@ -43,6 +63,35 @@ def read_sort(sort_by: Any) -> tuple[str, bool]:
     first = sort_by[0] if isinstance(sort_by, list) and sort_by and isinstance(sort_by[0], dict) else {}
     key = SORT_COLUMNS.get(str(first.get("column_id")), "probability")
     return key, first.get("direction", "desc") != "asc"
+
+
+def read_url_sort(column: Any, direction: Any) -> list[dict[str, str]]:
+    """The table's ``sort_by`` from the URL's ``sort`` and ``dir`` (the default order for anything unknown)."""
+    if column not in SORT_COLUMNS:
+        return parts.DEFAULT_SORT
+    return [{"column_id": column, "direction": "asc" if direction == "asc" else "desc"}]
+
+
+def read_url_page(value: Any) -> int:
+    """The table's page (from 0) of the URL's ``page`` (from 1); anything odd is the first page."""
+    text = str(value or "")
+    return min(int(text), MAX_PAGE) - 1 if text.isdigit() and int(text) > 0 else 0
+
+
+def list_search(filters: Filters, tier: str | None, sort_by: Any, page: Any, rose: bool = False) -> str:
+    """The canonical query string of the list: the filters, then tier, "rose", order and page (defaults left out)."""
+    query = to_query(filters)
+    sort, descending = read_sort(sort_by)
+    column = next(c for c, key in SORT_COLUMNS.items() if key == sort)
+    if tier:
+        query["tier"] = tier
+    if rose:
+        query[ROSE] = "1"
+    if [{"column_id": column, "direction": "desc" if descending else "asc"}] != parts.DEFAULT_SORT:
+        query |= {"sort": column, "dir": "desc" if descending else "asc"}
+    if isinstance(page, int) and 0 < page < MAX_PAGE:
+        query["page"] = str(page + 1)
+    return "?" + urlencode(query) if query else ""
 
 
 def _tier_filter(tier: str | None) -> dbc.RadioItems:
@@ -65,8 +114,14 @@ def _rose_filter(query: dict[str, str]) -> dbc.Checklist:
                          switch=True, inline=True, className="risk-rose-filter")
 
 
+def _table(query: dict[str, Any]) -> Any:
+    table = parts.risk_table(read_url_sort(query.get("sort"), query.get("dir")))
+    table.page_current = read_url_page(query.get("page"))
+    return table
+
+
 def layout(**query: str) -> html.Div:
-    """The caption, the filter bar from the query string, the tier filter, the export button and the table."""
+    """The caption, the filter bar, the tier filter, the export button and the table, all from the query string."""
     tools = html.Div(
         [html.Div([html.Span("Tier", className="filter-label me-2"), _tier_filter(read_tier(query.get("tier")))],
                   className="risk-tier-wrap", role="group", **{"aria-label": "Tier"}),
@@ -79,11 +134,11 @@ def layout(**query: str) -> html.Div:
             html.H2("Students at risk", className="page-title"),
             html.P(parts.CAPTION, className="risk-caption"),
             filter_bar.filter_bar(query, PATH, dates=False),
-            dcc.Location(id=ids.RISK_NAV, refresh="callback-nav"),
+            dcc.Store(id=ids.RISK_NAV),
             tools,
             dcc.Loading(html.Div(id=ids.RISK_STATUS, className="risk-status"), type="dot"),
             html.Div(id=ids.RISK_EMPTY),
-            html.Div(parts.risk_table(parts.DEFAULT_SORT), id=ids.RISK_TABLE_AREA, className="risk-table-area"),
+            html.Div(_table(query), id=ids.RISK_TABLE_AREA, className="risk-table-area"),
             dcc.Download(id=ids.RISK_DOWNLOAD),
         ],
         id=ids.RISK_PAGE,
@@ -104,7 +159,8 @@ def _page(filters: Filters, tier: str | None, sort_by: Any, page: int, rose: boo
 
 
 def _requested_page(page: Any) -> int:
-    if "risk-table.page_current" not in ctx.triggered_prop_ids:
+    triggered = ctx.triggered_prop_ids
+    if triggered and "risk-table.page_current" not in triggered:
         return 0  # new filters, tier or order start again at the first page
     try:
         return min(max(int(page or 0), 0), 10**7)
@@ -134,14 +190,43 @@ def update_table(query: str | None, tier: Any, page: Any, sort_by: Any, rose: An
     return parts.table_rows(table), page_count, table.offset // parts.PAGE_SIZE, status, None, False, False
 
 
-@callback(Output(ids.RISK_NAV, "pathname"), Input(ids.RISK_TABLE, "active_cell"), prevent_initial_call=True)
-def open_profile(active_cell: Any) -> str:
-    """A click on a row opens that student's profile (the profile checks the scope again)."""
+@callback(
+    Output(ids.FILTER_URL, "search", allow_duplicate=True),
+    Input(ids.FILTER_QUERY, "data"), Input(ids.RISK_TIER, "value"), Input(ids.RISK_TABLE, "sort_by"),
+    Input(ids.RISK_TABLE, "page_current"), Input(ids.RISK_ROSE, "value"), State(ids.FILTER_URL, "search"),
+    prevent_initial_call=True,
+)
+def sync_url(query: str | None, tier: Any, sort_by: Any, page: Any, rose: Any, current: Any) -> Any:
+    """Write the list's state (filters, tier, "rose", order, page) to the page's one URL component, validated again."""
+    search = list_search(filter_bar.read_filters(query), read_tier(tier), sort_by, page, read_rose(rose))
+    return no_update if search == current else search
+
+
+@callback(
+    Output(ids.RISK_NAV, "data"), Input(ids.RISK_TABLE, "active_cell"),
+    State(ids.FILTER_QUERY, "data"), State(ids.RISK_TIER, "value"), State(ids.RISK_TABLE, "sort_by"),
+    State(ids.RISK_TABLE, "page_current"), State(ids.RISK_ROSE, "value"),
+    prevent_initial_call=True,
+)
+def open_profile(active_cell: Any, query: str | None, tier: Any, sort_by: Any, page: Any, rose: Any = None) -> str:
+    """A click on a row: that student's profile address, with the list's own address to come back to."""
     try:
         student_id = parse_student_id((active_cell or {}).get("row_id"))
     except (InvalidInput, AttributeError):
         raise PreventUpdate from None
-    return f"/students/{student_id}"
+    back = PATH + list_search(filter_bar.read_filters(query), read_tier(tier), sort_by, page, read_rose(rose))
+    return f"/students/{student_id}?back={quote(back, safe='')}"
+
+
+clientside_callback(OPEN_PROFILE_JS, Output(ids.RISK_NAV, "clear_data"), Input(ids.RISK_NAV, "data"),
+                    prevent_initial_call=True)
+
+
+def export_name(filters: Filters, tier: str | None, as_of: Any) -> str:
+    """The export's file name: the filters, the tier and the scoring date, e.g. ``at-risk_grade-10_High_2026-03-02.csv``."""
+    words = [f"{key}-{value}" for key, value in to_query(filters).items()] + ([tier] if tier else [])
+    safe = [re.sub(r"[^A-Za-z0-9.-]+", "-", w).strip("-") for w in ["at-risk", *words, str(as_of)]]
+    return "_".join(w for w in safe if w) + ".csv"
 
 
 @callback(
@@ -157,12 +242,11 @@ def download_csv(n_clicks: Any, query: str | None, tier: Any, sort_by: Any) -> d
     sort, descending = read_sort(sort_by)
     with read_session() as session:
         try:
-            text, n = export_risk_csv(session=session, viewer=viewer, filters=filters, tier=chosen, sort=sort,
-                                      descending=descending)
+            export = export_risk_csv(session=session, viewer=viewer, filters=filters, tier=chosen, sort=sort,
+                                     descending=descending)
         except Unavailable:
             raise PreventUpdate from None
-        details = {"format": "csv", "rows": n, "tier": chosen, "filters": to_search(filters), "page": PATH}
+        details = {"format": "csv", "rows": export.rows, "tier": chosen, "filters": to_search(filters), "page": PATH}
         audit.record(session, action=audit.EXPORT, user_id=viewer.user_id, actor=viewer.email, target=EXPORT_TARGET,
                      details=details, address=client_address())
-    name = f"at-risk-{(chosen or 'all').lower()}-{dt.date.today().isoformat()}.csv"
-    return dcc.send_string(text, name, type="text/csv")
+    return dcc.send_string(export.text, export_name(filters, chosen, export.as_of), type="text/csv; charset=utf-8")

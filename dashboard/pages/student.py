@@ -17,6 +17,7 @@ from core.errors import InvalidInput, NotFound
 from dashboard import ids
 from dashboard.auth import current_viewer
 from dashboard.components import risk as parts
+from dashboard.components.list_url import back_href
 from dashboard.deps import read_session
 from dashboard.security import client_address
 from services import audit
@@ -30,11 +31,11 @@ dash.register_page(__name__, path_template=PATH_TEMPLATE, name="Student", title=
 MAX_RAW = 64
 
 
-def layout(student_id: str | None = None, **_query: str) -> html.Div:
-    """A back link, the raw id in a store, and the body the callback fills (nothing is read here)."""
+def layout(student_id: str | None = None, **query: str) -> html.Div:
+    """A back link (to the exact list the profile was opened from), the raw id in a store, and the body to fill."""
     return html.Div(
         [
-            dcc.Link("← Back to the at-risk list", href="/at-risk", className="profile-back"),
+            dcc.Link("← Back to the at-risk list", href=back_href(query.get("back")), className="profile-back"),
             dcc.Store(id=ids.STUDENT_ID, data=None if student_id is None else str(student_id)[:MAX_RAW]),
             dcc.Loading(html.Div(id=ids.STUDENT_BODY, className="profile-body"), type="dot"),
         ],

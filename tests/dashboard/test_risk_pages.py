@@ -156,10 +156,13 @@ def test_tier_filter_paging_and_sorting_happen_on_the_server(risk_school, users,
 
 def test_clicking_a_row_opens_the_profile(risk_school, users, client_for, dash_post) -> None:
     client = client_for("admin")
-    r = dash_post(client, f"{ids.RISK_NAV}.pathname", [(ids.RISK_TABLE, "active_cell", {"row": 0, "column": 4, "row_id": 17})])
-    assert r.get_json()["response"][ids.RISK_NAV]["pathname"] == "/students/17"
+    state = [(ids.FILTER_QUERY, "data", ""), (ids.RISK_TIER, "value", "all"), (ids.RISK_TABLE, "sort_by", DEFAULT_SORT),
+             (ids.RISK_TABLE, "page_current", 0)]
+    r = dash_post(client, f"{ids.RISK_NAV}.data", [(ids.RISK_TABLE, "active_cell", {"row": 0, "column": 4, "row_id": 17})],
+                  state=state)
+    assert r.get_json()["response"][ids.RISK_NAV]["data"] == "/students/17?back=%2Fat-risk"
     for bad in ({"row": 0, "column": 0, "row_id": "../admin"}, None, {"row": 1}):
-        assert dash_post(client, f"{ids.RISK_NAV}.pathname", [(ids.RISK_TABLE, "active_cell", bad)]).status_code == 204
+        assert dash_post(client, f"{ids.RISK_NAV}.data", [(ids.RISK_TABLE, "active_cell", bad)], state=state).status_code == 204
 
 
 def test_no_active_model_shows_the_empty_state(risk_school, database, users, client_for, dash_post) -> None:
@@ -186,7 +189,9 @@ def download(client, dash_post, search: str = "", tier: str = "all") -> dict:
     r = dash_post(client, f"{ids.RISK_DOWNLOAD}.data", [(ids.RISK_DOWNLOAD_BUTTON, "n_clicks", 1)],
                   state=[(ids.FILTER_QUERY, "data", search), (ids.RISK_TIER, "value", tier), (ids.RISK_TABLE, "sort_by", DEFAULT_SORT)])
     assert r.status_code == 200, r.get_data(as_text=True)[:300]
-    return r.get_json()["response"][ids.RISK_DOWNLOAD]["data"]
+    data = r.get_json()["response"][ids.RISK_DOWNLOAD]["data"]
+    assert data["content"].startswith("\ufeff")  # UTF-8 with a byte-order mark, read here as a spreadsheet would
+    return {**data, "content": data["content"][1:]}
 
 
 def test_csv_export_has_every_matching_row_of_the_scope_and_is_audited(risk_school, database, users, client_for, dash_post) -> None:
