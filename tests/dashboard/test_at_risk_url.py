@@ -74,9 +74,9 @@ def _sync_key(dash_app) -> str:  # noqa: ANN001
 def test_the_list_writes_its_state_to_the_one_url_component(users, client_for, dash_post, dash_app) -> None:
     client, key = client_for("teacher"), _sync_key(dash_app)
 
-    def sync(query: str, tier, sort, page, current: str = "") -> object:  # noqa: ANN001
+    def sync(query: str, tier, sort, page, current: str = "", rose=None) -> object:  # noqa: ANN001
         inputs = [(ids.FILTER_QUERY, "data", query), (ids.RISK_TIER, "value", tier), (ids.RISK_TABLE, "sort_by", sort),
-                  (ids.RISK_TABLE, "page_current", page)]
+                  (ids.RISK_TABLE, "page_current", page), (ids.RISK_ROSE, "value", rose or [])]
         return dash_post(client, key, inputs, state=[(ids.FILTER_URL, "search", current)])
 
     r = sync("?att=80", "High", DEFAULT_SORT, 1)
@@ -84,6 +84,7 @@ def test_the_list_writes_its_state_to_the_one_url_component(users, client_for, d
     odd = sync("?att=80&grade=<x>", "Severe", [{"column_id": "; DROP"}], 0)
     assert odd.status_code == 200, odd.status_code
     assert odd.get_json()["response"][ids.FILTER_URL]["search"] == "?att=80"  # validated again on the server
+    assert sync("?att=80", None, DEFAULT_SORT, 0, rose=["rose"]).get_json()["response"][ids.FILTER_URL]["search"] == "?att=80&rose=1"
     same = sync("?att=80", None, DEFAULT_SORT, 0, current="?att=80")  # already there: no write (no extra history entry)
     assert same.status_code == 204 or ids.FILTER_URL not in same.get_json().get("response", {}), same.get_data(as_text=True)
 

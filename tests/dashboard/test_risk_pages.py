@@ -157,7 +157,7 @@ def test_tier_filter_paging_and_sorting_happen_on_the_server(risk_school, users,
 def test_clicking_a_row_opens_the_profile(risk_school, users, client_for, dash_post) -> None:
     client = client_for("admin")
     state = [(ids.FILTER_QUERY, "data", ""), (ids.RISK_TIER, "value", "all"), (ids.RISK_TABLE, "sort_by", DEFAULT_SORT),
-             (ids.RISK_TABLE, "page_current", 0)]
+             (ids.RISK_TABLE, "page_current", 0), (ids.RISK_ROSE, "value", [])]
     r = dash_post(client, f"{ids.RISK_NAV}.data", [(ids.RISK_TABLE, "active_cell", {"row": 0, "column": 4, "row_id": 17})],
                   state=state)
     assert r.get_json()["response"][ids.RISK_NAV]["data"] == "/students/17?back=%2Fat-risk"
