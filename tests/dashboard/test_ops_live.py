@@ -3,63 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from webtools import live_server
 
 
 @pytest.fixture(scope="module")
 def metrics_server(database_url, test_home, database, tmp_path_factory) -> Iterator[tuple[str, Path]]:
     """`studentperf serve` with metrics on and JSON logs; yields its URL and its stdout file (the access log)."""
-    port = _free_port()
     out = tmp_path_factory.mktemp("live-ops") / "stdout.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "live-ops-secret-key-not-for-production",
-        "STUDENTPERF_HOME": str(test_home),
-        "LOG_FORMAT": "json",
-        "LOG_LEVEL": "WARNING",
-        "METRICS_ENABLED": "true",
-    }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    args = [sys.executable, "-m", "studentperf", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
-    with out.open("wb") as stdout:
-        proc = subprocess.Popen(args, env=env, stdout=stdout, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if requests.get(f"{url}/readyz", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited: {out.read_text()[-2000:]}")
-            time.sleep(0.5)
-        else:
-            pytest.fail("the server did not answer /readyz within 60 s")
+    env = {"DATABASE_URL": database_url, "SECRET_KEY": "live-ops-secret-key-not-for-production",
+           "STUDENTPERF_HOME": str(test_home), "LOG_FORMAT": "json", "LOG_LEVEL": "WARNING", "METRICS_ENABLED": "true",
+           "PROMETHEUS_MULTIPROC_DIR": None}
+    with live_server(env, out, ready="/readyz") as url:
         yield url, out
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def _healthz_count(url: str) -> float:

@@ -2,60 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import pytest
 import requests
-from webtools import PASSWORD, make_user
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from webtools import PASSWORD, live_server, make_user
 
 
 @pytest.fixture(scope="module")
-def live_url(database_url, test_home, database) -> Iterator[str]:
+def live_url(database_url, test_home, database, tmp_path_factory) -> Iterator[str]:
     """Base URL of `studentperf serve` on the test database (stopped after the module)."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "live-test-secret-key-not-for-production",
-        "STUDENTPERF_HOME": str(test_home),
-        "LOG_FORMAT": "json",
-        "LOG_LEVEL": "WARNING",
-    }
-    args = [sys.executable, "-m", "studentperf", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited: {proc.stderr.read().decode()[-2000:]}")
-            time.sleep(0.5)
-        else:
-            pytest.fail("the server did not answer /healthz within 60 s")
+    env = {"DATABASE_URL": database_url, "SECRET_KEY": "live-test-secret-key-not-for-production",
+           "STUDENTPERF_HOME": str(test_home), "LOG_FORMAT": "json", "LOG_LEVEL": "WARNING"}
+    with live_server(env, tmp_path_factory.mktemp("live") / "stdout.log") as url:
         yield url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_live_server_guard_login_and_api(live_url, database):

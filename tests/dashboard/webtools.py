@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
+import socket
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -274,3 +278,46 @@ class DatabaseProxy:
         self.stop()
         if self.unix:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@contextmanager
+def live_server(env: dict[str, str | None], log: Path, ready: str = "/healthz") -> Iterator[str]:
+    """`studentperf serve` (2 Gunicorn workers) on a free loopback port with ``env`` added (None removes); yields its URL.
+
+    Its output goes to ``log``; start-up waits up to 60 s for ``ready`` to answer 200, and SIGTERM stops it.
+    """
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import pytest
+    import requests
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = [sys.executable, "-m", "studentperf", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
+    with log.open("wb") as out:
+        full = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
+        proc = subprocess.Popen(args, env=full, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if requests.get(f"{url}{ready}", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if proc.poll() is not None:
+                pytest.fail(f"the server exited: {log.read_text()[-2000:]}")
+            time.sleep(0.5)
+        else:
+            pytest.fail(f"the server did not answer {ready} within 60 s")
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
