@@ -16,7 +16,7 @@ from dashboard.api import api_bp
 from dashboard.auth import current_viewer
 from dashboard.deps import read_session
 from dashboard.security import client_address
-from services import alerts, caseload, feedback, interventions, notes
+from services import alerts, caseload, digest, feedback, interventions, notes
 
 NOT_JSON = "The request body must be a JSON object."
 
@@ -148,3 +148,13 @@ def mark_alerts_read() -> Response:
     with read_session() as s:
         marked = alerts.mark_read(session=s, viewer=viewer, keys=keys, address=client_address())
     return jsonify({"marked": marked})
+
+
+@api_bp.put("/me/preferences")
+def my_preferences() -> Response:
+    """Turn my weekly e-mail digest on or off: ``{"digest": false}``."""
+    viewer = current_viewer()
+    data = _body()
+    with read_session() as s:
+        enabled = digest.set_digest(session=s, viewer=viewer, enabled=data.get("digest"), address=client_address())
+    return jsonify({"digest": enabled})
