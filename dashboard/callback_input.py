@@ -37,7 +37,7 @@ WORKFLOW_TEXT = (ids.WF_INT_TYPE, ids.WF_INT_OWNER, ids.WF_INT_START, ids.WF_INT
                  ids.WF_NOTE_KIND, ids.WF_NOTE_DATE, ids.WF_NOTE_BODY, ids.WF_NOTE_OUTCOME, ids.WF_FB_VERDICT,
                  ids.WF_FB_COMMENT, ids.SEARCH_INPUT, ids.RISK_WORKFLOW)
 STORE_KINDS |= {(component, "value"): TEXT for component in WORKFLOW_TEXT}  # the workflow forms: text only
-STORE_KINDS |= {(ids.WF_REFRESH, "data"): COUNT, (ids.ALERTS_LOAD, "data"): COUNT, (ids.CASELOAD_LOAD, "data"): COUNT}
+STORE_KINDS |= {(ids.ALERTS_DIGEST, "value"): FLAG, (ids.WF_REFRESH, "data"): COUNT, (ids.ALERTS_LOAD, "data"): COUNT, (ids.CASELOAD_LOAD, "data"): COUNT}
 
 
 class BadCallback(ValueError):

@@ -118,3 +118,4 @@ BELL = "shell-bell"  # the alerts link with its unread count
 BELL_COUNT = "shell-bell-count"
 WF_AREA = "wf-area"  # holds the panel; hidden when the student is not found
 RISK_WORKFLOW = "risk-workflow"  # the at-risk list's intervention filter ("unsupported", "overdue", or all)
+ALERTS_DIGEST = "alerts-digest"  # the weekly e-mail digest switch (per-user opt-out)

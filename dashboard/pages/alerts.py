@@ -16,6 +16,7 @@ from dashboard.auth import current_viewer
 from dashboard.deps import read_session
 from dashboard.security import client_address
 from services.alerts import Alert, alerts_for, mark_read
+from services.digest import digest_enabled, set_digest
 
 PATH = "/alerts"
 dash.register_page(__name__, path=PATH, name="Alerts", title="Alerts", order=6)
@@ -32,7 +33,9 @@ def layout(**_query: str) -> html.Div:
          html.Div([dbc.Button("Mark selected read", id=ids.ALERTS_MARK, n_clicks=0, size="sm", color="secondary"),
                    dbc.Button("Mark all read", id=ids.ALERTS_MARK_ALL, n_clicks=0, size="sm", outline=True,
                               color="secondary")], className="d-flex gap-2 mt-2"),
-         html.Div(id=ids.ALERTS_MESSAGE, className="small mt-2", role="status")],
+         html.Div(id=ids.ALERTS_MESSAGE, className="small mt-2", role="status"),
+         dbc.Switch(id=ids.ALERTS_DIGEST, label="Send me a weekly e-mail of new alerts", value=True,
+                    className="mt-3")],
         id=ids.ALERTS_PAGE, className="analytics-page",
     )
 
@@ -47,13 +50,30 @@ def _option(alert: Alert) -> dict[str, Any]:
 
 
 @callback(Output(ids.ALERTS_LIST, "options"), Output(ids.ALERTS_LIST, "value"), Output(ids.ALERTS_MESSAGE, "children"),
-          Input(ids.ALERTS_LOAD, "data"))
-def show_alerts(_load: Any) -> tuple[Any, Any, Any]:
-    """The viewer's alerts, unread first."""
+          Output(ids.ALERTS_DIGEST, "value"), Input(ids.ALERTS_LOAD, "data"))
+def show_alerts(_load: Any) -> tuple[Any, Any, Any, Any]:
+    """The viewer's alerts, unread first, and whether they get the weekly digest."""
+    viewer = current_viewer()
     with read_session() as session:
-        found = alerts_for(session=session, viewer=current_viewer())
+        found = alerts_for(session=session, viewer=viewer)
+        weekly = digest_enabled(session, viewer.user_id)
     found.sort(key=lambda a: a.read)
-    return [_option(a) for a in found], [], dash.no_update if found else NONE
+    return [_option(a) for a in found], [], dash.no_update if found else NONE, weekly
+
+
+@callback(Output(ids.ALERTS_MESSAGE, "children", allow_duplicate=True), Input(ids.ALERTS_DIGEST, "value"),
+          prevent_initial_call=True)
+def choose_digest(enabled: Any) -> Any:
+    """Turn the viewer's weekly e-mail digest on or off (audited when it changes)."""
+    if not isinstance(enabled, bool):
+        raise PreventUpdate
+    viewer = current_viewer()
+    with read_session() as session:
+        before = digest_enabled(session, viewer.user_id)
+        set_digest(session=session, viewer=viewer, enabled=enabled, address=client_address())
+    if before == enabled:
+        raise PreventUpdate
+    return "You will get the weekly e-mail." if enabled else "No more weekly e-mails."
 
 
 @callback(Output(ids.ALERTS_LOAD, "data"), Output(ids.ALERTS_MESSAGE, "children", allow_duplicate=True),

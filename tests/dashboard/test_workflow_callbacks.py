@@ -157,6 +157,14 @@ def test_bell_caseload_and_alerts_pages(world, users, client_for, dash_post, das
                      [(ids.ALERTS_MARK, "n_clicks", 1), (ids.ALERTS_MARK_ALL, "n_clicks", 0)],
                      [(ids.ALERTS_LIST, "value", [options[1]["value"]]), (ids.ALERTS_LOAD, "data", 0)])
     assert "No such alert" in words(other) and audit_count(database, "alert.read") == 1
+    assert shown[ids.ALERTS_DIGEST]["value"] is True
+    digest_key = _key(dash_app, f"{ids.ALERTS_MESSAGE}.children@")
+    off = dash_post(teacher, digest_key, [(ids.ALERTS_DIGEST, "value", False)])
+    assert "No more weekly e-mails." in off.get_data(as_text=True)
+    assert dash_post(teacher, digest_key, [(ids.ALERTS_DIGEST, "value", False)]).status_code == 204  # no change
+    assert dash_post(teacher, digest_key, [(ids.ALERTS_DIGEST, "value", "no")]).status_code == 400
+    assert audit_count(database, "digest.preference") == 1
+    assert post_key(teacher, dash_post, alerts_key, [(ids.ALERTS_LOAD, "data", 1)])[ids.ALERTS_DIGEST]["value"] is False
     empty = dash_post(teacher, f"{ids.CASELOAD_BODY}.children", [(ids.CASELOAD_LOAD, "data", 0)])
     assert "No students here yet" in empty.get_data(as_text=True)
     add_intervention(teacher, dash_post, dash_app, world.students["ada"], users["teacher"].user_id)
