@@ -14,13 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput, NotFound
-from db.models import INTERVENTION_STATUSES, Intervention, InterventionType, User
+from db.models import INTERVENTION_STATUSES, Intervention, InterventionType, User, UserClass
 from services import audit
-from services.scope import Viewer
+from services.scope import TEACHER, Viewer
 from services.students import require_in_scope
 from services.users import load_viewer
 from services.workflow_input import check_keys, choice_field, date_field, id_field, text_field
@@ -208,9 +208,15 @@ def update_intervention(*, session: Session, viewer: Viewer, intervention_id: An
 
 
 def owner_choices(*, session: Session, viewer: Viewer, student_id: int) -> list[tuple[int, str]]:
-    """The active users who may see the student (id, name or email), the viewer first: who may own an intervention."""
+    """The active users who may see the student (id, name or email), the viewer first: who may own an intervention.
+
+    Teachers of other classes are left out in SQL; every remaining candidate is checked with the scope check itself.
+    """
     student = require_in_scope(session, viewer, student_id)
-    users = session.execute(select(User.id, func.coalesce(User.full_name, User.email)).where(User.is_active)
+    teaches = exists().where(UserClass.user_id == User.id, UserClass.class_id == student.class_id)
+    candidates = or_(User.role != TEACHER, teaches)  # a teacher of another class cannot see the student
+    users = session.execute(select(User.id, func.coalesce(User.full_name, User.email))
+                            .where(User.is_active, candidates)
                             .order_by(User.id != viewer.user_id, User.email)).tuples().all()
     choices = []
     for user_id, label in users:
