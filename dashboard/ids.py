@@ -119,3 +119,7 @@ BELL_COUNT = "shell-bell-count"
 WF_AREA = "wf-area"  # holds the panel; hidden when the student is not found
 RISK_WORKFLOW = "risk-workflow"  # the at-risk list's intervention filter ("unsupported", "overdue", or all)
 ALERTS_DIGEST = "alerts-digest"  # the weekly e-mail digest switch (per-user opt-out)
+WF_NOTE_WHICH = "wf-note-which"  # the note to change (the viewer's own; any for an administrator)
+WF_NOTE_NEW = "wf-note-new"
+WF_NOTE_SAVE = "wf-note-save"
+WF_NOTE_EDIT_MESSAGE = "wf-note-edit-message"

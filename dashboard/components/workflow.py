@@ -73,6 +73,12 @@ def _note_form(today: str) -> html.Div:
         ], className="g-2"),
         dbc.Button("Add note", id=ids.WF_NOTE_ADD, n_clicks=0, size="sm", color="primary"),
         html.Div(id=ids.WF_NOTE_MESSAGE, className="wf-message small mt-1", role="status"),
+        html.H4("Correct one of your notes", className="h6 mt-3"),
+        dbc.Row([_field("Note", _select(ids.WF_NOTE_WHICH), 12),
+                 _field("New text (the old one stays in the audit log)",
+                        dbc.Textarea(id=ids.WF_NOTE_NEW, value="", rows=2, maxLength=4000), 12)], className="g-2"),
+        dbc.Button("Save note", id=ids.WF_NOTE_SAVE, n_clicks=0, size="sm", color="secondary"),
+        html.Div(id=ids.WF_NOTE_EDIT_MESSAGE, className="wf-message small mt-1", role="status"),
     ], className="wf-form")
 
 

@@ -79,7 +79,7 @@ PANEL_OUTPUTS = (
     Output(ids.WF_AREA, "hidden"), Output(ids.WF_TIMELINE, "children"), Output(ids.WF_INTERVENTIONS, "children"),
     Output(ids.WF_NOTES, "children"), Output(ids.WF_FEEDBACK, "children"), Output(ids.WF_FB_FORM, "hidden"),
     Output(ids.WF_STAR, "children"), Output(ids.WF_INT_TYPE, "options"), Output(ids.WF_INT_OWNER, "options"),
-    Output(ids.WF_INT_OWNER, "value"), Output(ids.WF_EDIT_WHICH, "options"),
+    Output(ids.WF_INT_OWNER, "value"), Output(ids.WF_EDIT_WHICH, "options"), Output(ids.WF_NOTE_WHICH, "options"),
 )
 
 
@@ -92,14 +92,16 @@ def show_workflow(raw: Any, _refresh: Any) -> tuple[Any, ...]:
         with read_session() as session:
             wf = student_workflow(session=session, viewer=viewer, student_id=student_id)
     except (InvalidInput, NotFound):
-        return (True, *([None] * 6), [], [], None, [])
+        return (True, *([None] * 6), [], [], None, [], [])
     owners = workflow.choices(wf.owners)
     edits = workflow.choices([(i.id, f"{i.type.capitalize()} ({i.status}), from {i.start_date.isoformat()}")
                               for i in wf.interventions])
     return (False, workflow.timeline(wf), workflow.intervention_list(wf, dt.date.today()), workflow.note_list(wf),
             workflow.feedback_list(wf), wf.flagged_tier is None, workflow.STAR_ON if wf.starred else workflow.STAR_OFF,
             workflow.choices([(t, t.capitalize()) for t in wf.types]), owners,
-            owners[0]["value"] if owners else None, edits)
+            owners[0]["value"] if owners else None, edits,
+            workflow.choices([(n.id, f"{n.occurred_on.isoformat()} {n.kind}: {n.body[:60]}") for n in wf.notes
+                              if n.author_id == viewer.user_id or viewer.is_admin]))
 
 
 def _act(n_clicks: Any, refresh: Any, change: Callable[[Session, Viewer], str]) -> tuple[Any, Any]:
@@ -178,6 +180,22 @@ def add_note(n_clicks: Any, raw: Any, kind: Any, day: Any, body: Any, outcome: A
         row = notes.add_note(session=session, viewer=viewer, student_id=student_id, data=data,
                              address=client_address())
         return f"Added the {row.kind}."
+
+    return _act(n_clicks, refresh, change)
+
+
+@callback(
+    Output(ids.WF_NOTE_EDIT_MESSAGE, "children"), Output(ids.WF_REFRESH, "data", allow_duplicate=True),
+    Input(ids.WF_NOTE_SAVE, "n_clicks"), State(ids.WF_NOTE_WHICH, "value"), State(ids.WF_NOTE_NEW, "value"),
+    State(ids.WF_REFRESH, "data"), prevent_initial_call=True,
+)
+def save_note(n_clicks: Any, which: Any, body: Any, refresh: Any) -> tuple[Any, Any]:
+    """Correct one of the viewer's notes; the previous text is kept in the audit log."""
+
+    def change(session: Session, viewer: Viewer) -> str:
+        notes.edit_note(session=session, viewer=viewer, note_id=which, changes={"body": body},
+                        address=client_address())
+        return "Saved; the previous text is kept in the audit log."
 
     return _act(n_clicks, refresh, change)
 

@@ -22,7 +22,7 @@ world = api_tests.world  # the API tests' fixture: the seeded school, wiped befo
 PANEL = [f"{ids.WF_AREA}.hidden", f"{ids.WF_TIMELINE}.children", f"{ids.WF_INTERVENTIONS}.children",
          f"{ids.WF_NOTES}.children", f"{ids.WF_FEEDBACK}.children", f"{ids.WF_FB_FORM}.hidden", f"{ids.WF_STAR}.children",
          f"{ids.WF_INT_TYPE}.options", f"{ids.WF_INT_OWNER}.options", f"{ids.WF_INT_OWNER}.value",
-         f"{ids.WF_EDIT_WHICH}.options"]
+         f"{ids.WF_EDIT_WHICH}.options", f"{ids.WF_NOTE_WHICH}.options"]
 ADD = [f"{ids.WF_INT_MESSAGE}.children", f"{ids.WF_REFRESH}.data@"]
 
 
@@ -95,9 +95,21 @@ def test_note_feedback_star_and_edit_from_the_profile(world, users, client_for, 
     note_key = _key(dash_app, f"..{ids.WF_NOTE_MESSAGE}.children...")
     r = post_key(teacher, dash_post, note_key, [(ids.WF_NOTE_ADD, "n_clicks", 1)],
                  [(ids.STUDENT_ID, "data", ada), (ids.WF_NOTE_KIND, "value", "parent call"),
-                  (ids.WF_NOTE_DATE, "value", "2026-03-02"), (ids.WF_NOTE_BODY, "value", "Spoke with her father."),
+                  (ids.WF_NOTE_DATE, "value", "2026-03-02"), (ids.WF_NOTE_BODY, "value", "Spoke with him."),
                   (ids.WF_NOTE_OUTCOME, "value", "Will check homework"), (ids.WF_REFRESH, "data", 0)])
     assert "Added the parent call." in words(r) and audit_count(database, "note.add") == 1
+    note_id = panel(teacher, dash_post, ada)[ids.WF_NOTE_WHICH]["options"][0]["value"]
+    save_key = _key(dash_app, f"..{ids.WF_NOTE_EDIT_MESSAGE}.children...")
+    r = post_key(teacher, dash_post, save_key, [(ids.WF_NOTE_SAVE, "n_clicks", 1)],
+                 [(ids.WF_NOTE_WHICH, "value", note_id), (ids.WF_NOTE_NEW, "value", "Spoke with her father."),
+                  (ids.WF_REFRESH, "data", 0)])
+    assert "previous text is kept" in words(r) and audit_count(database, "note.edit") == 1
+    assert panel(client_for("admin"), dash_post, ada)[ids.WF_NOTE_WHICH]["options"]  # an administrator may correct it
+    other = client_for("teacher2")
+    r = post_key(other, dash_post, save_key, [(ids.WF_NOTE_SAVE, "n_clicks", 1)],
+                 [(ids.WF_NOTE_WHICH, "value", note_id), (ids.WF_NOTE_NEW, "value", "mine now"),
+                  (ids.WF_REFRESH, "data", 0)])
+    assert "No such note" in words(r) and audit_count(database, "note.edit") == 1
     fb_key = _key(dash_app, f"..{ids.WF_FB_MESSAGE}.children...")
     r = post_key(teacher, dash_post, fb_key, [(ids.WF_FB_SEND, "n_clicks", 1)],
                  [(ids.STUDENT_ID, "data", ada), (ids.WF_FB_VERDICT, "value", "already supported"),
