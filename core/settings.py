@@ -67,6 +67,9 @@ class Settings:
     metrics_enabled: bool = False
     slow_query_ms: int = 500
     score_after_ingest: bool = True  # `studentperf ingest` scores with the active model after a successful load
+    smtp_url: str | None = None  # smtp://[user:password@]host:port (smtps:// for TLS): the weekly digest is off without it
+    mail_from: str = "studentperf@localhost"  # the digest's sender
+    public_url: str | None = None  # e.g. https://analytics.school.example: the digest's links start with it
 
     def __post_init__(self) -> None:
         if self.log_format not in LOG_FORMATS:
@@ -75,6 +78,8 @@ class Settings:
             raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}.")
         if self.database_url is not None and not self.database_url.startswith("postgresql"):
             raise SettingsError("DATABASE_URL must be a postgresql:// URL (PostgreSQL is the only supported database).")
+        if self.smtp_url is not None and not self.smtp_url.startswith(("smtp://", "smtps://")):
+            raise SettingsError("SMTP_URL must look like smtp://host:port (or smtps://user:password@host:465).")
         if self.slow_query_ms < 0:
             raise SettingsError(f"SLOW_QUERY_MS must be 0 (off) or a positive number of milliseconds, not {self.slow_query_ms}.")
 
@@ -96,6 +101,9 @@ class Settings:
             metrics_enabled=_bool(env.get("METRICS_ENABLED")),
             slow_query_ms=_int(env, "SLOW_QUERY_MS", 500),
             score_after_ingest=_bool(env.get("SCORE_AFTER_INGEST"), True),
+            smtp_url=env.get("SMTP_URL") or None,
+            mail_from=env.get("MAIL_FROM") or "studentperf@localhost",
+            public_url=(env.get("PUBLIC_URL") or "").rstrip("/") or None,
         )
 
     def with_(self, **changes: object) -> Settings:

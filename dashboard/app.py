@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from dash import Dash
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, has_request_context, jsonify
+from markupsafe import escape
 
 from core.settings import Settings
 from dashboard import shell
@@ -19,6 +21,7 @@ from dashboard.security import (
     add_security_headers,
     configure_cookies,
     content_security_policy,
+    csrf_token,
     endpoints_matching,
     inline_script_hashes,
     install_guard,
@@ -82,12 +85,25 @@ def mount_dash(server: Flask) -> Dash:
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     app.layout = shell.layout
+    add_csrf_meta(app)
     shell.register_callbacks(app)
     with server.test_request_context("/"):
         app._setup_server()  # what Dash does on its first request: takes the pages' global callbacks now
         server.preprocess_request()  # and its pages router's first-request set-up (not in a real request, which
         # would then carry the layout's session writes, e.g. a cookie on an API token request)
     return app
+
+
+def add_csrf_meta(app: Dash) -> None:
+    """Put the session's CSRF token in every page's head as ``<meta name="csrf-token">`` (the API's X-CSRF-Token)."""
+    render = app.interpolate_index
+
+    def interpolate_index(**kwargs: Any) -> str:
+        token = escape(csrf_token()) if has_request_context() else ""
+        kwargs["metas"] = f'{kwargs.get("metas", "")}<meta name="csrf-token" content="{token}">'
+        return render(**kwargs)
+
+    app.interpolate_index = interpolate_index  # type: ignore[method-assign]
 
 
 def healthz() -> tuple[Response, int]:

@@ -32,6 +32,12 @@ PROPERTY_KINDS: dict[str, str] = {
 """Properties whose values the product reads as one kind, whichever component they belong to."""
 STORE_KINDS: dict[tuple[str, str], str] = {(ids.FILTER_QUERY, "data"): TEXT, (ids.STUDENT_ID, "data"): TEXT}
 """Stores that hold one kind of value (the canonical query string, the student id from the address)."""
+WORKFLOW_TEXT = (ids.WF_INT_TYPE, ids.WF_INT_OWNER, ids.WF_INT_START, ids.WF_INT_REVIEW, ids.WF_INT_STATUS,
+                 ids.WF_INT_OUTCOME, ids.WF_EDIT_WHICH, ids.WF_EDIT_STATUS, ids.WF_EDIT_REVIEW, ids.WF_EDIT_OUTCOME,
+                 ids.WF_NOTE_KIND, ids.WF_NOTE_DATE, ids.WF_NOTE_BODY, ids.WF_NOTE_OUTCOME, ids.WF_FB_VERDICT,
+                 ids.WF_FB_COMMENT, ids.SEARCH_INPUT, ids.RISK_WORKFLOW, ids.WF_NOTE_WHICH, ids.WF_NOTE_NEW)
+STORE_KINDS |= {(component, "value"): TEXT for component in WORKFLOW_TEXT}  # the workflow forms: text only
+STORE_KINDS |= {(ids.ALERTS_DIGEST, "value"): FLAG, (ids.WF_REFRESH, "data"): COUNT, (ids.ALERTS_LOAD, "data"): COUNT, (ids.CASELOAD_LOAD, "data"): COUNT}
 
 
 class BadCallback(ValueError):

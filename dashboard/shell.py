@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, dcc, html
+from dash import Dash, Input, Output, ctx, dcc, html
 from flask import has_request_context, session
 
-from dashboard.security import csrf_token
+from core.errors import DomainError
+from dashboard import ids
+from dashboard.auth import current_viewer
+from dashboard.deps import read_session
+from dashboard.security import DB_ERRORS, csrf_token
+from services.alerts import unread_count
+from services.caseload import search_students
 
 BANNER = "shell-db-banner"
 HEALTH_INTERVAL = "shell-health-interval"
@@ -16,7 +24,9 @@ USER_BADGE = "shell-user"
 HEALTH_POLL_MS = 10_000
 BANNER_TEXT = "The database is unreachable: numbers may be out of date; retrying..."
 
-NAV_PAGES = (("Overview", "/"), ("Study hours", "/effects/study-hours"), ("Sports", "/effects/sports"), ("At risk", "/at-risk"))
+NAV_PAGES = (("Overview", "/"), ("Study hours", "/effects/study-hours"), ("Sports", "/effects/sports"), ("At risk", "/at-risk"),
+             ("My students", "/caseload"))
+PAGES_LOCATION = "_pages_location"  # dash.page_container's dcc.Location: every navigation
 
 HEALTH_CHECK_JS = """
 async function(n) {
@@ -72,6 +82,8 @@ def navbar() -> dbc.Navbar:
                 dbc.Collapse(
                     [
                         dbc.Nav(_nav_links(), navbar=True, className="me-auto"),
+                        search_box(),
+                        dbc.Nav([bell()], navbar=True),
                         html.Span([email, " ", dbc.Badge(role, color="light", text_color="dark")], id=USER_BADGE, className="shell-user"),
                         _logout_form(),
                     ],
@@ -88,6 +100,48 @@ def navbar() -> dbc.Navbar:
         expand="lg",
         className="mb-3",
     )
+
+
+def search_box() -> html.Div:
+    """Find a student by name or id (within the viewer's scope): matches appear below as links to the profile."""
+    return html.Div(
+        [html.Label("Find a student", htmlFor=ids.SEARCH_INPUT, className="visually-hidden"),
+         dcc.Input(id=ids.SEARCH_INPUT, type="search", placeholder="Find a student (name or id)", value="",
+                   debounce=False, maxLength=60, className="form-control form-control-sm"),
+         html.Div(id=ids.SEARCH_RESULTS, className="shell-search-results", role="listbox")],
+        className="shell-search me-2",
+    )
+
+
+def bell() -> dbc.NavItem:
+    """The alerts link with the number of unread alerts (filled on every navigation)."""
+    return dbc.NavItem(dbc.NavLink(["🔔 Alerts ", dbc.Badge("", id=ids.BELL_COUNT, color="danger", pill=True)],
+                                   href="/alerts", id=ids.BELL, active="exact"))
+
+
+def find_students(text: Any, _pathname: Any = None) -> Any:
+    """The search box's matches as links (cleared on navigation); nothing for under two characters."""
+    if ctx.triggered_id == PAGES_LOCATION or not isinstance(text, str) or not text.strip():
+        return []
+    try:
+        with read_session() as s:
+            matches = search_students(session=s, viewer=current_viewer(), text=text)
+    except (DomainError, *DB_ERRORS):
+        return []
+    if not matches:
+        return html.Div("No student found in your scope.", className="shell-search-none")
+    return [dcc.Link(m.label, href=f"/students/{m.student_id}", className="shell-search-item d-block")
+            for m in matches]
+
+
+def bell_count(_pathname: Any) -> str:
+    """The number of unread alerts ("" when none)."""
+    try:
+        with read_session() as s:
+            n = unread_count(session=s, viewer=current_viewer())
+    except (DomainError, *DB_ERRORS):
+        return ""
+    return str(n) if n else ""
 
 
 def banner() -> dbc.Alert:
@@ -133,3 +187,6 @@ def register_callbacks(app: Dash) -> None:
         Input(f"{NAVBAR}-toggler", "n_clicks"),
         dash.State(f"{NAVBAR}-collapse", "is_open"),
     )(toggle_navbar)
+    app.callback(Output(ids.SEARCH_RESULTS, "children"), Input(ids.SEARCH_INPUT, "value"),
+                 Input(PAGES_LOCATION, "pathname"))(find_students)
+    app.callback(Output(ids.BELL_COUNT, "children"), Input(PAGES_LOCATION, "pathname"))(bell_count)

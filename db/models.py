@@ -442,6 +442,10 @@ class Prediction(Base):
 
 
 DATA_TABLES = (
+    "flag_feedback",
+    "case_notes",
+    "interventions",
+    "student_stars",
     "scores",
     "assessments",
     "activity_participation",
@@ -508,3 +512,107 @@ class StudentWeekSummary(Base):
     latest_score: Mapped[float | None] = mapped_column(Double)
     prev_date: Mapped[dt.date | None] = mapped_column(Date)  # the student's previous date with events (0007)
 
+
+
+# --- workflow (0013): interventions, case notes and contacts, flag feedback, stars, alert read-marks, digest ---
+
+INTERVENTION_STATUSES = ("planned", "active", "completed", "stopped")
+NOTE_KINDS = ("note", "parent call", "meeting", "letter")
+FEEDBACK_VERDICTS = ("not at risk", "already supported", "data is wrong")
+
+
+class InterventionType(Base):
+    """A kind of intervention a school offers (configurable list: tutoring, mentoring, ...), in display order."""
+
+    __tablename__ = "intervention_types"
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    ordinal: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+
+
+class Intervention(Base):
+    """Help planned or given to one student: its type, owner, dates, status and outcome."""
+
+    __tablename__ = "interventions"
+    __table_args__ = (
+        CheckConstraint("status IN ('planned', 'active', 'completed', 'stopped')", name="status_valid"),
+        Index("ix_interventions_student_id", "student_id"),
+        Index("ix_interventions_owner_id", "owner_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(ForeignKey("intervention_types.name", onupdate="CASCADE"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    next_review: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = _now()
+
+
+class CaseNote(Base):
+    """A dated case note or contact (parent call, meeting, letter) about a student; archived, never deleted."""
+
+    __tablename__ = "case_notes"
+    __table_args__ = (
+        CheckConstraint("kind IN ('note', 'parent call', 'meeting', 'letter')", name="kind_valid"),
+        Index("ix_case_notes_student_id", "student_id", "occurred_on"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    occurred_on: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = _now()
+    archived_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FlagFeedback(Base):
+    """A teacher's view of a flag ("not at risk", ...), kept with the scoring run, model version and tier it judged."""
+
+    __tablename__ = "flag_feedback"
+    __table_args__ = (
+        CheckConstraint("verdict IN ('not at risk', 'already supported', 'data is wrong')", name="verdict_valid"),
+        Index("ix_flag_feedback_student_id", "student_id"),
+        Index("ix_flag_feedback_model_version_id", "model_version_id", "tier"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    scoring_run_id: Mapped[int] = mapped_column(ForeignKey("scoring_runs.id", ondelete="CASCADE"))
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    tier: Mapped[str] = mapped_column(Text)
+    verdict: Mapped[str] = mapped_column(Text)
+    comment: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = _now()
+
+
+class StudentStar(Base):
+    """A student a user starred (they join the user's caseload)."""
+
+    __tablename__ = "student_stars"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[dt.datetime] = _now()
+
+
+class AlertRead(Base):
+    """An alert a user marked read, by its stable key (alerts themselves are computed on read)."""
+
+    __tablename__ = "alert_reads"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    read_at: Mapped[dt.datetime] = _now()
+
+
+class UserPreference(Base):
+    """A user's choices: whether they get the weekly digest, and when the last one was sent."""
+
+    __tablename__ = "user_preferences"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    digest: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    last_digest_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

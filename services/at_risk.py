@@ -15,7 +15,7 @@ import datetime as dt
 import io
 import math
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, func, select
@@ -28,6 +28,7 @@ from ml.explain import explain_one
 from ml.registry import NO_ACTIVE_MODEL, NOT_SCORED_YET, ScoringRunInfo, load_model, scored_run
 from ml.score import HIGH, LOW, MODERATE, TIERS
 from services.csv_safety import neutralise
+from services.interventions import open_clause, overdue_clause, summary_words
 from services.queries import summary_filters
 from services.scope import Filters, Viewer
 from services.students import StudentInScope, require_in_scope
@@ -136,6 +137,7 @@ class RiskRow:
     high: float | None = None
     previous: float | None = None  # the probability in the same model's previous run (None: not scored then)
     previous_tier: str | None = None
+    intervention: str | None = None  # the open interventions in words (services.interventions.summary_words)
 
     @property
     def words(self) -> str:
@@ -155,6 +157,7 @@ class RiskRow:
             "low": self.low, "high": self.high, "risk": self.words, "previous_probability": self.previous,
             "change": self.change, "tier": self.tier, "reasons": list(self.reasons),
             "latest_score": self.latest_score, "attendance": self.attendance, "as_of": self.as_of.isoformat(),
+            "intervention": self.intervention,
         }
 
 
@@ -199,17 +202,38 @@ def _of_run(columns: tuple[Any, ...], run: ScoringRun, *, student: bool = False,
     return stmt.where(Prediction.model_version_id == run.model_version_id, Prediction.scoring_run_id == run.id)
 
 
+WORKFLOW_FILTERS = ("unsupported", "overdue")
+"""``unsupported``: High without an open (planned or active) intervention; ``overdue``: an open intervention's
+review date has passed."""
+
+
+def check_workflow(workflow: str | None) -> None:
+    """``InvalidInput`` unless ``workflow`` is None or one of ``WORKFLOW_FILTERS``."""
+    if workflow is not None and workflow not in WORKFLOW_FILTERS:
+        raise InvalidInput(f"Unknown intervention filter {workflow[:40]!r}: choose one of {', '.join(WORKFLOW_FILTERS)}.")
+
+
+def _workflow_clause(workflow: str | None) -> list[ColumnElement[bool]]:
+    if workflow == "unsupported":
+        return [Prediction.tier == HIGH, ~open_clause(Prediction.student_id)]
+    if workflow == "overdue":
+        return [overdue_clause(Prediction.student_id)]
+    return []
+
+
 def _scoped(columns: tuple[Any, ...], run: ScoringRun, viewer: Viewer, filters: Filters, *, student: bool = False,
-            klass: bool = False, rose: bool = False) -> Select:
-    """The run's predictions in the viewer's scope and the filters (``rose``: only those up since the last run)."""
+            klass: bool = False, rose: bool = False, workflow: str | None = None) -> Select:
+    """The run's predictions in the viewer's scope and the filters (``rose``: only those up since the last run;
+    ``workflow``: one of ``WORKFLOW_FILTERS``)."""
     stmt = _of_run(columns, run, student=student, klass=klass, previous=rose or columns is DETAIL_COLUMNS)
     if rose:
         stmt = stmt.where(Prediction.probability - Previous.probability >= ROSE_BY)
-    return stmt.where(*summary_filters(viewer, filters))
+    return stmt.where(*summary_filters(viewer, filters), *_workflow_clause(workflow))
 
 
-def _table_select(run: ScoringRun, viewer: Viewer, filters: Filters, rose: bool = False) -> Select:
-    return _scoped(DETAIL_COLUMNS, run, viewer, filters, student=True, klass=True, rose=rose)
+def _table_select(run: ScoringRun, viewer: Viewer, filters: Filters, rose: bool = False,
+                  workflow: str | None = None) -> Select:
+    return _scoped(DETAIL_COLUMNS, run, viewer, filters, student=True, klass=True, rose=rose, workflow=workflow)
 
 
 def _order(sort: str, descending: bool) -> list[ColumnElement]:
@@ -245,6 +269,7 @@ def risk_table(
     limit: int = DEFAULT_LIMIT,
     offset: int = 0,
     rose: bool = False,
+    workflow: str | None = None,
 ) -> RiskTable:
     """One page of the viewer's scored students (the active model's latest run), sorted in SQL, with the count per tier.
 
@@ -257,24 +282,28 @@ def risk_table(
     sort, descending : one of ``SORT_KEYS``; ties go to the higher risk, then the student id.
     limit, offset : the page (limit 1 to ``MAX_LIMIT``, default ``DEFAULT_LIMIT``).
     rose : only students whose risk rose (by a whole point or more) since the model's previous run.
+    workflow : ``unsupported`` (High without an open intervention) or ``overdue`` (an intervention's review passed).
     """
     check_tier(tier)
+    check_workflow(workflow)
     if not 1 <= limit <= MAX_LIMIT or offset < 0:
         raise InvalidInput(f"Page out of range: limit must be 1-{MAX_LIMIT} and offset at least 0.")
     order = _order(sort, descending)
     run = scored_run(session)
     filters = filters or Filters()
-    counted = _scoped((Prediction.tier, func.count()), run, viewer, filters, rose=rose).group_by(Prediction.tier)
+    counted = _scoped((Prediction.tier, func.count()), run, viewer, filters, rose=rose,
+                      workflow=workflow).group_by(Prediction.tier)
     counts = {t: 0 for t in TIERS} | dict(session.execute(counted).tuples().all())
     total = counts[tier] if tier is not None else sum(counts.values())
     # Sort and page the ids alone (narrow rows), then read the details of the page's rows only.
     keys = _scoped((Prediction.student_id,), run, viewer, filters, student=sort == "name", klass=sort == "class",
-                   rose=rose)
+                   rose=rose, workflow=workflow)
     if tier is not None:
         keys = keys.where(Prediction.tier == tier)
     page = list(session.execute(keys.order_by(*order).limit(limit).offset(offset)).scalars())
-    details = session.execute(_table_select(run, viewer, filters, rose).where(Prediction.student_id.in_(page)))
-    by_id = {int(r[0]): _risk_row(r) for r in details}
+    details = session.execute(_table_select(run, viewer, filters, rose, workflow).where(Prediction.student_id.in_(page)))
+    words = summary_words(session, page)
+    by_id = {int(r[0]): replace(_risk_row(r), intervention=words.get(int(r[0]))) for r in details}
     return RiskTable([by_id[i] for i in page if i in by_id], int(total), limit, offset, run, counts)
 
 

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 ENTRYPOINT = ROOT / "docker" / "entrypoint.sh"
-OURS = ("app", "worker", "scheduled-ingest")
+OURS = ("app", "worker", "scheduled-ingest", "digest")
 COMPOSE_ENV = {"SECRET_KEY": "compose-test-secret-0123456789abcdefghijklmnop", "POSTGRES_PASSWORD": "compose-test-password"}
 
 
@@ -71,7 +71,7 @@ def _parses(argv: list[str]) -> bool:
 
 def test_compose_defines_the_services_and_their_order() -> None:
     services = _compose()["services"]
-    assert set(services) == {"app", "db", "redis", "worker", "scheduled-ingest"}
+    assert set(services) == {"app", "db", "redis", "worker", "scheduled-ingest", "digest"}
     assert services["db"]["image"].startswith("postgres:16") and services["redis"]["image"].startswith("redis:")
     for name in OURS:
         service = services[name]
@@ -98,7 +98,9 @@ def test_every_command_in_compose_exists() -> None:
     scheduled = services["scheduled-ingest"]["command"]
     assert scheduled[0] == "/app/docker/every.sh" and (ROOT / "docker" / "every.sh").stat().st_mode & 0o111
     assert re.fullmatch(r"\$\{SIS_EXPORT_EVERY:-\d+\}", scheduled[1])
-    for argv in (services["worker"]["command"], scheduled[2:]):
+    assert services["digest"]["command"][:2] == ["/app/docker/every.sh", "${DIGEST_EVERY:-86400}"]
+    assert services["digest"]["depends_on"] == {"app": {"condition": "service_healthy"}}
+    for argv in (services["worker"]["command"], scheduled[2:], services["digest"]["command"][2:]):
         assert _parses(argv), argv
     assert not _parses(["studentperf", "ingest", "--watch", "/data/inbox", "--no-such-option"])  # the check can fail
     assert not _parses(["studentperf", "no-such-command"])

@@ -24,7 +24,7 @@ def int_arg(name: str, default: int | None) -> int | None:
 
 def register_api(server: Flask) -> None:
     """Mount the API and answer unknown ``/api/...`` addresses with JSON 404 (not the Dash page)."""
-    from dashboard.api import me, risk, students  # noqa: F401  (routes register on import)
+    from dashboard.api import me, risk, students, workflow  # noqa: F401  (routes register on import)
 
     server.register_blueprint(api_bp)
 

@@ -60,6 +60,7 @@ COLUMNS = (
     ("tier", "Tier", "text"), ("reasons", "Top reasons", "text"), ("probability", "Risk (likely range)", "text"),
     ("change", "Since last run", "text"),
     ("latest_score", "Latest score", "text"), ("attendance", "Attendance", "text"),
+    ("intervention", "Intervention", "text"),
 )
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&:;\"'=^$%@?/,])")
 
@@ -104,7 +105,7 @@ def table_rows(table: RiskTable) -> list[dict[str, Any]]:
             "id": r.student_id, "student": _student_cell(r), "class": r.class_name or "–", "grade": r.grade_level,
             "probability": r.words, "change": r.change, "tier": tier_label(r.tier),
             "reasons": "\n".join(_reason_words(x) for x in r.reasons), "latest_score": _score(r.latest_score),
-            "attendance": _pct(r.attendance),
+            "attendance": _pct(r.attendance), "intervention": r.intervention or "none",
         }
         for r in table.items
     ]
@@ -134,6 +135,7 @@ def risk_table(sort_by: list[dict[str, str]]) -> dash_table.DataTable:
             {"if": {"column_id": "reasons"}, "minWidth": "16rem", "maxWidth": "30rem", "fontSize": "0.8rem",
              "whiteSpace": "pre-line", "color": "#3e4751"},
             {"if": {"column_id": "student"}, "minWidth": "11rem"},
+            {"if": {"column_id": "intervention"}, "minWidth": "8rem", "fontSize": "0.8rem"},
             *({"if": {"column_id": c}, "textAlign": "right", "fontVariantNumeric": "tabular-nums"}
               for c in ("grade", "probability", "latest_score", "attendance")),
         ],

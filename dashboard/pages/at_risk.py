@@ -26,7 +26,7 @@ from dashboard.components.list_url import LIST_PATH
 from dashboard.deps import read_session
 from dashboard.security import client_address
 from services import audit
-from services.at_risk import RiskTable, export_risk_csv, risk_table
+from services.at_risk import WORKFLOW_FILTERS, RiskTable, export_risk_csv, risk_table
 from services.filters import to_query, to_search
 from services.scope import Filters
 from services.students import parse_student_id
@@ -39,6 +39,9 @@ SORT_COLUMNS = {"student": "name", "class": "class", "grade": "grade", "probabil
                 "latest_score": "latest_score", "attendance": "attendance"}
 EXPORT_TARGET = "at-risk list"
 ROSE = "rose"
+SUPPORT = "support"  # the intervention filter's URL key: "unsupported" or "overdue"
+SUPPORT_OPTIONS = (("all", "Any support"), ("unsupported", "High without an active intervention"),
+                   ("overdue", "Review overdue"))
 MAX_PAGE = 10**6
 # Opening a profile: what a dcc.Link click does (push the address, tell Dash's router), for a validated href only.
 OPEN_PROFILE_JS = """
@@ -78,8 +81,15 @@ def read_url_page(value: Any) -> int:
     return min(int(text), MAX_PAGE) - 1 if text.isdigit() and int(text) > 0 else 0
 
 
-def list_search(filters: Filters, tier: str | None, sort_by: Any, page: Any, rose: bool = False) -> str:
-    """The canonical query string of the list: the filters, then tier, "rose", order and page (defaults left out)."""
+def read_support(value: Any) -> str | None:
+    """The intervention filter chosen (None for any); anything unknown from the browser counts as none."""
+    return value if value in WORKFLOW_FILTERS else None
+
+
+def list_search(filters: Filters, tier: str | None, sort_by: Any, page: Any, rose: bool = False,
+                support: str | None = None) -> str:
+    """The canonical query string of the list: the filters, then tier, "rose", support, order and page (defaults
+    left out)."""
     query = to_query(filters)
     sort, descending = read_sort(sort_by)
     column = next(c for c, key in SORT_COLUMNS.items() if key == sort)
@@ -87,6 +97,8 @@ def list_search(filters: Filters, tier: str | None, sort_by: Any, page: Any, ros
         query["tier"] = tier
     if rose:
         query[ROSE] = "1"
+    if support:
+        query[SUPPORT] = support
     if [{"column_id": column, "direction": "desc" if descending else "asc"}] != parts.DEFAULT_SORT:
         query |= {"sort": column, "dir": "desc" if descending else "asc"}
     if isinstance(page, int) and 0 < page < MAX_PAGE:
@@ -114,6 +126,14 @@ def _rose_filter(query: dict[str, str]) -> dbc.Checklist:
                          switch=True, inline=True, className="risk-rose-filter")
 
 
+def _support_filter(query: dict[str, str]) -> html.Div:
+    options = [{"label": label, "value": value} for value, label in SUPPORT_OPTIONS]
+    return html.Div([html.Label("Intervention", htmlFor=ids.RISK_WORKFLOW, className="filter-label me-2"),
+                     dbc.Select(id=ids.RISK_WORKFLOW, options=options, value=read_support(query.get(SUPPORT)) or ALL,
+                                size="sm", style={"maxWidth": "20rem"})],
+                    className="risk-support-filter d-flex align-items-center")
+
+
 def _table(query: dict[str, Any]) -> Any:
     table = parts.risk_table(read_url_sort(query.get("sort"), query.get("dir")))
     table.page_current = read_url_page(query.get("page"))
@@ -126,6 +146,7 @@ def layout(**query: str) -> html.Div:
         [html.Div([html.Span("Tier", className="filter-label me-2"), _tier_filter(read_tier(query.get("tier")))],
                   className="risk-tier-wrap", role="group", **{"aria-label": "Tier"}),
          _rose_filter(query),
+         _support_filter(query),
          dbc.Button("Download CSV", id=ids.RISK_DOWNLOAD_BUTTON, color="primary", outline=True, size="sm", n_clicks=0)],
         className="risk-tools",
     )
@@ -146,12 +167,13 @@ def layout(**query: str) -> html.Div:
     )
 
 
-def _page(filters: Filters, tier: str | None, sort_by: Any, page: int, rose: bool = False) -> RiskTable:
+def _page(filters: Filters, tier: str | None, sort_by: Any, page: int, rose: bool = False,
+          support: str | None = None) -> RiskTable:
     sort, descending = read_sort(sort_by)
     size = parts.PAGE_SIZE
     with read_session() as session:
         args = {"session": session, "viewer": current_viewer(), "filters": filters, "tier": tier, "sort": sort,
-                "descending": descending, "limit": size, "rose": rose}
+                "descending": descending, "limit": size, "rose": rose, "workflow": support}
         table = risk_table(**args, offset=page * size)
         if not table.items and table.total and page:  # past the end (the list shrank): show the last page
             table = risk_table(**args, offset=(table.total - 1) // size * size)
@@ -173,13 +195,14 @@ def _requested_page(page: Any) -> int:
     Output(ids.RISK_STATUS, "children"), Output(ids.RISK_EMPTY, "children"), Output(ids.RISK_TABLE_AREA, "hidden"),
     Output(ids.RISK_DOWNLOAD_BUTTON, "disabled"),
     Input(ids.FILTER_QUERY, "data"), Input(ids.RISK_TIER, "value"), Input(ids.RISK_TABLE, "page_current"),
-    Input(ids.RISK_TABLE, "sort_by"), Input(ids.RISK_ROSE, "value"),
+    Input(ids.RISK_TABLE, "sort_by"), Input(ids.RISK_ROSE, "value"), Input(ids.RISK_WORKFLOW, "value"),
 )
-def update_table(query: str | None, tier: Any, page: Any, sort_by: Any, rose: Any = None) -> tuple[Any, ...]:
+def update_table(query: str | None, tier: Any, page: Any, sort_by: Any, rose: Any = None,
+                 support: Any = None) -> tuple[Any, ...]:
     """One page of the scoped, filtered list (sorted and paged in SQL), its status line or an empty state."""
     filters = filter_bar.read_filters(query)
     try:
-        table = _page(filters, read_tier(tier), sort_by, _requested_page(page), read_rose(rose))
+        table = _page(filters, read_tier(tier), sort_by, _requested_page(page), read_rose(rose), read_support(support))
     except Unavailable as exc:
         return [], 1, 0, None, parts.no_scores(ids.RISK_EMPTY, str(exc)), True, True
     if not table.total:
@@ -193,28 +216,32 @@ def update_table(query: str | None, tier: Any, page: Any, sort_by: Any, rose: An
 @callback(
     Output(ids.FILTER_URL, "search", allow_duplicate=True),
     Input(ids.FILTER_QUERY, "data"), Input(ids.RISK_TIER, "value"), Input(ids.RISK_TABLE, "sort_by"),
-    Input(ids.RISK_TABLE, "page_current"), Input(ids.RISK_ROSE, "value"), State(ids.FILTER_URL, "search"),
-    prevent_initial_call=True,
+    Input(ids.RISK_TABLE, "page_current"), Input(ids.RISK_ROSE, "value"), Input(ids.RISK_WORKFLOW, "value"),
+    State(ids.FILTER_URL, "search"), prevent_initial_call=True,
 )
-def sync_url(query: str | None, tier: Any, sort_by: Any, page: Any, rose: Any, current: Any) -> Any:
-    """Write the list's state (filters, tier, "rose", order, page) to the page's one URL component, validated again."""
-    search = list_search(filter_bar.read_filters(query), read_tier(tier), sort_by, page, read_rose(rose))
+def sync_url(query: str | None, tier: Any, sort_by: Any, page: Any, rose: Any, support: Any, current: Any) -> Any:
+    """Write the list's state (filters, tier, "rose", support, order, page) to the page's one URL component,
+    validated again."""
+    search = list_search(filter_bar.read_filters(query), read_tier(tier), sort_by, page, read_rose(rose),
+                         read_support(support))
     return no_update if search == current else search
 
 
 @callback(
     Output(ids.RISK_NAV, "data"), Input(ids.RISK_TABLE, "active_cell"),
     State(ids.FILTER_QUERY, "data"), State(ids.RISK_TIER, "value"), State(ids.RISK_TABLE, "sort_by"),
-    State(ids.RISK_TABLE, "page_current"), State(ids.RISK_ROSE, "value"),
+    State(ids.RISK_TABLE, "page_current"), State(ids.RISK_ROSE, "value"), State(ids.RISK_WORKFLOW, "value"),
     prevent_initial_call=True,
 )
-def open_profile(active_cell: Any, query: str | None, tier: Any, sort_by: Any, page: Any, rose: Any = None) -> str:
+def open_profile(active_cell: Any, query: str | None, tier: Any, sort_by: Any, page: Any, rose: Any = None,
+                 support: Any = None) -> str:
     """A click on a row: that student's profile address, with the list's own address to come back to."""
     try:
         student_id = parse_student_id((active_cell or {}).get("row_id"))
     except (InvalidInput, AttributeError):
         raise PreventUpdate from None
-    back = PATH + list_search(filter_bar.read_filters(query), read_tier(tier), sort_by, page, read_rose(rose))
+    back = PATH + list_search(filter_bar.read_filters(query), read_tier(tier), sort_by, page, read_rose(rose),
+                              read_support(support))
     return f"/students/{student_id}?back={quote(back, safe='')}"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from studentperf.cli import db_cmds, demo_cmds, etl_cmds, ml_cmds, token_cmds, web_cmds
+from studentperf.cli import db_cmds, demo_cmds, etl_cmds, ml_cmds, token_cmds, web_cmds, workflow_cmds
 
 app = typer.Typer(
     name="studentperf",
@@ -14,5 +14,5 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (db_cmds, etl_cmds, ml_cmds, web_cmds, token_cmds, demo_cmds):
+for module in (db_cmds, etl_cmds, ml_cmds, web_cmds, token_cmds, demo_cmds, workflow_cmds):
     module.register(app)

@@ -76,7 +76,8 @@ def test_the_list_writes_its_state_to_the_one_url_component(users, client_for, d
 
     def sync(query: str, tier, sort, page, current: str = "", rose=None) -> object:  # noqa: ANN001
         inputs = [(ids.FILTER_QUERY, "data", query), (ids.RISK_TIER, "value", tier), (ids.RISK_TABLE, "sort_by", sort),
-                  (ids.RISK_TABLE, "page_current", page), (ids.RISK_ROSE, "value", rose or [])]
+                  (ids.RISK_TABLE, "page_current", page), (ids.RISK_ROSE, "value", rose or []),
+                  (ids.RISK_WORKFLOW, "value", "all")]
         return dash_post(client, key, inputs, state=[(ids.FILTER_URL, "search", current)])
 
     r = sync("?att=80", "High", DEFAULT_SORT, 1)

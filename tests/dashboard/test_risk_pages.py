@@ -75,7 +75,8 @@ def table(client, dash_post, search: str = "", tier: str = "all", page: int = 0,
           rose=None) -> dict:
     """The at-risk table callback's outputs, by component id."""
     inputs = [(ids.FILTER_QUERY, "data", search), (ids.RISK_TIER, "value", tier), (ids.RISK_TABLE, "page_current", page),
-              (ids.RISK_TABLE, "sort_by", sort or DEFAULT_SORT), (ids.RISK_ROSE, "value", rose or [])]
+              (ids.RISK_TABLE, "sort_by", sort or DEFAULT_SORT), (ids.RISK_ROSE, "value", rose or []),
+              (ids.RISK_WORKFLOW, "value", "all")]
     r = dash_post(client, TABLE_OUTPUTS, inputs, triggered=triggered)
     assert r.status_code == 200, r.get_data(as_text=True)[:300]
     return r.get_json()["response"]
@@ -157,7 +158,7 @@ def test_tier_filter_paging_and_sorting_happen_on_the_server(risk_school, users,
 def test_clicking_a_row_opens_the_profile(risk_school, users, client_for, dash_post) -> None:
     client = client_for("admin")
     state = [(ids.FILTER_QUERY, "data", ""), (ids.RISK_TIER, "value", "all"), (ids.RISK_TABLE, "sort_by", DEFAULT_SORT),
-             (ids.RISK_TABLE, "page_current", 0), (ids.RISK_ROSE, "value", [])]
+             (ids.RISK_TABLE, "page_current", 0), (ids.RISK_ROSE, "value", []), (ids.RISK_WORKFLOW, "value", "all")]
     r = dash_post(client, f"{ids.RISK_NAV}.data", [(ids.RISK_TABLE, "active_cell", {"row": 0, "column": 4, "row_id": 17})],
                   state=state)
     assert r.get_json()["response"][ids.RISK_NAV]["data"] == "/students/17?back=%2Fat-risk"
