@@ -67,6 +67,7 @@ class Settings:
     metrics_enabled: bool = False
     slow_query_ms: int = 500
     score_after_ingest: bool = True  # `studentperf ingest` scores with the active model after a successful load
+    upload_max_mb: int = 40  # /admin/uploads: the most one upload may hold (all its files), in megabytes
 
     def __post_init__(self) -> None:
         if self.log_format not in LOG_FORMATS:
@@ -77,6 +78,9 @@ class Settings:
             raise SettingsError("DATABASE_URL must be a postgresql:// URL (PostgreSQL is the only supported database).")
         if self.slow_query_ms < 0:
             raise SettingsError(f"SLOW_QUERY_MS must be 0 (off) or a positive number of milliseconds, not {self.slow_query_ms}.")
+        if not 1 <= self.upload_max_mb <= 45:
+            raise SettingsError(f"UPLOAD_MAX_MB must lie between 1 and 45 (a browser upload is sent base64-encoded, "
+                                f"a third larger, within the 64 MB request limit), not {self.upload_max_mb}.")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -96,6 +100,7 @@ class Settings:
             metrics_enabled=_bool(env.get("METRICS_ENABLED")),
             slow_query_ms=_int(env, "SLOW_QUERY_MS", 500),
             score_after_ingest=_bool(env.get("SCORE_AFTER_INGEST"), True),
+            upload_max_mb=_int(env, "UPLOAD_MAX_MB", 40),
         )
 
     def with_(self, **changes: object) -> Settings:
@@ -106,6 +111,16 @@ class Settings:
     def models_dir(self) -> Path:
         """Folder of saved model artifacts."""
         return self.home / "models"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Folder of files uploaded on /admin/uploads, each upload in a folder of its own."""
+        return self.home / "uploads"
+
+    @property
+    def jobs_dir(self) -> Path:
+        """Folder of the disk cache of the dashboard's background jobs (when Redis is not configured)."""
+        return self.home / "jobs"
 
     @property
     def pgdata_dir(self) -> Path:
