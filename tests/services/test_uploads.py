@@ -17,7 +17,6 @@ from db.database import Database
 from db.models import AuditLog, IngestionRun
 from services import uploads
 from services.scope import Viewer
-
 from tests.conftest import SHARED_DATA, truncate_data
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dashboard"))
