@@ -41,6 +41,9 @@ from services.scope import Viewer
 KINDS = (".csv.gz", ".csv", ".xlsx")
 """The kinds of file an upload may hold (longest suffix first)."""
 MAX_FILES = 10
+KNOWN_COLUMNS = KNOWN
+"""Our columns (docs/EXPORT_FORMAT.md), the targets of a mapping."""
+REQUIRED_COLUMNS = REQUIRED
 TICKET = re.compile(r"^[A-Za-z0-9_-]{32}$")
 ADMINS_ONLY = "Only administrators may upload data or change the model."
 UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
