@@ -144,7 +144,7 @@ def _spec(base: Any, sources: tuple[Any, ...], kinds: tuple[Any, ...]) -> upload
 def _warning_list(check: uploads.FileCheck) -> list[Any]:
     items = []
     for w in check.warnings:
-        fix = f" Fix: choose the matching reading for {w['column']} above ({w['fix']})." if w["fix"] else ""
+        fix = f" Choose how {w['column']} is read above (on the command line: {w['fix']})." if w["fix"] else ""
         items.append(_alert(f"{w['message']}.{fix}", "warning"))
     return items
 
