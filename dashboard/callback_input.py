@@ -32,7 +32,8 @@ PROPERTY_KINDS: dict[str, str] = {
 """Properties whose values the product reads as one kind, whichever component they belong to."""
 STORE_KINDS: dict[tuple[str, str], str] = {(ids.FILTER_QUERY, "data"): TEXT, (ids.STUDENT_ID, "data"): TEXT,
                                            (ids.ADMIN_TICKET, "data"): TEXT, (ids.ADMIN_MAP_NAME, "value"): TEXT,
-                                           (ids.ADMIN_MAP_BASE, "value"): TEXT, (ids.ADMIN_REJECTS_RUN, "value"): TEXT}
+                                           (ids.ADMIN_MAP_BASE, "value"): TEXT, (ids.ADMIN_REJECTS_RUN, "value"): TEXT,
+                                           (ids.ADMIN_MODEL_VERSION, "value"): TEXT, (ids.ADMIN_MODEL_TICKET, "data"): TEXT}
 """Stores that hold one kind of value (the canonical query string, the student id from the address)."""
 
 

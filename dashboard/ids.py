@@ -91,3 +91,17 @@ ADMIN_REJECTS_RUN = "admin-rejects-run"
 ADMIN_REJECTS_BUTTON = "admin-rejects-button"
 ADMIN_REJECTS_DOWNLOAD = "admin-rejects-download"
 ADMIN_HISTORY = "admin-history"
+
+# --------------------------------------------------------------------------- admin: model page (every id "admin-...")
+ADMIN_MODEL_PAGE = "admin-model-page"
+ADMIN_MODEL_BODY = "admin-model-body"  # metrics, calibration, groups, feedback and versions
+ADMIN_MODEL_CALIBRATION_GRAPH = "admin-model-calibration-graph"
+ADMIN_MODEL_VERSION = "admin-model-version"  # dropdown of versions to activate
+ADMIN_MODEL_ACTIVATE = "admin-model-activate"
+ADMIN_MODEL_CHANGED = "admin-model-changed"  # dcc.Store: the outcome of the last activation
+ADMIN_MODEL_RETRAIN = "admin-model-retrain"
+ADMIN_MODEL_TICKET = "admin-model-ticket"  # dcc.Store: the random id of the retrain request kept on the server
+ADMIN_MODEL_PROGRESS = "admin-model-progress"
+ADMIN_MODEL_PROGRESS_TEXT = "admin-model-progress-text"
+ADMIN_MODEL_JOB = "admin-model-job"  # dcc.Store: the retrain job's sentence
+ADMIN_MODEL_MESSAGE = "admin-model-message"

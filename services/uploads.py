@@ -171,7 +171,26 @@ def save_uploads(*, viewer: Viewer, folder: Path, files: Sequence[tuple[Any, Any
         path = ticket.path(folder, index)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+    return _write_manifest(folder, ticket)
+
+
+def _write_manifest(folder: Path, ticket: Ticket) -> Ticket:
+    (folder / ticket.token).mkdir(parents=True, exist_ok=True)
     (folder / ticket.token / "manifest.json").write_text(json.dumps(asdict(ticket)))
+    return ticket
+
+
+def issue_job_ticket(*, viewer: Viewer, folder: Path) -> Ticket:
+    """A ticket with no files, for a background job that must know who asked (e.g. retraining)."""
+    require_admin(viewer)
+    return _write_manifest(folder, Ticket(secrets.token_urlsafe(24), viewer.user_id, viewer.email, ()))
+
+
+def ticket_of_admin(database: Database, folder: Path, token: Any) -> Ticket:
+    """The ticket of ``token`` when its user is still an active administrator; Forbidden or NotFound otherwise."""
+    ticket = load_ticket(folder, token)
+    if not _still_admin(database, ticket.user_id):
+        raise Forbidden(ADMINS_ONLY)
     return ticket
 
 
@@ -407,9 +426,7 @@ def run_upload(database: Database, *, folder: Path, token: Any, spec: MappingSpe
     progress : called with (percent, sentence) as rows are read.
     pass_mark : ``Settings.pass_threshold`` (where a rescaled file's pass mark lands).
     """
-    ticket = load_ticket(folder, token)
-    if not _still_admin(database, ticket.user_id):
-        raise Forbidden(ADMINS_ONLY)
+    ticket = ticket_of_admin(database, folder, token)
     with database.begin() as s:
         mapping = build_mapping(s, spec, pass_mark)
     started, outcomes, count = time.perf_counter(), [], len(ticket.files)

@@ -1,4 +1,5 @@
-"""/admin/uploads over HTTP: refused for teachers and staff (page and every callback), usable by an admin."""
+"""/admin/uploads and /admin/model over HTTP: refused for teachers and staff (pages and every admin callback), usable
+by an admin."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from dashboard.admin import is_admin_callback
 from tests.conftest import truncate_data
 
 PAGE = "/admin/uploads"
+PAGES = (PAGE, "/admin/model")
 HEADER = "student_id,student_name,date,study_hours,attendance_rate,final_score\n"
 
 
@@ -26,15 +28,16 @@ def page_text(client: Any, path: str = PAGE) -> str:
 
 def admin_bodies(dash_app: Any) -> list[tuple[str, dict[str, Any]]]:
     found = [(key, body) for key, body in callback_bodies(dash_app) if is_admin_callback(body)]
-    assert len(found) >= 5  # save, preview, save mapping, the load job, report, download
+    assert len(found) >= 9  # uploads: save, preview, save mapping, the load job, report, download; model: 4
     return found
 
 
 @pytest.mark.parametrize("role", ["teacher", "staff"])
 def test_the_page_and_every_admin_callback_are_refused(client_for: Any, dash_app: Any, role: str) -> None:
     client = client_for(role)
-    shown = page_text(client)
-    assert "Page not found" in shown and ids.ADMIN_UPLOAD not in shown
+    for path in PAGES:
+        shown = page_text(client, path)
+        assert "Page not found" in shown and "admin-" not in shown, path
     for key, body in admin_bodies(dash_app):
         r = client.post("/_dash-update-component", json=body)
         assert r.status_code == 403, key
@@ -46,9 +49,21 @@ def test_anonymous_callbacks_are_refused(anon_client: Any, dash_app: Any) -> Non
         assert anon_client.post("/_dash-update-component", json=body).status_code == 401, key
 
 
-def test_the_admin_sees_the_page(admin_client: Any) -> None:
+def test_the_admin_sees_the_pages(admin_client: Any) -> None:
     shown = page_text(admin_client)
     assert ids.ADMIN_UPLOAD in shown and ids.ADMIN_LOAD in shown and "Page not found" not in shown
+    shown = page_text(admin_client, "/admin/model")
+    assert ids.ADMIN_MODEL_RETRAIN in shown and ids.ADMIN_MODEL_ACTIVATE in shown
+
+
+def test_the_model_page_body_and_a_bad_activation_over_http(admin_client: Any) -> None:
+    r = post_dash(admin_client, [f"{ids.ADMIN_MODEL_BODY}.children", f"{ids.ADMIN_MODEL_VERSION}.options",
+                                 f"{ids.ADMIN_MODEL_MESSAGE}.children"],
+                  [(ids.ADMIN_MODEL_CHANGED, "data", None), (ids.ADMIN_MODEL_JOB, "data", None)])
+    assert r.status_code == 200 and "Versions" in json.dumps(r.get_json()["response"])
+    r = post_dash(admin_client, f"{ids.ADMIN_MODEL_CHANGED}.data", [(ids.ADMIN_MODEL_ACTIVATE, "n_clicks", 1)],
+                  [(ids.ADMIN_MODEL_VERSION, "value", "no-such-version")])
+    assert r.status_code == 200 and "No model version" in json.dumps(r.get_json())
 
 
 def test_the_admin_uploads_and_previews_and_a_bad_kind_gets_one_sentence(admin_client: Any, database: Any) -> None:
