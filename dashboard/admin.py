@@ -1,7 +1,7 @@
 """The admin pages' one rule: only administrators see them or run their callbacks.
 
-Every component of an admin page has an id starting with ``admin-``. A callback request whose outputs include such
-an id is refused with 403 for anyone else, before Dash runs anything (that covers the polls of background jobs too);
+Every component of an admin page has an id of ``dashboard.ids`` named ``ADMIN_...`` (its value starts with
+``admin-``). A callback request whose outputs include such an id is refused with 403 for anyone else, before Dash runs anything (that covers the polls of background jobs too);
 the pages' layouts show a non-administrator the same "Page not found" as any unknown address; and the services check
 again (``services.uploads.require_admin``).
 """
@@ -15,9 +15,11 @@ from dash import html
 from flask import Flask, Response, g, request
 from flask_login import current_user
 
+from dashboard import ids
 from dashboard.security import CALLBACK_PATH, error_json
 
-ADMIN_PREFIX = "admin-"
+ADMIN_IDS = frozenset(v for k, v in vars(ids).items() if k.startswith("ADMIN_") and isinstance(v, str))
+"""The admin pages' component ids (and id prefixes, such as the mapping form's ``admin-map-source-<column>``)."""
 REFUSED = "Only administrators may do this."
 
 
@@ -40,7 +42,11 @@ def _output_ids(output: str) -> list[str]:
 def is_admin_callback(body: Any) -> bool:
     """True when a callback request writes to an admin component."""
     output = body.get("output") if isinstance(body, dict) else None
-    return isinstance(output, str) and any(i.startswith(ADMIN_PREFIX) for i in _output_ids(output))
+    return isinstance(output, str) and any(_is_admin_id(i) for i in _output_ids(output))
+
+
+def _is_admin_id(component_id: str) -> bool:
+    return component_id in ADMIN_IDS or any(component_id.startswith(p) for p in ADMIN_IDS if p.endswith("-"))
 
 
 def viewer_is_admin() -> bool:

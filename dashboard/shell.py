@@ -17,6 +17,7 @@ HEALTH_POLL_MS = 10_000
 BANNER_TEXT = "The database is unreachable: numbers may be out of date; retrying..."
 
 NAV_PAGES = (("Overview", "/"), ("Study hours", "/effects/study-hours"), ("Sports", "/effects/sports"), ("At risk", "/at-risk"))
+ADMIN_NAV_PAGES = (("Uploads", "/admin/uploads"), ("Model", "/admin/model"))  # shown to administrators only
 
 HEALTH_CHECK_JS = """
 async function(n) {
@@ -41,9 +42,10 @@ def _identity() -> tuple[str, str]:
 
 def _nav_links() -> list[dbc.NavItem]:
     registered = {page["path"] for page in dash.page_registry.values()}
+    pages = NAV_PAGES + (ADMIN_NAV_PAGES if _identity()[1] == "admin" else ())
     return [
         dbc.NavItem(dbc.NavLink(label, href=path, active="exact"))
-        for label, path in NAV_PAGES
+        for label, path in pages
         if path in registered
     ]
 
