@@ -41,6 +41,8 @@ from services.scope import Viewer
 KINDS = (".csv.gz", ".csv", ".xlsx")
 """The kinds of file an upload may hold (longest suffix first)."""
 MAX_FILES = 10
+KEEP_S = 24 * 3600
+"""An upload left unloaded this long is removed (at the next upload)."""
 KNOWN_COLUMNS = KNOWN
 """Our columns (docs/EXPORT_FORMAT.md), the targets of a mapping."""
 REQUIRED_COLUMNS = REQUIRED
@@ -161,6 +163,7 @@ def save_uploads(*, viewer: Viewer, folder: Path, files: Sequence[tuple[Any, Any
         data = decode_contents(name, contents)
         _check_bytes(name, kind, data)
         decoded.append((name, data))
+    prune(folder)
     total = sum(len(d) for _, d in decoded)
     if total > max_bytes:
         raise InvalidInput(f"The upload holds {total / 1e6:.1f} MB, more than the {max_bytes / 1e6:.0f} MB allowed: "
@@ -205,6 +208,18 @@ def load_ticket(folder: Path, token: Any) -> Ticket:
         raise gone from None
     files = tuple(StagedFile(str(f["name"]), int(f["size"])) for f in data["files"])
     return Ticket(token, int(data["user_id"]), str(data["email"]), files)
+
+
+def prune(folder: Path, max_age_s: float = KEEP_S) -> int:
+    """Remove uploads saved more than ``max_age_s`` ago and never loaded (previewed, then left); return how many."""
+    if not folder.is_dir():
+        return 0
+    cutoff, removed = time.time() - max_age_s, 0
+    for entry in folder.iterdir():
+        if entry.is_dir() and TICKET.match(entry.name) and entry.stat().st_mtime < cutoff:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def discard(folder: Path, ticket: Ticket) -> None:

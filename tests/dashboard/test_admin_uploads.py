@@ -87,3 +87,14 @@ def test_a_hostile_ticket_is_refused_with_a_sentence(admin_client: Any) -> None:
     r = post_dash(admin_client, f"{ids.ADMIN_REJECTS_DOWNLOAD}.data", [(ids.ADMIN_REJECTS_BUTTON, "n_clicks", 1)],
                   [(ids.ADMIN_REJECTS_RUN, "value", {"$ne": 1})])
     assert r.status_code == 400
+
+
+def test_admin_callbacks_are_recognised_by_their_ids() -> None:
+    def body(output: str) -> dict[str, Any]:
+        return {"output": output}
+
+    assert is_admin_callback(body(f"{ids.ADMIN_RESULT}.data"))
+    assert is_admin_callback(body(f"..{ids.ADMIN_PREVIEW}.children...{ids.ADMIN_MAP_SOURCE}age.options.."))
+    assert is_admin_callback(body(f"..risk-table.data...{ids.ADMIN_MODEL_BODY}.children.."))
+    assert not is_admin_callback(body("risk-table.data")) and not is_admin_callback(body("admin-only-out.children"))
+    assert not is_admin_callback(body('{"type":"x","index":1}.children')) and not is_admin_callback(None)

@@ -196,3 +196,14 @@ def test_a_bad_mapping_form_gets_one_sentence(admin: Viewer, database: Database)
             uploads.save_named_mapping(s, viewer=admin, name="../x", spec=uploads.MappingSpec(columns={"final_score": "G3"}))
     spec = uploads.MappingSpec.from_form(None, {"final_score": "G3", "evil": "x", "age": 5}, {"final_score": ["x"]})
     assert spec == uploads.MappingSpec(None, {"final_score": "G3"}, {})
+
+
+def test_uploads_left_unloaded_are_pruned(admin: Viewer, folder: Path) -> None:
+    import os
+
+    old = uploads.save_uploads(viewer=admin, folder=folder, files=[("a.csv", data_url(b"a,b\n1,2\n"))], max_bytes=10**6)
+    os.utime(folder / old.token, (0, 0))
+    fresh = uploads.save_uploads(viewer=admin, folder=folder, files=[("b.csv", data_url(b"a,b\n1,2\n"))], max_bytes=10**6)
+    assert not (folder / old.token).exists() and (folder / fresh.token).exists()
+    (folder / "not-a-ticket").mkdir()
+    assert uploads.prune(folder, max_age_s=-1) == 1 and (folder / "not-a-ticket").exists()
