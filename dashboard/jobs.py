@@ -33,8 +33,13 @@ def job_settings() -> Settings:
 
 @contextmanager
 def job_database() -> Iterator[Database]:
-    """A database handle of the job's own (a child process must not share its parent's connections)."""
+    """A database handle of the job's own (a child process must not share its parent's connections).
+
+    Engines are cached per URL, so a forked job (or a Celery pool process) inherits its parent's engine and pooled
+    connections: ``dispose(close=False)`` drops them without closing the parent's sockets, and the job connects anew.
+    """
     database = open_database(job_settings(), migrate=False)
+    database.engine.dispose(close=False)
     try:
         yield database
     finally:
