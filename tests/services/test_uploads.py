@@ -207,3 +207,12 @@ def test_uploads_left_unloaded_are_pruned(admin: Viewer, folder: Path) -> None:
     assert not (folder / old.token).exists() and (folder / fresh.token).exists()
     (folder / "not-a-ticket").mkdir()
     assert uploads.prune(folder, max_age_s=-1) == 1 and (folder / "not-a-ticket").exists()
+
+
+def test_the_upload_limit_is_a_setting_within_the_request_limit() -> None:
+    from core.settings import Settings, SettingsError
+
+    assert Settings.from_env({"UPLOAD_MAX_MB": "12"}).upload_max_mb == 12
+    assert Settings.from_env({}).upload_max_mb == 40
+    with pytest.raises(SettingsError, match="UPLOAD_MAX_MB must lie between 1 and 45"):
+        Settings.from_env({"UPLOAD_MAX_MB": "100"})
