@@ -70,6 +70,7 @@ class Settings:
     smtp_url: str | None = None  # smtp://[user:password@]host:port (smtps:// for TLS): the weekly digest is off without it
     mail_from: str = "studentperf@localhost"  # the digest's sender
     public_url: str | None = None  # e.g. https://analytics.school.example: the digest's links start with it
+    upload_max_mb: int = 40  # /admin/uploads: the most one upload may hold (all its files), in megabytes
 
     def __post_init__(self) -> None:
         if self.log_format not in LOG_FORMATS:
@@ -82,6 +83,9 @@ class Settings:
             raise SettingsError("SMTP_URL must look like smtp://host:port (or smtps://user:password@host:465).")
         if self.slow_query_ms < 0:
             raise SettingsError(f"SLOW_QUERY_MS must be 0 (off) or a positive number of milliseconds, not {self.slow_query_ms}.")
+        if not 1 <= self.upload_max_mb <= 45:
+            raise SettingsError(f"UPLOAD_MAX_MB must lie between 1 and 45 (a browser upload is sent base64-encoded, "
+                                f"a third larger, within the 64 MB request limit), not {self.upload_max_mb}.")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -104,6 +108,7 @@ class Settings:
             smtp_url=env.get("SMTP_URL") or None,
             mail_from=env.get("MAIL_FROM") or "studentperf@localhost",
             public_url=(env.get("PUBLIC_URL") or "").rstrip("/") or None,
+            upload_max_mb=_int(env, "UPLOAD_MAX_MB", 40),
         )
 
     def with_(self, **changes: object) -> Settings:
@@ -114,6 +119,16 @@ class Settings:
     def models_dir(self) -> Path:
         """Folder of saved model artifacts."""
         return self.home / "models"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Folder of files uploaded on /admin/uploads, each upload in a folder of its own."""
+        return self.home / "uploads"
+
+    @property
+    def jobs_dir(self) -> Path:
+        """Folder of the disk cache of the dashboard's background jobs (when Redis is not configured)."""
+        return self.home / "jobs"
 
     @property
     def pgdata_dir(self) -> Path:

@@ -11,7 +11,8 @@ from flask import Flask, Response, has_request_context, jsonify
 from markupsafe import escape
 
 from core.settings import Settings
-from dashboard import shell
+from dashboard import jobs, shell
+from dashboard.admin import install_admin_guard
 from dashboard.api import register_api
 from dashboard.auth import auth_bp, login_manager
 from dashboard.deps import DB_KEY, SETTINGS_KEY
@@ -50,10 +51,12 @@ def create_app(settings: Settings) -> Flask:
     register_api(server)
     server.add_url_rule("/healthz", "healthz", healthz)
     public_ops = add_ops_routes(server, metrics_enabled=settings.metrics_enabled)
-    dash_app = server.extensions[DASH_KEY] = mount_dash(server)
+    jobs.configure(settings)
+    dash_app = server.extensions[DASH_KEY] = mount_dash(server, jobs.make_manager(settings))
     public = endpoints_matching(server, lambda rule: rule.startswith(STATIC_PREFIXES) or rule == "/_favicon.ico")
     public |= {"auth.login_form", "auth.login_submit", "healthz", *public_ops}
     install_guard(server, public=public, shell=endpoints_matching(server, lambda rule: rule in SHELL_RULES))
+    install_admin_guard(server)
     install_request_id(server)
     register_error_handlers(server)
     add_security_headers(server, settings, content_security_policy(dash_script_hashes(server, dash_app)))
@@ -67,9 +70,10 @@ def dash_script_hashes(server: Flask, app: Dash) -> list[str]:
     return sorted(set(inline_script_hashes(html)) | set(app.csp_hashes()))
 
 
-def mount_dash(server: Flask) -> Dash:
+def mount_dash(server: Flask, background_manager: object = None) -> Dash:
     """Mount Dash with Pages on ``server`` and claim its callbacks now (so several apps can coexist).
 
+    ``background_manager`` runs the background callbacks (``dashboard.jobs.make_manager``).
     Bootstrap 5.3 is served from ``assets/0-bootstrap-5.3.6.min.css`` (vendored, MIT; sorted first), so nothing comes from a CDN.
     """
     app = Dash(
@@ -83,6 +87,7 @@ def mount_dash(server: Flask) -> Dash:
         suppress_callback_exceptions=False,
         serve_locally=True,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+        background_callback_manager=background_manager,
     )
     app.layout = shell.layout
     add_csrf_meta(app)

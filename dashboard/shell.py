@@ -26,6 +26,7 @@ BANNER_TEXT = "The database is unreachable: numbers may be out of date; retrying
 
 NAV_PAGES = (("Overview", "/"), ("Study hours", "/effects/study-hours"), ("Sports", "/effects/sports"), ("At risk", "/at-risk"),
              ("My students", "/caseload"))
+ADMIN_NAV_PAGES = (("Uploads", "/admin/uploads"), ("Model", "/admin/model"))  # shown to administrators only
 PAGES_LOCATION = "_pages_location"  # dash.page_container's dcc.Location: every navigation
 
 HEALTH_CHECK_JS = """
@@ -51,9 +52,10 @@ def _identity() -> tuple[str, str]:
 
 def _nav_links() -> list[dbc.NavItem]:
     registered = {page["path"] for page in dash.page_registry.values()}
+    pages = NAV_PAGES + (ADMIN_NAV_PAGES if _identity()[1] == "admin" else ())
     return [
         dbc.NavItem(dbc.NavLink(label, href=path, active="exact"))
-        for label, path in NAV_PAGES
+        for label, path in pages
         if path in registered
     ]
 

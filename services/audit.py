@@ -21,6 +21,9 @@ EXPORT = "export"
 UPLOAD = "upload"
 USER_ADD = "user.add"
 USER_DEACTIVATE = "user.deactivate"
+MAPPING_SAVE = "mapping.save"
+MODEL_ACTIVATE = "model.activate"
+MODEL_RETRAIN = "model.retrain"
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 ENTRYPOINT = ROOT / "docker" / "entrypoint.sh"
-OURS = ("app", "worker", "scheduled-ingest", "digest")
+OURS = ("app", "worker", "scheduled-ingest", "digest", "jobs")
 COMPOSE_ENV = {"SECRET_KEY": "compose-test-secret-0123456789abcdefghijklmnop", "POSTGRES_PASSWORD": "compose-test-password"}
 
 
@@ -71,7 +71,7 @@ def _parses(argv: list[str]) -> bool:
 
 def test_compose_defines_the_services_and_their_order() -> None:
     services = _compose()["services"]
-    assert set(services) == {"app", "db", "redis", "worker", "scheduled-ingest", "digest"}
+    assert set(services) == {"app", "db", "redis", "worker", "scheduled-ingest", "digest", "jobs"}
     assert services["db"]["image"].startswith("postgres:16") and services["redis"]["image"].startswith("redis:")
     for name in OURS:
         service = services[name]
@@ -84,7 +84,7 @@ def test_compose_defines_the_services_and_their_order() -> None:
     app = services["app"]
     assert app["command"] == ["serve"] and app["ports"] == ["${STUDENTPERF_PUBLISH:-127.0.0.1:8050}:8050"]
     assert app["depends_on"] == {"db": {"condition": "service_healthy"}, "redis": {"condition": "service_healthy"}}
-    for name in ("worker", "scheduled-ingest"):  # loaders start once the app has migrated the schema
+    for name in ("worker", "scheduled-ingest", "jobs"):  # loaders start once the app has migrated the schema
         assert services[name]["depends_on"] == {"app": {"condition": "service_healthy"}}
         assert services[name]["healthcheck"] == {"disable": True}  # the image's check is the web server's
     assert services["worker"]["command"][:4] == ["studentperf", "ingest", "--watch", "/data/inbox"]
@@ -94,7 +94,10 @@ def test_compose_defines_the_services_and_their_order() -> None:
 def test_every_command_in_compose_exists() -> None:
     services = _compose()["services"]
     commands = [" ".join(map(str, s.get("command") or [])) for s in services.values()]
-    assert not any("celery" in c for c in commands)  # the background-callback queue is not built: no service runs it
+    celery = [c for c in commands if "celery" in c]  # the background-callback queue: one service, on the worker module
+    assert celery == [" ".join(services["jobs"]["command"])] and "-A dashboard.worker:celery_app worker" in celery[0]
+    worker = (ROOT / "dashboard" / "worker.py").read_text()
+    assert "celery_app = " in worker and "from dashboard.wsgi import" in worker
     scheduled = services["scheduled-ingest"]["command"]
     assert scheduled[0] == "/app/docker/every.sh" and (ROOT / "docker" / "every.sh").stat().st_mode & 0o111
     assert re.fullmatch(r"\$\{SIS_EXPORT_EVERY:-\d+\}", scheduled[1])

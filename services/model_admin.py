@@ -1,0 +1,197 @@
+"""The model page (``/admin/model``, administrators only): how the active model did beside the baselines, its calibration,
+its error rates by group, teachers' feedback on flags, the versions (activate, audited), and retrain-and-rescore.
+
+Every figure comes from the training report stored with each version (``model_versions.metrics``, written by
+``ml.train``): the model, the rule baseline and logistic regression were all scored on the same held-out past year.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import Session
+
+from core.errors import InvalidInput
+from core.settings import Settings
+from db.database import Database
+from db.models import ModelVersion
+from ml.registry import activate_version, list_models
+from ml.score import score_all
+from ml.train import train_and_register
+from services import audit
+from services.at_risk import percent_words
+from services.uploads import discard, require_admin, ticket_of_admin
+
+MODEL_NAMES = {"xgboost": "Gradient-boosted trees", "logreg": "Logistic regression", "rf": "Random forest"}
+METRICS = (("roc_auc", "Ranking (ROC AUC)"), ("pr_auc", "Precision-recall AUC"), ("precision", "Precision"),
+           ("recall", "Recall (at-risk students found)"), ("f1", "F1"), ("brier", "Brier score (lower is better)"))
+GROUPS = {"gender": "Gender", "grade_level": "Grade level"}
+FEEDBACK_TABLE = "flag_feedback"
+FEEDBACK_COLUMNS = ("verdict", "feedback", "kind", "label", "value", "agree", "useful")
+MIN_GROUP = 10
+"""Groups smaller than this have rates too noisy to compare (as in ``ml.evaluate``)."""
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    """One registered model version."""
+
+    version: str
+    kind: str
+    created: str
+    as_of: str
+    active: bool
+    roc_auc: str
+
+
+@dataclass(frozen=True)
+class ModelPage:
+    """Everything the model page shows, as plain data."""
+
+    active: VersionRow | None
+    comparison: list[dict[str, str]]
+    calibration: list[dict[str, Any]]
+    groups: list[dict[str, str]]
+    gaps: list[str]
+    group_source: str
+    holdout: str
+    lead_time: str | None
+    feedback: list[dict[str, Any]] | None
+    versions: list[VersionRow] = field(default_factory=list)
+
+
+def _number(value: Any) -> str:
+    return "n/a" if value is None else f"{float(value):.2f}"
+
+
+def _rate(value: Any) -> str:
+    return "n/a" if value is None else percent_words(float(value))
+
+
+def _version_row(info: Any) -> VersionRow:
+    model = (info.metrics or {}).get("model") or {}
+    return VersionRow(info.version, MODEL_NAMES.get(info.model_type, info.model_type),
+                      info.created_at.strftime("%Y-%m-%d %H:%M"), info.as_of.isoformat() if info.as_of else "",
+                      bool(info.is_active), _number(model.get("roc_auc")))
+
+
+def comparison(metrics: dict[str, Any], kind: str) -> list[dict[str, str]]:
+    """One row per metric: the model, the rule baseline and logistic regression side by side."""
+    model, rule = metrics.get("model") or {}, metrics.get("rule") or {}
+    logreg = model if kind == "logreg" else metrics.get("logreg") or {}
+    return [{"metric": label, "model": _number(model.get(key)), "rule": _number(rule.get(key)),
+             "logreg": _number(logreg.get(key))} for key, label in METRICS]
+
+
+def group_table(metrics: dict[str, Any]) -> tuple[list[dict[str, str]], list[str]]:
+    """False-positive and false-negative rates by gender and grade level, and the gap between groups, in words."""
+    rows, gaps = [], []
+    for key, label in GROUPS.items():
+        found = ((metrics.get("model") or {}).get("groups") or {}).get(key)
+        if not found:
+            continue
+        for r in found.get("rows", []):
+            small = " (too few to compare)" if r.get("n", 0) < MIN_GROUP else ""
+            rows.append({"attribute": label, "group": f"{r['group']}{small}", "students": f"{r.get('n', 0):,}",
+                         "false_positive": _rate(r.get("fpr")), "false_negative": _rate(r.get("fnr"))})
+        for rate, words in (("fpr_gap", "false-positive"), ("fnr_gap", "false-negative")):
+            if found.get(rate) is not None:
+                gaps.append(f"{label}: the {words} rates differ by {round(found[rate] * 100)} points between groups.")
+    return rows, gaps
+
+
+def _holdout(metrics: dict[str, Any]) -> str:
+    held = metrics.get("holdout") or {}
+    years = ", ".join(held.get("school_years") or [])
+    if not years:
+        return "The stored report does not say which rows were held out."
+    return f"Measured on the held-out school year {years} ({held.get('students', 0):,} students), not used to train."
+
+
+def _lead_time(metrics: dict[str, Any]) -> str | None:
+    lead = metrics.get("lead_time")
+    if isinstance(lead, dict) and lead.get("median_weeks") is not None:
+        return f"Students who went on to fail were flagged a median of {lead['median_weeks']:g} weeks before the end."
+    if isinstance(lead, int | float):
+        return f"Students who went on to fail were flagged a median of {lead:g} weeks before the end."
+    return None
+
+
+def flag_feedback(session: Session) -> list[dict[str, Any]] | None:
+    """Teachers' feedback on flags, counted by verdict, when the product records it (None when it does not)."""
+    if not inspect(session.connection()).has_table(FEEDBACK_TABLE):
+        return None
+    columns = {c["name"] for c in inspect(session.connection()).get_columns(FEEDBACK_TABLE)}
+    column = next((c for c in FEEDBACK_COLUMNS if c in columns), None)
+    if column is None:
+        total = session.execute(text(f"SELECT count(*) FROM {FEEDBACK_TABLE}")).scalar_one()
+        return [{"verdict": "All feedback", "count": int(total)}]
+    rows = session.execute(text(f'SELECT "{column}"::text, count(*) FROM {FEEDBACK_TABLE} GROUP BY 1 ORDER BY 2 DESC'))
+    return [{"verdict": str(v if v is not None else "none"), "count": int(n)} for v, n in rows]
+
+
+def model_page(session: Session, *, viewer: Any) -> ModelPage:
+    """The active model beside the baselines, its calibration, group rates, feedback, and every version.
+
+    Parameters
+    ----------
+    session : an open session; nothing is written.
+    viewer : an administrator (Forbidden otherwise).
+    """
+    require_admin(viewer)
+    infos = list_models(session)
+    versions = [_version_row(i) for i in infos]
+    active = next((i for i in infos if i.is_active), None)
+    feedback = flag_feedback(session)
+    if active is None:
+        return ModelPage(None, [], [], [], [], "", "", None, feedback, versions)
+    metrics = active.metrics or {}
+    groups, gaps = group_table(metrics)
+    source = ("Computed on the held-out school year of the training report." if groups else
+              "The stored training report has no per-group rates: retrain to compute them.")
+    calibration = [{"predicted": b["mean_predicted"], "observed": b["observed"], "n": b["n"]}
+                   for b in (metrics.get("model") or {}).get("calibration", [])]
+    return ModelPage(_version_row(active), comparison(metrics, active.model_type), calibration, groups, gaps, source,
+                     _holdout(metrics), _lead_time(metrics), feedback, versions)
+
+
+def activate(session: Session, *, viewer: Any, version: Any, address: str | None = None) -> str:
+    """Make ``version`` the active model (audited); the caller commits. Returns the version."""
+    require_admin(viewer)
+    if not isinstance(version, str) or not version or len(version) > 200:
+        raise InvalidInput("Choose a model version to activate.")
+    before = session.scalar(select(ModelVersion.version).where(ModelVersion.is_active))
+    info = activate_version(session, version)
+    audit.record(session, action=audit.MODEL_ACTIVATE, user_id=viewer.user_id, actor=viewer.email,
+                 target=info.version, details={"previous": before}, address=address)
+    return info.version
+
+
+def retrain_and_rescore(database: Database, settings: Settings, *, folder: Path, token: Any,
+                        progress: Callable[[int, str], None] | None = None) -> str:
+    """The background job: train a new model on the past years, activate it, score everyone, audit; one sentence.
+
+    Parameters
+    ----------
+    database : the product's database (the job's own handle).
+    settings : the product settings (pass mark, models folder).
+    folder, token : the ticket the page issued to the administrator who asked (``services.uploads``).
+    progress : called with (percent, sentence).
+    """
+    ticket = ticket_of_admin(database, folder, token)
+    step = progress or (lambda _pct, _text: None)
+    step(5, "Training a new model on the past school years (this takes a few minutes)")
+    result = train_and_register(database, settings)
+    step(70, "Scoring every current student with the new model")
+    scored = score_all(database, settings)
+    with database.begin() as s:
+        audit.record(s, action=audit.MODEL_RETRAIN, user_id=ticket.user_id, actor=ticket.email, target=result.version,
+                     details={"scored": scored.n_scored})
+    discard(folder, ticket)
+    step(100, "Done")
+    beats = "better" if result.beats_rule else "no better"
+    return f"Trained and activated {result.version}; it ranks {beats} than the rule baseline; everyone was rescored."

@@ -1,0 +1,218 @@
+"""The upload service: saved files, the load job (report, rejected rows as CSV, audit), previews and mappings."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from core.errors import Forbidden, InvalidInput, NotFound
+from db.database import Database
+from db.models import AuditLog, IngestionRun
+from services import uploads
+from services.scope import Viewer
+from tests.conftest import SHARED_DATA, truncate_data
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dashboard"))
+from webtools import make_user  # noqa: E402
+
+UCI = SHARED_DATA / "uci-student-performance" / "student-mat.csv"
+HEADER = "student_id,student_name,date,study_hours,attendance_rate,final_score\n"
+
+
+def data_url(data: bytes) -> str:
+    """What dcc.Upload sends."""
+    return "data:text/csv;base64," + base64.b64encode(data).decode()
+
+
+def good_and_bad_rows(good: int = 8, bad: int = 2) -> bytes:
+    """A file of ``good`` loadable rows and ``bad`` rows whose attendance and score are not numbers."""
+    lines = [f"S{i},Pupil {i},2025-09-0{1 + i % 5},{5 + i % 3},0.9{i % 10},{60 + i}" for i in range(good)]
+    lines += [f"B{i},Bad {i},2025-09-01,3,lots,abc" for i in range(bad)]
+    return (HEADER + "\n".join(lines) + "\n").encode()
+
+
+@pytest.fixture()
+def admin(database: Database) -> Iterator[Viewer]:
+    user = make_user(database, "upload-admin@test.example", "admin")
+    truncate_data(database, ("column_mappings",))
+    yield Viewer(user.user_id, user.email, "admin")
+    truncate_data(database, ("column_mappings",))
+
+
+@pytest.fixture()
+def folder(tmp_path: Path) -> Path:
+    return tmp_path / "uploads"
+
+
+def test_non_admins_are_refused_everywhere(folder: Path, session) -> None:
+    teacher = Viewer(999, "t@test.example", "teacher", frozenset({1}))
+    staff = Viewer(998, "s@test.example", "staff")
+    for viewer in (teacher, staff):
+        with pytest.raises(Forbidden):
+            uploads.save_uploads(viewer=viewer, folder=folder, files=[("a.csv", data_url(b"x"))], max_bytes=10**6)
+        with pytest.raises(Forbidden):
+            uploads.run_history(session, viewer=viewer)
+        with pytest.raises(Forbidden):
+            uploads.rejects_csv(session, viewer=viewer, run_id=1)
+        with pytest.raises(Forbidden):
+            uploads.mapping_choices(session, viewer=viewer)
+
+
+def test_kind_size_and_malformed_uploads_get_one_sentence(admin: Viewer, folder: Path) -> None:
+    def save(name: str, contents: str, max_bytes: int = 10**6) -> None:
+        uploads.save_uploads(viewer=admin, folder=folder, files=[(name, contents)], max_bytes=max_bytes)
+
+    with pytest.raises(InvalidInput, match=r"report\.pdf is not a file we can load: upload \.csv, \.csv\.gz or \.xlsx"):
+        save("report.pdf", data_url(b"%PDF-1.4"))
+    with pytest.raises(InvalidInput, match="more than the 0 MB allowed"):
+        save("big.csv", data_url(b"a" * 5000), max_bytes=4000)
+    with pytest.raises(InvalidInput, match="not a gzip file"):
+        save("x.csv.gz", data_url(b"plain text"))
+    with pytest.raises(InvalidInput, match="did not arrive whole"):
+        save("x.csv", "not a data address")
+    with pytest.raises(InvalidInput, match="is empty"):
+        save("x.csv", data_url(b""))
+    assert not folder.exists() or not any(folder.iterdir())
+
+
+def test_the_browser_name_never_chooses_the_path(admin: Viewer, folder: Path) -> None:
+    ticket = uploads.save_uploads(viewer=admin, folder=folder, files=[("../../etc/passwd.csv", data_url(b"a,b\n1,2\n"))],
+                                  max_bytes=10**6)
+    saved = ticket.path(folder, 0)
+    assert saved.resolve().is_relative_to(folder.resolve())
+    assert saved.name == "passwd.csv" and saved.read_bytes() == b"a,b\n1,2\n"
+    assert uploads.load_ticket(folder, ticket.token) == ticket
+    for forged in ("../" * 3, "x" * 32, None, 7):
+        with pytest.raises(NotFound):
+            uploads.load_ticket(folder, forged)
+
+
+def test_a_file_with_bad_rows_loads_with_a_report_and_the_rejects_as_csv(admin: Viewer, folder: Path,
+                                                                       database: Database) -> None:
+    ticket = uploads.save_uploads(viewer=admin, folder=folder, files=[("week 1.csv", data_url(good_and_bad_rows()))],
+                                  max_bytes=10**6)
+    seen: list[tuple[int, str]] = []
+    report = uploads.run_upload(database, folder=folder, token=ticket.token, progress=lambda p, m: seen.append((p, m)))
+    [outcome] = report.files
+    assert (outcome.status, outcome.rows_read, outcome.rows_loaded, outcome.rows_rejected) == ("succeeded", 10, 8, 2)
+    assert outcome.rows_inserted == 8 and outcome.run_id is not None
+    assert seen[-1] == (100, "Done") and any("rows read" in m for _, m in seen)
+    assert not (folder / ticket.token).exists()  # the saved file is gone once loaded
+
+    with database.begin() as s:
+        history = uploads.run_history(s, viewer=admin)
+        name, body = uploads.rejects_csv(s, viewer=admin, run_id=outcome.run_id)
+        audited = s.execute(select(AuditLog.action, AuditLog.target).where(AuditLog.user_id == admin.user_id)).all()
+    assert (history[0].id, history[0].status, history[0].user, history[0].rows_loaded) == (
+        outcome.run_id, "succeeded", admin.email, 8)
+    assert name.startswith(f"rejected-rows-run-{outcome.run_id}-week_1")
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert [r["line"] for r in rows] == ["10", "11"]
+    assert all("attendance_rate" in r["reasons"] and "final_score" in r["reasons"] for r in rows)
+    assert rows[0]["final_score"] == "abc"
+    assert ("upload", "week 1.csv") in audited and ("export", f"run {outcome.run_id}") in audited
+
+
+def test_an_all_rejected_file_is_a_failed_run_and_the_next_file_still_loads(admin: Viewer, folder: Path,
+                                                                          database: Database) -> None:
+    bad = (HEADER + "\n".join(f"B{i},Bad,01/09/2025,3,90%,70" for i in range(5)) + "\n").encode()
+    ticket = uploads.save_uploads(viewer=admin, folder=folder, max_bytes=10**6,
+                                  files=[("bad.csv", data_url(bad)), ("good.csv", data_url(good_and_bad_rows(4, 0)))])
+    report = uploads.run_upload(database, folder=folder, token=ticket.token)
+    first, second = report.files
+    assert first.status == "failed" and first.run_id is not None and "0 of 5 rows loaded" in first.message
+    assert second.status == "succeeded" and second.rows_loaded == 4
+    assert not report.ok
+    with database.begin() as s:
+        assert s.execute(text("SELECT count(*) FROM students WHERE source_id LIKE 'B%'")).scalar() == 0
+        _, body = uploads.rejects_csv(s, viewer=admin, run_id=first.run_id)
+    assert len(list(csv.DictReader(io.StringIO(body)))) == 5
+
+
+def test_a_job_of_a_demoted_user_is_refused(admin: Viewer, folder: Path, database: Database) -> None:
+    ticket = uploads.save_uploads(viewer=admin, folder=folder, files=[("a.csv", data_url(good_and_bad_rows(2, 0)))],
+                                  max_bytes=10**6)
+    with database.begin() as s:
+        s.execute(text("UPDATE users SET role = 'teacher' WHERE id = :i"), {"i": admin.user_id})
+    with pytest.raises(Forbidden):
+        uploads.run_upload(database, folder=folder, token=ticket.token)
+    with database.begin() as s:
+        assert s.execute(select(IngestionRun.id)).first() is None
+
+
+def test_uci_file_preview_shows_found_columns_then_scale_warnings_before_anything_is_written(
+        admin: Viewer, folder: Path, database: Database) -> None:
+    ticket = uploads.save_uploads(viewer=admin, folder=folder, files=[("student-mat.csv", data_url(UCI.read_bytes()))],
+                                  max_bytes=10**7)
+    with database.begin() as s:
+        [unmapped] = uploads.check_upload(s, viewer=admin, folder=folder, token=ticket.token)
+    assert {"G1", "G2", "G3", "absences", "studytime"} <= set(unmapped.found)
+    assert "final_score" in unmapped.missing and unmapped.suggestion == "uci-student-performance"
+
+    plain = uploads.MappingSpec(columns={"study_hours": "studytime", "attendance_rate": "absences",
+                                         "final_score": "G3"})
+    with database.begin() as s:
+        [checked] = uploads.check_upload(s, viewer=admin, folder=folder, token=ticket.token, spec=plain)
+    by_column = {w["column"]: w for w in checked.warnings}
+    assert "out of 20" in by_column["final_score"]["message"] and by_column["final_score"]["silent"]
+    assert "absences" in by_column["attendance_rate"]["message"]
+    assert len(checked.rows) == 10 and checked.error == ""
+
+    fixed = uploads.MappingSpec(columns=plain.columns,
+                                transforms={"final_score": "rescale20", "attendance_rate": "absences180"})
+    with database.begin() as s:
+        [good] = uploads.check_upload(s, viewer=admin, folder=folder, token=ticket.token, spec=fixed)
+        assert s.execute(select(IngestionRun.id)).first() is None  # a preview writes nothing
+    assert good.warnings == []
+    assert 0 < good.rows[0]["final_score"] <= 100 and 0 < good.rows[0]["attendance_rate"] <= 1
+    assert any("rescaled to 0-100" in n for n in good.notes) and any("No student id" in n for n in good.notes)
+
+    with database.begin() as s:
+        name = uploads.save_named_mapping(s, viewer=admin, name="uci-maths", spec=fixed)
+    with database.begin() as s:
+        assert {"label": "uci-maths", "value": "uci-maths"} in uploads.mapping_choices(s, viewer=admin)
+    report = uploads.run_upload(database, folder=folder, token=ticket.token, spec=uploads.MappingSpec(base=name))
+    [outcome] = report.files
+    assert outcome.status == "succeeded" and outcome.rows_loaded == 395
+    with database.begin() as s:
+        failing = s.execute(text("SELECT avg((s.score < 60)::int) FROM scores s")).scalar()
+    assert 0.2 < failing < 0.5  # the file's own share below the pass mark (about a third), not 100 %
+
+
+def test_a_bad_mapping_form_gets_one_sentence(admin: Viewer, database: Database) -> None:
+    with database.begin() as s:
+        with pytest.raises(InvalidInput, match="not one of the transforms"):
+            uploads.build_mapping(s, uploads.MappingSpec(columns={"final_score": "G3"}, transforms={"final_score": "x"}))
+        with pytest.raises(NotFound):
+            uploads.build_mapping(s, uploads.MappingSpec(base="nope"))
+        with pytest.raises(InvalidInput, match="not a mapping name"):
+            uploads.save_named_mapping(s, viewer=admin, name="../x", spec=uploads.MappingSpec(columns={"final_score": "G3"}))
+    spec = uploads.MappingSpec.from_form(None, {"final_score": "G3", "evil": "x", "age": 5}, {"final_score": ["x"]})
+    assert spec == uploads.MappingSpec(None, {"final_score": "G3"}, {})
+
+
+def test_uploads_left_unloaded_are_pruned(admin: Viewer, folder: Path) -> None:
+    import os
+
+    old = uploads.save_uploads(viewer=admin, folder=folder, files=[("a.csv", data_url(b"a,b\n1,2\n"))], max_bytes=10**6)
+    os.utime(folder / old.token, (0, 0))
+    fresh = uploads.save_uploads(viewer=admin, folder=folder, files=[("b.csv", data_url(b"a,b\n1,2\n"))], max_bytes=10**6)
+    assert not (folder / old.token).exists() and (folder / fresh.token).exists()
+    (folder / "not-a-ticket").mkdir()
+    assert uploads.prune(folder, max_age_s=-1) == 1 and (folder / "not-a-ticket").exists()
+
+
+def test_the_upload_limit_is_a_setting_within_the_request_limit() -> None:
+    from core.settings import Settings, SettingsError
+
+    assert Settings.from_env({"UPLOAD_MAX_MB": "12"}).upload_max_mb == 12
+    assert Settings.from_env({}).upload_max_mb == 40
+    with pytest.raises(SettingsError, match="UPLOAD_MAX_MB must lie between 1 and 45"):
+        Settings.from_env({"UPLOAD_MAX_MB": "100"})
