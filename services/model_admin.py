@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
@@ -24,14 +24,13 @@ from ml.score import score_all
 from ml.train import train_and_register
 from services import audit
 from services.at_risk import percent_words
+from services.feedback import feedback_counts
 from services.uploads import discard, require_admin, ticket_of_admin
 
 MODEL_NAMES = {"xgboost": "Gradient-boosted trees", "logreg": "Logistic regression", "rf": "Random forest"}
 METRICS = (("roc_auc", "Ranking (ROC AUC)"), ("pr_auc", "Precision-recall AUC"), ("precision", "Precision"),
            ("recall", "Recall (at-risk students found)"), ("f1", "F1"), ("brier", "Brier score (lower is better)"))
 GROUPS = {"gender": "Gender", "grade_level": "Grade level"}
-FEEDBACK_TABLE = "flag_feedback"
-FEEDBACK_COLUMNS = ("verdict", "feedback", "kind", "label", "value", "agree", "useful")
 MIN_GROUP = 10
 """Groups smaller than this have rates too noisy to compare (as in ``ml.evaluate``)."""
 
@@ -121,17 +120,10 @@ def _lead_time(metrics: dict[str, Any]) -> str | None:
     return None
 
 
-def flag_feedback(session: Session) -> list[dict[str, Any]] | None:
-    """Teachers' feedback on flags, counted by verdict, when the product records it (None when it does not)."""
-    if not inspect(session.connection()).has_table(FEEDBACK_TABLE):
-        return None
-    columns = {c["name"] for c in inspect(session.connection()).get_columns(FEEDBACK_TABLE)}
-    column = next((c for c in FEEDBACK_COLUMNS if c in columns), None)
-    if column is None:
-        total = session.execute(text(f"SELECT count(*) FROM {FEEDBACK_TABLE}")).scalar_one()
-        return [{"verdict": "All feedback", "count": int(total)}]
-    rows = session.execute(text(f'SELECT "{column}"::text, count(*) FROM {FEEDBACK_TABLE} GROUP BY 1 ORDER BY 2 DESC'))
-    return [{"verdict": str(v if v is not None else "none"), "count": int(n)} for v, n in rows]
+def flag_feedback(session: Session) -> list[dict[str, Any]]:
+    """Teachers' feedback on flags, per model version, tier and verdict (``services.feedback.feedback_counts``)."""
+    return [{"model_version": c.model_version, "tier": c.tier, "verdict": c.verdict, "count": c.count}
+            for c in feedback_counts(session)]
 
 
 def model_page(session: Session, *, viewer: Any) -> ModelPage:

@@ -81,10 +81,11 @@ def _body(page: model_admin.ModelPage) -> list[Any]:
         html.P(page.lead_time or "Lead time is not measured in the stored training report."),
         html.H4("Teachers' feedback on flags"),
     ]
-    if page.feedback is None:
-        parts.append(html.P("Teachers' feedback on flags is not recorded by this installation."))
+    if not page.feedback:
+        parts.append(html.P("No teacher has given feedback on a flag yet."))
     else:
-        parts.append(_table(page.feedback, [("verdict", "Feedback"), ("count", "Flags")]))
+        parts.append(_table(page.feedback, [("model_version", "Model version"), ("tier", "Tier"), ("verdict", "Feedback"),
+                                            ("count", "Flags")]))
     parts += [html.H4("Versions"), _table([{**v.__dict__, "active": "yes" if v.active else ""} for v in page.versions],
                                           VERSION_COLUMNS)]
     return parts
