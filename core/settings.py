@@ -67,6 +67,7 @@ class Settings:
     metrics_enabled: bool = False
     slow_query_ms: int = 500
     score_after_ingest: bool = True  # `studentperf ingest` scores with the active model after a successful load
+    api_rate_limit: str = "600/minute"  # per user (session or API token) on /api/v1, Flask-Limiter notation
 
     def __post_init__(self) -> None:
         if self.log_format not in LOG_FORMATS:
@@ -96,6 +97,7 @@ class Settings:
             metrics_enabled=_bool(env.get("METRICS_ENABLED")),
             slow_query_ms=_int(env, "SLOW_QUERY_MS", 500),
             score_after_ingest=_bool(env.get("SCORE_AFTER_INGEST"), True),
+            api_rate_limit=env.get("API_RATE_LIMIT") or "600/minute",
         )
 
     def with_(self, **changes: object) -> Settings:

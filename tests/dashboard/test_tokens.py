@@ -83,7 +83,10 @@ def test_teachers_token_gets_404_for_another_class_like_a_missing_id(app, databa
     outside = client.get(f"/api/v1/students/{other}", headers=_bearer(token))
     absent = client.get(f"/api/v1/students/{missing}", headers=_bearer(token))
     assert outside.status_code == absent.status_code == 404
-    assert outside.get_json() == absent.get_json() == {"error": "No such student in your classes.", "status": 404}
+    sentence = "No such student in your classes."
+    assert outside.get_json() == absent.get_json() == {
+        "type": "about:blank", "title": "Not Found", "status": 404, "detail": sentence, "error": sentence}
+    assert outside.mimetype == absent.mimetype == "application/problem+json"
     admin_token = _token(database, users["admin"].email)
     assert client.get(f"/api/v1/students/{other}", headers=_bearer(admin_token)).status_code == 200
 
