@@ -16,6 +16,7 @@ import swagger_ui_bundle
 from flask import Blueprint, Response, current_app, jsonify, render_template, send_from_directory
 from spectree import Response as Answers
 from spectree import SecurityScheme, SpecTree
+from spectree.models import InType, SecureType, SecuritySchemeData
 
 from dashboard.api.schemas import Problem
 from dashboard.security import PROBLEM_JSON
@@ -38,8 +39,10 @@ SPEC = SpecTree(
         "written to the audit log. Errors are `application/problem+json` with one sentence in `detail`."
     ),
     security_schemes=[
-        SecurityScheme(name="bearer", data={"type": "http", "scheme": "bearer"}),
-        SecurityScheme(name="session", data={"type": "apiKey", "in": "cookie", "name": "studentperf_session"}),
+        SecurityScheme(name="bearer", data=SecuritySchemeData(type=SecureType.HTTP, scheme="bearer",
+                                                              bearer_format="sp_...")),
+        SecurityScheme(name="session", data=SecuritySchemeData(type=SecureType.API_KEY, field_in=InType.COOKIE,
+                                                               name="studentperf_session")),
     ],
     security=[{"bearer": []}, {"session": []}],
 )
