@@ -5,6 +5,8 @@ Caches of shared answers key on it, so an answer computed before a load is never
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -12,17 +14,22 @@ from db.models import IngestionRun, ModelVersion, ScoringRun
 
 
 def data_version(session: Session) -> str:
-    """``<last ingestion run>.<last scoring run>.<active model>`` (each 0 when there is none), in one query.
+    """The last ingestion run, the last scoring run and the active model, with their times, as one text, in one query.
 
     Parameters
     ----------
     session : an open session; nothing is written. A load inserts its run row in the load's own transaction, so
-        the version changes exactly when the loaded rows become visible.
+        the version changes exactly when the loaded rows become visible. The times keep a version from coming
+        back after the tables are emptied and their ids restart (a restored backup, a test database).
     """
+    def one(column: Any, *where: Any) -> Any:
+        return select(func.coalesce(column, 0)).where(*where).scalar_subquery()
+
     query = select(
-        select(func.coalesce(func.max(IngestionRun.id), 0)).scalar_subquery(),
-        select(func.coalesce(func.max(ScoringRun.id), 0)).scalar_subquery(),
-        select(func.coalesce(func.max(ModelVersion.id), 0)).where(ModelVersion.is_active).scalar_subquery(),
+        one(func.max(IngestionRun.id)),
+        one(func.extract("epoch", func.max(IngestionRun.started_at))),
+        one(func.max(ScoringRun.id)),
+        one(func.extract("epoch", func.max(ScoringRun.created_at))),
+        one(func.max(ModelVersion.id), ModelVersion.is_active),
     )
-    ingest, scoring, model = session.execute(query).one()
-    return f"{ingest}.{scoring}.{model}"
+    return ".".join(str(value) for value in session.execute(query).one())

@@ -2,8 +2,8 @@
 
 A route is described with ``@documented(query=..., resp=..., tags=...)`` under its plain Flask decorator; the
 query is validated in the view with :func:`dashboard.api.schemas.parse_query` (one sentence naming the
-parameter), so spectree only describes. The docs page is Swagger UI from the ``swagger-ui-bundle`` package
-(Apache-2.0), served from this server (no CDN) with its start-up in a file, so the app's CSP holds.
+parameter), so spectree only describes. The docs page is Swagger UI from a package
+(``swagger-ui-bundle-v2``, Swagger UI 5, Apache-2.0), served from this server (no CDN) with its start-up in a file, so the app's CSP holds.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ SPEC = SpecTree(
     page_templates={},
     title="Student performance API",
     version="1",
-    openapi_version="3.0.3",
+    openapi_version="3.1.0",
     description=(
         "Read the analytics and the at-risk list, and load exports, with a browser session or an API token "
         "(`Authorization: Bearer sp_...`, made with `studentperf tokens create`). Every student-level read is "
