@@ -98,8 +98,13 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
+API_PAGES = frozenset({"/api/v1/docs"})  # the API's pages for people: a login page, not a 401, when logged out
+
+
 def wants_json() -> bool:
     """True for API, Dash-internal and non-GET requests (they get JSON, never a page)."""
+    if request.method == "GET" and request.path in API_PAGES:
+        return False
     return request.method != "GET" or request.path.startswith(("/_", "/api/"))
 
 

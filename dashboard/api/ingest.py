@@ -29,7 +29,7 @@ def _force() -> bool:
 @documented(form=IngestForm, resp={"HTTP_200": IngestReport},
             errors=("HTTP_400", "HTTP_401", "HTTP_403", "HTTP_413", "HTTP_429", "HTTP_503"), tags=["ingest"])
 def ingest() -> Response:
-    """Load one export file (all or nothing) with the same pipeline as ``studentperf ingest``; admins only.
+    """Load one export file (all or nothing) with the same pipeline as studentperf ingest; admins only.
 
     A bad file (unreadable, a missing column, mostly rejected rows) answers 400 with a sentence and changes nothing.
     The same bytes loaded before are skipped (``status`` ``skipped``) unless ``force`` is 1.
