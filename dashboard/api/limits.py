@@ -7,6 +7,8 @@ limit answers 429 as a problem with a sentence (the error handlers) and a ``Retr
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, Flask, g
 from flask_limiter import Limiter
 from limits import parse_many
@@ -21,6 +23,11 @@ def rate_key() -> str:
     """Whose counter a request uses: its user's (session or token), else its address (refused by the guard anyway)."""
     viewer = g.get("viewer")
     return f"user:{viewer.user_id}" if viewer is not None else f"address:{client_address()}"
+
+
+def database_name(settings: Settings) -> str:
+    """The database's name: deployments (or test runs) sharing one Redis keep their counters apart."""
+    return urlsplit(settings.database_url or "").path.lstrip("/") or "default"
 
 
 def check_rate(text: str) -> str:
@@ -43,7 +50,7 @@ def install_limiter(server: Flask, settings: Settings, blueprints: tuple[Bluepri
         headers_enabled=True,
         swallow_errors=True,
         in_memory_fallback_enabled=True,
-        key_prefix="studentperf",
+        key_prefix=f"studentperf:{database_name(settings)}",
     )
     limiter.init_app(server)
     rate = check_rate(settings.api_rate_limit)

@@ -146,3 +146,36 @@ def test_data_version_never_comes_back_after_the_ids_restart(app, empty):
     with empty.begin() as s:
         after = data_version(s)
     assert before.split(".")[0] == after.split(".")[0] == "1" and before != after
+
+
+def _redis_url() -> str | None:
+    import redis
+
+    url = "redis://127.0.0.1:6379/9"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+    except redis.RedisError:
+        return None
+    return url
+
+
+def test_with_redis_workers_share_the_cache_and_the_rate_limit(test_settings, empty, users, tmp_path):
+    import redis
+
+    url = _redis_url()
+    if url is None:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    shared = test_settings.with_(redis_url=url, api_rate_limit="4/minute")
+    one, two = create_app(shared), create_app(shared)  # two workers
+    ingest_headers = token_of(empty, users["admin"].email)
+    assert upload(make_client(one), ingest_headers, write_school(tmp_path / "w.csv", 10, seed=6),
+                  school="Worker School").status_code == 200
+    headers = token_of(empty, users["staff"].email)
+    answers = [make_client(app).get("/api/v1/kpis", headers=headers) for app in (one, two, one, two)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 200]
+    assert {a.get_json()["n_students"] for a in answers} == {10}
+    assert make_client(one).get("/api/v1/kpis", headers=headers).status_code == 429  # 4 per minute, both workers
+    client = redis.Redis.from_url(url)
+    cached = client.keys("studentperf:answer:*")
+    assert cached  # the answer was kept in Redis, where every worker finds it
+    client.delete(*cached)
