@@ -9,6 +9,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, request
+from werkzeug.exceptions import HTTPException
 
 from core.errors import InvalidInput
 from core.settings import Settings
@@ -57,4 +58,23 @@ def register_api(server: Flask, settings: Settings) -> None:
 
     @server.route("/api/<path:_rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     def api_not_found(_rest: str) -> Response:
+        allowed = _allowed_methods(server)
+        if allowed:
+            response = error_json(f"This address accepts only {', '.join(allowed)}.", 405)
+            response.headers["Allow"] = ", ".join(allowed)
+            return response
         return error_json("There is no such API endpoint.", 404)
+
+
+def _allowed_methods(server: Flask) -> list[str]:
+    """The methods another API route accepts at this request's path (empty: no route has the path)."""
+    adapter = server.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        try:
+            endpoint, _ = adapter.match(request.path, method=method)
+        except HTTPException:
+            continue
+        if endpoint != "api_not_found":
+            allowed.append(method)
+    return allowed

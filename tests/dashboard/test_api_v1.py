@@ -126,6 +126,8 @@ def test_every_api_error_is_a_problem_with_a_sentence(app, anon_client, admin_cl
     assert_problem(admin_client.get("/api/v1/nothing-here"), 404, "no such API endpoint")
     assert_problem(admin_client.post("/api/v1/ingest"), 403, "CSRF")
     assert_problem(admin_client.get("/api/v1/at-risk?limit=abc"), 400, "limit must be a whole number")
+    wrong = assert_problem(admin_client.get("/api/v1/ingest"), 405, "accepts only POST")
+    assert admin_client.get("/api/v1/ingest").headers["Allow"] == "POST" and wrong["status"] == 405
     assert_problem(admin_client.get("/api/v1/kpis?grade=99"), 400, "grade must be at most 13")
     assert_problem(admin_client.get("/api/v1/kpis?from=yesterday"), 400, "from must be a date")
     assert_problem(admin_client.get("/api/v1/at-risk?tier=Huge"), 400, "tier must be one of")
