@@ -169,15 +169,15 @@ def test_token_works_on_the_api_only(app, database):
 def test_token_requests_need_no_csrf_but_session_requests_do(app, database, admin_client):
     user = make_user(database, "tok-csrf@test.example", "staff")
     token = _token(database, user.email)
-    no_such_endpoint = "There is no such API endpoint."
+    no_such_endpoint = "This address accepts only GET."  # 405: past the guard
     by_token = make_client(app).post("/api/v1/me", headers=_bearer(token))
-    assert by_token.status_code == 404 and by_token.get_json()["error"] == no_such_endpoint  # past the guard
+    assert by_token.status_code == 405 and by_token.get_json()["error"] == no_such_endpoint  # past the guard
     by_session = admin_client.post("/api/v1/me")
     assert by_session.status_code == 403 and by_session.get_json()["error"] == CSRF_MISSING
     with admin_client.session_transaction() as flask_session:
         csrf = flask_session["_csrf"]
     with_csrf = admin_client.post("/api/v1/me", headers={CSRF_HEADER: csrf})
-    assert with_csrf.status_code == 404 and with_csrf.get_json()["error"] == no_such_endpoint
+    assert with_csrf.status_code == 405 and with_csrf.get_json()["error"] == no_such_endpoint
 
 
 def test_token_creation_refuses_bad_input(database):
