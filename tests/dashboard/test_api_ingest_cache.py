@@ -13,8 +13,9 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).parent))
 from analytics_data import wipe  # noqa: E402
-from webtools import login, make_client  # noqa: E402
+from webtools import login, make_client, post_dash  # noqa: E402
 
+from dashboard import ids  # noqa: E402
 from dashboard.app import create_app  # noqa: E402
 from dashboard.cache import shared_answer  # noqa: E402
 from dashboard.deps import read_session  # noqa: E402
@@ -130,6 +131,24 @@ def test_redis_down_the_api_and_the_pages_still_answer(test_settings, empty, use
     browser = make_client(app)
     assert login(browser, users["staff"].email, users["staff"].password).status_code == 302
     assert browser.get("/api/v1/me").status_code == 200
+    kpis_card = post_dash(browser, f"{ids.OVERVIEW_KPIS}.children", [(ids.FILTER_QUERY, "data", "")])
+    assert kpis_card.status_code == 200 and '"12"' in kpis_card.get_data(as_text=True)
+
+
+def test_the_overview_page_shows_the_new_data_after_a_load(app, empty, users, tmp_path):
+    """The same on the dashboard: the KPI callback's answer after a second load counts the new students."""
+    admin, browser = token_of(empty, users["admin"].email), make_client(app)
+    assert login(browser, users["staff"].email, users["staff"].password).status_code == 302
+
+    def students_shown() -> str:
+        card = post_dash(browser, f"{ids.OVERVIEW_KPIS}.children", [(ids.FILTER_QUERY, "data", "")])
+        assert card.status_code == 200
+        return card.get_data(as_text=True)
+
+    assert upload(make_client(app), admin, write_school(tmp_path / "p1.csv", 11, seed=1), school="Page One").status_code == 200
+    assert '"11"' in students_shown() and '"11"' in students_shown()
+    assert upload(make_client(app), admin, write_school(tmp_path / "p2.csv", 13, seed=2), school="Page Two").status_code == 200
+    assert '"24"' in students_shown()
 
 
 def test_data_version_never_comes_back_after_the_ids_restart(app, empty):
