@@ -8,6 +8,7 @@ parameter), so spectree only describes. The docs page is Swagger UI from a packa
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -68,8 +69,8 @@ def _problem_content(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def openapi_document() -> dict[str, Any]:
-    """The OpenAPI document of the running app's documented routes."""
-    return _problem_content(SPEC._generate_spec())  # each call: other blueprints may have added routes
+    """The OpenAPI document of the documented routes (spectree generates it once per process; a copy is adjusted)."""
+    return _problem_content(copy.deepcopy(SPEC.spec))
 
 
 @docs_bp.get("/api/v1/openapi.json")
