@@ -8,9 +8,12 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from core.errors import InvalidInput
+from core.errors import DomainError, InvalidInput
+from core.settings import Settings
 from db.database import Database
 from etl.pipeline import IngestReport, ingest_file
+from ml.errors import NoActiveModel
+from ml.score import score_all
 from services import audit
 from services.scope import Viewer
 
@@ -72,3 +75,27 @@ def ingest_upload(database: Database, *, viewer: Viewer, file_name: str, stream:
             raise
     _audit(database, viewer, report, name, address)
     return report
+
+
+def score_after_load(database: Database, settings: Settings, report: IngestReport) -> dict[str, object] | None:
+    """After a load that changed data, score with the active model, as ``studentperf ingest`` does.
+
+    Parameters
+    ----------
+    database : the product's database (scoring commits its own run).
+    settings : ``score_after_ingest`` off, or no active model yet: nothing is scored (None).
+    report : the load's report; only a ``succeeded`` load is followed by scoring.
+
+    Returns
+    -------
+    ``{"scored": n, "as_of": date, "tiers": {...}}``, or ``{"note": sentence}`` when the model cannot score the data.
+    """
+    if not settings.score_after_ingest or report.status != "succeeded":
+        return None
+    try:
+        result = score_all(database, settings)
+    except NoActiveModel:
+        return None
+    except DomainError as exc:
+        return {"note": f"Not scored after the load: {exc}"}
+    return {"scored": result.n_scored, "as_of": str(result.as_of), "tiers": dict(result.tiers)}

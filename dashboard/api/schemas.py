@@ -254,3 +254,4 @@ class IngestReport(Answer):
     rows_rejected: int
     rows_duplicate: int
     message: str
+    scoring: dict[str, Any] | None = Field(None, description="Students scored per tier after the load, or a note.")

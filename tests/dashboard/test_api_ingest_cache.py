@@ -72,6 +72,20 @@ def test_admin_ingests_a_file_and_gets_the_run_report(app, empty, users, tmp_pat
         ("api-load.csv", "succeeded", "api"), ("api-load.csv", "skipped", "api")]
 
 
+def test_an_api_load_is_scored_by_the_active_model_like_the_cli(app, empty, users, tmp_path, test_settings):
+    from ml.train import train_and_register
+
+    client, headers = make_client(app), token_of(empty, users["admin"].email)
+    first = upload(client, headers, write_school(tmp_path / "s1.csv", 60, seed=5, years=2), school="Score School")
+    assert first.get_json()["scoring"] is None  # no model yet: the load alone
+    train_and_register(empty, test_settings, seed=0)
+    second = upload(client, headers, write_school(tmp_path / "s2.csv", 20, seed=6, years=2), school="Score Two")
+    scoring = second.get_json()["scoring"]
+    with empty.begin() as s:
+        runs = s.execute(text("SELECT count(*), max(n_scored) FROM scoring_runs")).one()
+    assert runs[0] == 1 and scoring["scored"] == runs[1] > 0 and sum(scoring["tiers"].values()) == scoring["scored"]
+
+
 def test_ingest_refuses_non_admins_and_bad_files_with_a_sentence(app, empty, users, tmp_path):
     client = make_client(app)
     staff = upload(client, token_of(empty, users["staff"].email), write_school(tmp_path / "x.csv", 5, seed=1))
