@@ -42,8 +42,12 @@ def cache_config(settings: Settings) -> dict[str, Any]:
 
 
 def install_cache(server: Flask, settings: Settings) -> None:
-    """Bind the cache to ``server``."""
-    cache.init_app(server, config=cache_config(settings))
+    """Bind the cache to ``server`` (a worker-local cache, with a warning, when the cache folder cannot be made)."""
+    try:
+        cache.init_app(server, config=cache_config(settings))
+    except OSError as exc:
+        log.warning("cache folder unusable (%s): each worker keeps its own cache", type(exc).__name__)
+        cache.init_app(server, config={"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": TIMEOUT_S})
 
 
 def cache_key(name: str, viewer: Viewer, filters: Filters, version: str, extra: dict[str, Any]) -> str:

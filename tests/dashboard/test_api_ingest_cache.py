@@ -212,3 +212,11 @@ def test_with_redis_workers_share_the_cache_and_the_rate_limit(test_settings, em
     cached = client.keys("studentperf:answer:*")
     assert cached  # the answer was kept in Redis, where every worker finds it
     client.delete(*cached)
+
+
+def test_an_unusable_cache_folder_does_not_stop_the_app(test_settings, tmp_path, database, users):
+    blocker = tmp_path / "home"
+    blocker.write_text("a file where the data folder should be", encoding="utf-8")
+    app = create_app(test_settings.with_(home=blocker))
+    client = make_client(app)
+    assert client.get("/api/v1/me", headers=token_of(database, users["staff"].email)).status_code == 200
