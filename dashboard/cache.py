@@ -3,14 +3,18 @@
 Redis (``RedisCache``) when ``REDIS_URL`` is set, else a file cache under ``STUDENTPERF_HOME/cache`` that the
 workers of one machine share. A key is the question, the viewer's scope (:meth:`Viewer.scope_key`), the filters
 and the data version (:func:`services.data_version.data_version`, read in the request's own session), which every
-load and scoring run changes: an answer computed before a load is never served after it. If the cache fails
+load and scoring run changes: an answer computed before a load is never served after it. The service module's
+source is in the key too, so a deploy that changes an answer's shape never unpickles an old one. If the cache fails
 (Redis down), the answer is computed as if there were no cache.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -72,9 +76,21 @@ def _set(key: str, value: Any) -> None:
         log.warning("cache unavailable, answer not kept: %s", type(exc).__name__)
 
 
+@functools.cache
+def code_version(module_name: str) -> str:
+    """A fingerprint of a service module's source: a deploy that changes an answer's shape never reads old entries."""
+    module = sys.modules.get(module_name)
+    try:
+        source = inspect.getsource(module) if module is not None else module_name
+    except (OSError, TypeError):
+        source = module_name
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
 def shared_answer(service: Callable[..., T], *, session: Session, viewer: Viewer, filters: Filters, **extra: Any) -> T:
     """``service(session=, viewer=, filters=, **extra)``, from the cache when the same scope asked since the last load."""
-    key = cache_key(f"{service.__module__}.{service.__qualname__}", viewer, filters, data_version(session), extra)
+    name = f"{service.__module__}.{service.__qualname__}@{code_version(service.__module__)}"
+    key = cache_key(name, viewer, filters, data_version(session), extra)
     value = _get(key)
     if value is _MISS:
         value = service(session=session, viewer=viewer, filters=filters, **extra)
