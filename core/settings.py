@@ -71,6 +71,7 @@ class Settings:
     mail_from: str = "studentperf@localhost"  # the digest's sender
     public_url: str | None = None  # e.g. https://analytics.school.example: the digest's links start with it
     upload_max_mb: int = 40  # /admin/uploads: the most one upload may hold (all its files), in megabytes
+    api_rate_limit: str = "600/minute"  # per user (session or API token) on /api/v1, Flask-Limiter notation
 
     def __post_init__(self) -> None:
         if self.log_format not in LOG_FORMATS:
@@ -109,6 +110,7 @@ class Settings:
             mail_from=env.get("MAIL_FROM") or "studentperf@localhost",
             public_url=(env.get("PUBLIC_URL") or "").rstrip("/") or None,
             upload_max_mb=_int(env, "UPLOAD_MAX_MB", 40),
+            api_rate_limit=env.get("API_RATE_LIMIT") or "600/minute",
         )
 
     def with_(self, **changes: object) -> Settings:

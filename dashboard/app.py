@@ -15,6 +15,7 @@ from dashboard import jobs, shell
 from dashboard.admin import install_admin_guard
 from dashboard.api import register_api
 from dashboard.auth import auth_bp, login_manager
+from dashboard.cache import install_cache
 from dashboard.deps import DB_KEY, SETTINGS_KEY
 from dashboard.errors import register_error_handlers
 from dashboard.ops import add_ops_routes, install_request_id
@@ -48,7 +49,8 @@ def create_app(settings: Settings) -> Flask:
     server.extensions[DB_KEY] = open_database(settings, required=False)
     login_manager.init_app(server)
     server.register_blueprint(auth_bp)
-    register_api(server)
+    install_cache(server, settings)
+    register_api(server, settings)
     server.add_url_rule("/healthz", "healthz", healthz)
     public_ops = add_ops_routes(server, metrics_enabled=settings.metrics_enabled)
     jobs.configure(settings)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import re
 import secrets
 import time
@@ -22,6 +23,7 @@ from urllib.parse import quote, urlsplit
 from flask import Flask, Response, current_app, g, jsonify, redirect, request, session
 from flask_login import current_user, logout_user
 from sqlalchemy.exc import InterfaceError, OperationalError
+from werkzeug.http import HTTP_STATUS_CODES
 
 from core.errors import Unavailable
 from core.settings import Settings
@@ -96,13 +98,31 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
+API_PAGES = frozenset({"/api/v1/docs"})  # the API's pages for people: a login page, not a 401, when logged out
+
+
 def wants_json() -> bool:
     """True for API, Dash-internal and non-GET requests (they get JSON, never a page)."""
+    if request.method == "GET" and request.path in API_PAGES:
+        return False
     return request.method != "GET" or request.path.startswith(("/_", "/api/"))
 
 
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_json(message: str, status: int, **extra: object) -> Response:
+    """An RFC 9457 problem (``type``, ``title``, ``status``, ``detail``: the sentence), ``error`` kept for old clients."""
+    body = {"type": "about:blank", "title": HTTP_STATUS_CODES.get(status, "Error"), "status": status,
+            "detail": message, "error": message, **extra}
+    response = current_app.response_class(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    return response
+
+
 def error_json(message: str, status: int, **extra: object) -> Response:
-    """A JSON error with one sentence."""
+    """A JSON error with one sentence (a problem+json document on ``/api/``)."""
+    if request.path.startswith("/api/"):
+        return problem_json(message, status, **extra)
     response = jsonify({"error": message, "status": status, **extra})
     response.status_code = status
     return response

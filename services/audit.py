@@ -17,6 +17,7 @@ LOGIN_THROTTLED = "login.throttled"
 LOGOUT = "logout"
 STUDENT_VIEW = "student.view"
 STUDENT_LIST = "student.list"
+STUDENT_DENIED = "student.denied"  # a look-up of a student outside the scope (or unknown): answered 404
 EXPORT = "export"
 UPLOAD = "upload"
 USER_ADD = "user.add"

@@ -29,6 +29,12 @@ class Viewer:
         """Admins and staff see the whole school; teachers only their classes."""
         return self.role in (ADMIN, STAFF)
 
+    def scope_key(self) -> str:
+        """What the viewer may see, as text for cache keys: the role, and a teacher's sorted class ids."""
+        if self.sees_everything:
+            return self.role
+        return f"{self.role}:{','.join(str(c) for c in sorted(self.class_ids))}"
+
     def class_clause(self, class_id_column: ColumnElement) -> ColumnElement[bool]:
         """SQL condition restricting ``class_id_column`` to this viewer's classes."""
         if self.sees_everything:

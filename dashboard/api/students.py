@@ -1,38 +1,45 @@
-"""``GET /api/v1/students`` (paged, scoped) and ``GET /api/v1/students/<id>`` (404 outside scope)."""
+"""``GET /api/v1/students`` (paged, scoped) and ``GET /api/v1/students/<id>`` (404 outside scope); both audited."""
 
 from __future__ import annotations
 
 from flask import Response, jsonify
 
-from dashboard.api import api_bp, int_arg
+from dashboard.api import api_bp, paging
+from dashboard.api.auditing import denied_audited, record_list, record_view
+from dashboard.api.schemas import Student, StudentList, StudentsQuery, parse_query
+from dashboard.api.spec import documented
 from dashboard.auth import current_viewer
 from dashboard.deps import read_session
-from dashboard.security import client_address
-from services import audit, students
+from services import students
+
+TAGS = ["students"]
 
 
 @api_bp.get("/students")
+@documented(query=StudentsQuery, resp={"HTTP_200": StudentList}, tags=TAGS)
 def list_students() -> Response:
-    """A page of the students the viewer may see (``page``, ``per_page``, ``class_id``)."""
+    """A page of the students you may see, ordered by class then name."""
     viewer = current_viewer()
-    page, per_page = int_arg("page", 1), int_arg("per_page", 50)
+    query = parse_query(StudentsQuery)
     with read_session() as s:
-        result = students.list_students(session=s, viewer=viewer, page=page, per_page=per_page, class_id=int_arg("class_id", None))
-    return jsonify(
-        {
-            "items": [row.to_dict() for row in result.items],
-            "total": result.total,
-            "page": result.page,
-            "per_page": result.per_page,
-        }
-    )
+        result = students.list_students(session=s, viewer=viewer, page=query.page, per_page=query.per_page,
+                                        class_id=query.class_id)
+        record_list(s, viewer, what="students", rows=len(result.items),
+                    filters=query.model_dump(exclude_defaults=True, mode="json"))
+    offset = (result.page - 1) * result.per_page
+    return jsonify({
+        "items": [row.to_dict() for row in result.items], "per_page": result.per_page,
+        **paging(result.total, result.per_page, offset, {"page": result.page + 1}),
+    })
 
 
 @api_bp.get("/students/<int:student_id>")
+@documented(resp={"HTTP_200": Student}, tags=TAGS)
 def get_student(student_id: int) -> Response:
-    """One student's summary; the view is recorded in the audit log."""
+    """One student's summary line (404, the same for an unknown id and one outside your scope)."""
     viewer = current_viewer()
     with read_session() as s:
-        row = students.get_student(session=s, viewer=viewer, student_id=student_id)
-        audit.record(s, action=audit.STUDENT_VIEW, user_id=viewer.user_id, actor=viewer.email, target=str(student_id), address=client_address())
+        row = denied_audited(viewer, student_id, "student",
+                             lambda: students.get_student(session=s, viewer=viewer, student_id=student_id))
+        record_view(s, viewer, student_id, what="student")
     return jsonify(row.to_dict())

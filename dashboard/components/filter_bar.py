@@ -21,6 +21,7 @@ from dash import Input, Output, State, callback, dcc, html
 from core.errors import Forbidden
 from dashboard import ids
 from dashboard.auth import current_viewer
+from dashboard.cache import shared_answer
 from dashboard.components.empty import empty_state
 from dashboard.deps import read_session
 from services.filters import (
@@ -55,10 +56,10 @@ def _parse(query: Mapping[str, Any] | None) -> ParsedFilters:
 
 
 def ask(service: Callable[..., T], query: str | None, **extra: Any) -> T:
-    """Answer one filtered question for the logged-in viewer: ``service(session=, viewer=, filters=, **extra)``."""
+    """Answer one filtered, shared question for the logged-in viewer (cached per scope, filters and data version)."""
     filters, viewer = read_filters(query), current_viewer()
     with read_session() as session:
-        return service(session=session, viewer=viewer, filters=filters, **extra)
+        return shared_answer(service, session=session, viewer=viewer, filters=filters, **extra)
 
 
 def no_match(container_id: str) -> html.Div:

@@ -39,7 +39,8 @@ from webtools import (  # noqa: E402
 @pytest.fixture(scope="session")
 def test_settings(settings: Settings) -> Settings:
     """Settings of the web tests (the test database, a test secret, plain-HTTP cookies)."""
-    return settings.with_(secure_cookies=False, demo_mode=False)
+    # a rate limit no test reaches by accident (test_api_v1 checks the limit with an app of its own)
+    return settings.with_(secure_cookies=False, demo_mode=False, api_rate_limit="100000/minute")
 
 
 @pytest.fixture(scope="session")

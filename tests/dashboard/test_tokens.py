@@ -83,7 +83,10 @@ def test_teachers_token_gets_404_for_another_class_like_a_missing_id(app, databa
     outside = client.get(f"/api/v1/students/{other}", headers=_bearer(token))
     absent = client.get(f"/api/v1/students/{missing}", headers=_bearer(token))
     assert outside.status_code == absent.status_code == 404
-    assert outside.get_json() == absent.get_json() == {"error": "No such student in your classes.", "status": 404}
+    sentence = "No such student in your classes."
+    assert outside.get_json() == absent.get_json() == {
+        "type": "about:blank", "title": "Not Found", "status": 404, "detail": sentence, "error": sentence}
+    assert outside.mimetype == absent.mimetype == "application/problem+json"
     admin_token = _token(database, users["admin"].email)
     assert client.get(f"/api/v1/students/{other}", headers=_bearer(admin_token)).status_code == 200
 
@@ -166,15 +169,15 @@ def test_token_works_on_the_api_only(app, database):
 def test_token_requests_need_no_csrf_but_session_requests_do(app, database, admin_client):
     user = make_user(database, "tok-csrf@test.example", "staff")
     token = _token(database, user.email)
-    no_such_endpoint = "There is no such API endpoint."
+    no_such_endpoint = "This address accepts only GET."  # 405: past the guard
     by_token = make_client(app).post("/api/v1/me", headers=_bearer(token))
-    assert by_token.status_code == 404 and by_token.get_json()["error"] == no_such_endpoint  # past the guard
+    assert by_token.status_code == 405 and by_token.get_json()["error"] == no_such_endpoint  # past the guard
     by_session = admin_client.post("/api/v1/me")
     assert by_session.status_code == 403 and by_session.get_json()["error"] == CSRF_MISSING
     with admin_client.session_transaction() as flask_session:
         csrf = flask_session["_csrf"]
     with_csrf = admin_client.post("/api/v1/me", headers={CSRF_HEADER: csrf})
-    assert with_csrf.status_code == 404 and with_csrf.get_json()["error"] == no_such_endpoint
+    assert with_csrf.status_code == 405 and with_csrf.get_json()["error"] == no_such_endpoint
 
 
 def test_token_creation_refuses_bad_input(database):
