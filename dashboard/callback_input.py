@@ -30,7 +30,8 @@ PROPERTY_KINDS: dict[str, str] = {
     "n_clicks": COUNT, "n_intervals": COUNT, "page_current": COUNT, "is_open": FLAG,
 }
 """Properties whose values the product reads as one kind, whichever component they belong to."""
-STORE_KINDS: dict[tuple[str, str], str] = {(ids.FILTER_QUERY, "data"): TEXT, (ids.STUDENT_ID, "data"): TEXT}
+STORE_KINDS: dict[tuple[str, str], str] = {(ids.FILTER_QUERY, "data"): TEXT, (ids.STUDENT_ID, "data"): TEXT,
+                                           (ids.RISK_INDICATOR, "value"): TEXT}
 """Stores that hold one kind of value (the canonical query string, the student id from the address)."""
 
 

@@ -46,6 +46,7 @@ KPI_CARD = "kpi-card"  # prefix: kpi-card-students, kpi-card-pass-rate, ...
 # --------------------------------------------------------------------------- at-risk list page
 RISK_PAGE = "risk-page"
 RISK_TIER = "risk-tier"  # the tier filter (All / High / Moderate / Low)
+RISK_INDICATOR = "risk-indicator"  # the indicator filter (``ind=`` in the address: any, high-none, a key, a segment)
 RISK_ROSE = "risk-rose"  # the "rose since last run" switch (``rose=1`` in the address)
 RISK_TABLE = "risk-table"  # DataTable with server-side paging and sorting
 RISK_TABLE_AREA = "risk-table-area"  # hidden when the empty state shows
@@ -66,3 +67,5 @@ STUDENT_HISTORY_GRAPH = "student-history-graph"
 STUDENT_RISK_HISTORY = "student-risk-history"  # the risk in every scoring run, with its likely range
 STUDENT_RISK_HISTORY_GRAPH = "student-risk-history-graph"
 STUDENT_NOT_FOUND = "student-not-found"
+STUDENT_INDICATORS = "student-indicators"  # the early-warning indicators with their values
+STUDENT_PDF = "student-pdf"  # the "Download PDF" link
