@@ -15,6 +15,7 @@ from dashboard.auth import auth_bp, login_manager
 from dashboard.deps import DB_KEY, SETTINGS_KEY
 from dashboard.errors import register_error_handlers
 from dashboard.ops import add_ops_routes, install_request_id
+from dashboard.reports import register_reports
 from dashboard.security import (
     add_security_headers,
     configure_cookies,
@@ -45,6 +46,7 @@ def create_app(settings: Settings) -> Flask:
     login_manager.init_app(server)
     server.register_blueprint(auth_bp)
     register_api(server)
+    register_reports(server)  # the PDF downloads (profile, school report)
     server.add_url_rule("/healthz", "healthz", healthz)
     public_ops = add_ops_routes(server, metrics_enabled=settings.metrics_enabled)
     dash_app = server.extensions[DASH_KEY] = mount_dash(server)

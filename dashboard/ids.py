@@ -23,6 +23,8 @@ OVERVIEW_DISTRIBUTION = "overview-distribution"
 OVERVIEW_DISTRIBUTION_GRAPH = "overview-distribution-graph"
 OVERVIEW_TRENDS = "overview-trends"
 OVERVIEW_TRENDS_GRAPH = "overview-trends-graph"
+OVERVIEW_SEGMENTS = "overview-segments"  # students per combination of indicators, each a link to the filtered list
+OVERVIEW_REPORT = "overview-report"  # the "Download report" link (a PDF of the current filters)
 
 # --------------------------------------------------------------------------- study-hours page
 STUDY_PAGE = "study-page"

@@ -275,5 +275,17 @@ def segments(*, session: Session, viewer: Viewer, filters: Filters | None = None
     return Segments(items, sum(s.n for s in items), pass_threshold, note)
 
 
+def share_words(share: float | None) -> str:
+    """A share in words for teachers: ``all``, ``none``, a whole percent, ``under 1 %``/``over 99 %`` (``–``: withheld)."""
+    if share is None:
+        return "–"
+    if share >= 1:
+        return "all"
+    if share <= 0:
+        return "none"
+    points = round(share * 100)
+    return "under 1 %" if points < 1 else "over 99 %" if points > 99 else f"{points} %"
+
+
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
