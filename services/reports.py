@@ -22,7 +22,7 @@ import reportlab
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.lineplots import LinePlot
-from reportlab.graphics.shapes import Drawing, String
+from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -83,13 +83,21 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
+GREEK = str.maketrans({"ρ": "rho", "η": "eta", "ε": "epsilon", "χ": "chi"})
+"""Letters the embedded font has no glyph for, spelt out (the statistics captions use them)."""
+
+
 def _esc(text: Any) -> str:
-    """Text safe inside a ReportLab paragraph (its mini-markup): ``&``, ``<`` and ``>`` escaped."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text safe inside a ReportLab paragraph (its mini-markup escaped) and printable in the embedded font."""
+    return str(text).translate(GREEK).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _table(rows: Sequence[Sequence[Any]], widths: Sequence[float], header: bool = True) -> Table:
-    table = Table([[_esc(c) for c in r] for r in rows], colWidths=list(widths), hAlign="LEFT")
+    st = _styles()
+    cell = ParagraphStyle("cell", parent=st["body"], fontSize=8.5, leading=10.5, spaceAfter=0)
+    head = ParagraphStyle("head", parent=cell, fontName=BOLD)
+    cells = [[Paragraph(_esc(c), head if header and i == 0 else cell) for c in r] for i, r in enumerate(rows)]
+    table = Table(cells, colWidths=list(widths), hAlign="LEFT")
     style = [("FONT", (0, 0), (-1, -1), FONT, 8.5), ("TEXTCOLOR", (0, 0), (-1, -1), INK),
              ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#d9dee3")), ("VALIGN", (0, 0), (-1, -1), "TOP"),
              ("BOTTOMPADDING", (0, 0), (-1, -1), 3), ("TOPPADDING", (0, 0), (-1, -1), 2)]
@@ -119,7 +127,7 @@ def _build(story: list[Any], title: str) -> bytes:
 
 
 def line_chart(series: dict[str, list[tuple[float, float]]], *, y_max: float | None = None, width: float = 170 * mm,
-               height: float = 42 * mm, y_label: str = "") -> Drawing:
+               height: float = 42 * mm) -> Drawing:
     """Lines over weeks (x: week number), one per series (the first is the student, in blue), with a legend."""
     _register_fonts()
     drawing = Drawing(width, height)
@@ -146,8 +154,6 @@ def line_chart(series: dict[str, list[tuple[float, float]]], *, y_max: float | N
     legend.colorNamePairs = [(palette[i % len(palette)], name) for i, name in enumerate(series)]
     legend.alignment = "right"
     drawing.add(legend)
-    if y_label:
-        drawing.add(String(0, height - 8, y_label, fontName=FONT, fontSize=7, fillColor=MUTED))
     return drawing
 
 
@@ -203,7 +209,7 @@ def _history_charts(p: StudentProfile, st: dict[str, ParagraphStyle]) -> list[An
                                 st["small"])]
     for title, own, klass, scale, top in charts:
         series = {"Student": _series(p.history, own, scale), "Class mean": _series(p.history, klass, scale)}
-        out.append(KeepTogether([Paragraph(_esc(title), st["body"]), line_chart(series, y_max=top, y_label=title)]))
+        out.append(KeepTogether([Paragraph(_esc(title), st["body"]), line_chart(series, y_max=top)]))
     return out
 
 
@@ -330,11 +336,11 @@ def _segments(result: Segments, st: dict[str, ParagraphStyle]) -> list[Any]:
     rows = [["Indicators", "Students", f"Pass rate (at least {result.pass_mark:g})", "Mean score"]]
     rows += [[s.words, f"{s.n:,}" + ("" if s.comparable else " (small)"), share_words(s.pass_rate),
               "–" if s.mean_score is None else f"{s.mean_score:.1f}"] for s in result.items]
-    flagged = [s for s in result.items if s.keys]
-    largest = max(flagged, key=lambda s: s.n, default=None)
-    advice = ("Recommendation: no student has an indicator; keep monitoring." if largest is None else
-              f"Recommendation: start with the largest flagged group, {largest.words.lower()} ({largest.n:,} "
-              f"students, pass rate {share_words(largest.pass_rate)}), and review it each month.")
+    flagged = [s for s in result.items if s.keys and s.comparable and s.pass_rate is not None]
+    first = min(flagged, key=lambda s: (s.pass_rate, -s.n), default=None)  # the lowest pass rate, then the largest
+    advice = ("Recommendation: no group of 10 or more students has an indicator; keep monitoring." if first is None
+              else f"Recommendation: start with the flagged group that passes least, {first.words.lower()} "
+                   f"({first.n:,} students, {share_words(first.pass_rate)} passing), and review it each month.")
     out += [_table(rows, (80 * mm, 24 * mm, 40 * mm, 30 * mm)),
             Paragraph(_esc(f"Table 1. {result.note}"), st["small"]), Paragraph(_esc(advice), st["rec"])]
     return out
@@ -371,10 +377,10 @@ def school_report_pdf(*, session: Session, viewer: Viewer, filters: Filters | No
                         Paragraph(_esc(f"{_scope_words(viewer, filters)} · prepared {today:%d %b %Y}"), st["small"]),
                         Paragraph("Key figures", st["h2"]), _table(_kpi_rows(kpis), (110 * mm, 60 * mm)),
                         Spacer(1, 3), Paragraph(_esc(_kpi_advice(kpis)), st["rec"])]
-    story += _distribution(session, viewer, filters, st, pass_threshold)
-    story += _study(session, viewer, filters, st)
-    story += _sports(session, viewer, filters, st)
-    story += _segments(segments(session=session, viewer=viewer, filters=filters, pass_threshold=pass_threshold), st)
+    sections = [_distribution(session, viewer, filters, st, pass_threshold), _study(session, viewer, filters, st),
+                _sports(session, viewer, filters, st),
+                _segments(segments(session=session, viewer=viewer, filters=filters, pass_threshold=pass_threshold), st)]
+    story += [KeepTogether(section) for section in sections]  # a heading never apart from its chart
     story.append(Paragraph(_esc("Every figure is an association in this school's own data, not proof of cause; "
                                 "groups of fewer than 10 students are too small to compare."), st["small"]))
     return PdfDocument(_build(story, "School report"), f"school-report-{today.isoformat()}.pdf", "school report")
