@@ -4,6 +4,7 @@ indicator", one indicator, a segment), the name link that keeps the list's addre
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import quote
 
 import pytest
@@ -112,3 +113,31 @@ def test_a_hostile_indicator_value_is_refused_with_a_sentence(users, client_for,
               (ids.RISK_TABLE, "sort_by", DEFAULT_SORT), (ids.RISK_ROSE, "value", []), (ids.RISK_INDICATOR, "value", 5)]
     r = dash_post(client_for("admin"), pages.TABLE_OUTPUTS, inputs)
     assert r.status_code == 400 and "must be text" in json.dumps(r.get_json() or r.get_data(as_text=True))
+
+
+def test_the_overview_segments_link_each_combination_to_its_list(risk_school, database, users, client_for,
+                                                                 dash_post) -> None:
+    key = [f"{ids.OVERVIEW_SEGMENTS}.children", f"{ids.OVERVIEW_REPORT}.href"]
+    r = dash_post(client_for("admin"), key, [(ids.FILTER_QUERY, "data", "?grade=10&from=2025-09-01")])
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+    response = r.get_json()["response"]
+    body = json.dumps(response[ids.OVERVIEW_SEGMENTS]["children"])
+    assert response[ids.OVERVIEW_REPORT]["href"] == "/reports/school.pdf?grade=10&from=2025-09-01"
+    assert "Students by indicators" in body and "Pass rate" in body and "100.0 %" not in body
+    hrefs = set(re_hrefs(body))
+    assert hrefs and all(h.startswith("/at-risk?grade=10&ind=is-") for h in hrefs)  # the week range is left out
+    assert "/at-risk?grade=10&ind=is-none" in hrefs
+    with database.begin() as s:
+        n = s.execute(text("SELECT count(*) FROM student_summary WHERE grade_level = 10")).scalar_one()
+    counts = [int(c.replace(",", "")) for c in re_counts(body)]
+    assert sum(counts) == n
+
+
+def re_hrefs(body: str) -> list[str]:
+    """The link targets in a JSON-dumped layout."""
+    return re.findall(r'"href": "([^"]+)"', body)
+
+
+def re_counts(body: str) -> list[str]:
+    """The student counts of the segment rows (the second cell of each row)."""
+    return re.findall(r'"children": "([0-9,]+)(?: \(small group\))?", "className": "text-end"', body)
