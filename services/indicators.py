@@ -29,6 +29,7 @@ ABSENCE, GRADES, STUDY = "absence", "grades", "study"
 KEYS = (ABSENCE, GRADES, STUDY)
 """The indicators, in the order every surface lists them (their short names in URLs)."""
 LABELS = {ABSENCE: "Chronic absence", GRADES: "Course performance", STUDY: "Low study time"}
+SHORT_LABELS = {ABSENCE: "Absence", GRADES: "Grades", STUDY: "Low study"}  # in a narrow table column
 ICONS = {ABSENCE: "⊘", GRADES: "↓", STUDY: "◔"}  # a shape beside the words, never alone
 COLUMNS = {ABSENCE: SI.chronic_absence, GRADES: SI.course_performance, STUDY: SI.low_study}
 ANY, NONE, HIGH_NONE = "any", "none", "high-none"

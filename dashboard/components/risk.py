@@ -34,7 +34,7 @@ from services.at_risk import (
     ScoringRun,
     percent_words,
 )
-from services.indicators import ICONS, LABELS, Indicator
+from services.indicators import ICONS, SHORT_LABELS, Indicator
 from services.profile import StudentProfile
 
 TIER_SYMBOLS = {HIGH: "▲", MODERATE: "◆", LOW: "●"}
@@ -99,8 +99,8 @@ def _student_cell(row: RiskRow, back: str = LIST_PATH) -> str:
 
 
 def indicator_words(keys: tuple[str, ...]) -> str:
-    """The indicators that are on, one per line, each as its shape and words (``⊘ Chronic absence``), or a dash."""
-    return "\n".join(f"{ICONS[k]} {LABELS[k]}" for k in keys) or "–"
+    """The indicators that are on, one per line, each as its shape and short name (``⊘ Absence``), or a dash."""
+    return "\n".join(f"{ICONS[k]} {SHORT_LABELS[k]}" for k in keys) or "–"
 
 
 def _reason_words(reason: str) -> str:
@@ -144,10 +144,10 @@ def risk_table(sort_by: list[dict[str, str]]) -> dash_table.DataTable:
         style_cell={"textAlign": "left", "padding": "0.45rem 0.6rem", "whiteSpace": "normal", "height": "auto",
                     "fontFamily": FONT, "fontSize": "0.9rem", "cursor": "pointer", "verticalAlign": "top"},
         style_cell_conditional=[
-            {"if": {"column_id": "reasons"}, "minWidth": "16rem", "maxWidth": "30rem", "fontSize": "0.8rem",
+            {"if": {"column_id": "reasons"}, "minWidth": "16rem", "maxWidth": "22rem", "fontSize": "0.8rem",
              "whiteSpace": "pre-line", "color": "#3e4751"},
             {"if": {"column_id": "student"}, "minWidth": "11rem"},
-            {"if": {"column_id": "indicators"}, "minWidth": "9rem", "fontSize": "0.8rem", "whiteSpace": "pre-line"},
+            {"if": {"column_id": "indicators"}, "fontSize": "0.8rem", "whiteSpace": "pre"},
             *({"if": {"column_id": c}, "textAlign": "right", "fontVariantNumeric": "tabular-nums"}
               for c in ("grade", "probability", "latest_score", "attendance")),
         ],

@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from dashboard import ids
 from db.database import Database
-from services.indicators import LABELS
+from services.indicators import LABELS, SHORT_LABELS
 from services.users import add_user
 from tests.browser import test_risk_browser as risk
 from tests.browser.browsing import LAPTOP, PASSWORD, base_url, log_in
@@ -49,11 +49,11 @@ def _cells(dash_duo) -> list[str]:  # noqa: ANN001
 def test_the_list_shows_indicator_words_and_filters_by_any_indicator(dash_duo, scored: ScoredSchool) -> None:
     log_in(dash_duo, scored.dash_app, scored.emails["admin"], "/at-risk", LAPTOP)
     cells = _cells(dash_duo)
-    assert any(LABELS["absence"] in c for c in cells) or any(LABELS["grades"] in c for c in cells)
+    assert any(SHORT_LABELS["absence"] in c for c in cells) or any(SHORT_LABELS["grades"] in c for c in cells)
     dash_duo.select_dcc_dropdown(f"#{ids.RISK_INDICATOR}", value="Any indicator")
     WebDriverWait(dash_duo.driver, 20).until(lambda d: _query(d).get("ind") == ["any"])
     WebDriverWait(dash_duo.driver, 20).until(lambda d: all(c != "–" for c in _cells(dash_duo)))
-    assert all(any(label in c for label in LABELS.values()) for c in _cells(dash_duo))
+    assert all(any(label in c for label in SHORT_LABELS.values()) for c in _cells(dash_duo))
 
 
 def test_a_click_on_a_segment_opens_the_list_filtered_to_it(dash_duo, scored: ScoredSchool) -> None:
@@ -62,7 +62,7 @@ def test_a_click_on_a_segment_opens_the_list_filtered_to_it(dash_duo, scored: Sc
     links = f"#{ids.OVERVIEW_SEGMENTS} a.segment-link"
     WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, links))
     link = next(a for a in driver.find_elements(By.CSS_SELECTOR, links) if "+" in a.text)  # a combination
-    wanted = [label for label in LABELS.values() if label in link.text]
+    wanted = [SHORT_LABELS[k] for k, label in LABELS.items() if label in link.text]
     assert len(wanted) >= 2
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", link)  # charts
     # still loading above it may shift the page under a pointer click: a tap on the link itself, as a user would

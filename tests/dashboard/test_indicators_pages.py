@@ -14,7 +14,7 @@ pytest.importorskip("dash")
 
 from dashboard import ids  # noqa: E402
 from dashboard.components.risk import DEFAULT_SORT, PAGE_SIZE  # noqa: E402
-from services.indicators import LABELS  # noqa: E402
+from services.indicators import SHORT_LABELS  # noqa: E402
 from tests.dashboard import test_risk_pages as pages  # noqa: E402
 
 risk_school = pages.risk_school  # 200 generated students ingested through the ETL (indicators computed), scored
@@ -59,7 +59,7 @@ def test_the_list_shows_indicator_words_and_filters_by_them(risk_school, databas
     assert len(every) >= pages.N_STUDENTS
     stored = {i: f for i, f in flags(database).items() if i in {r["id"] for r in every}}  # the scored students
     for row in every:
-        shown = [LABELS[k] in row["indicators"] for k in ("absence", "grades", "study")]
+        shown = [SHORT_LABELS[k] in row["indicators"] for k in ("absence", "grades", "study")]
         assert tuple(shown) == stored[row["id"]], row
         assert (row["indicators"] == NONE_SHOWN) == (not any(stored[row["id"]]))
     anyone = rows_for(client, dash_post, "any")
