@@ -141,3 +141,16 @@ def re_hrefs(body: str) -> list[str]:
 def re_counts(body: str) -> list[str]:
     """The student counts of the segment rows (the second cell of each row)."""
     return re.findall(r'"children": "([0-9,]+)(?: \(small group\))?", "className": "text-end"', body)
+
+
+def test_the_export_follows_the_indicator_filter(risk_school, users, client_for, dash_post) -> None:
+    import csv
+    import io
+
+    r = dash_post(client_for("admin"), f"{ids.RISK_DOWNLOAD}.data", [(ids.RISK_DOWNLOAD_BUTTON, "n_clicks", 1)],
+                  state=[(ids.FILTER_QUERY, "data", ""), (ids.RISK_TIER, "value", "all"),
+                         (ids.RISK_TABLE, "sort_by", DEFAULT_SORT), (ids.RISK_INDICATOR, "value", "absence")])
+    data = r.get_json()["response"][ids.RISK_DOWNLOAD]["data"]
+    assert re.fullmatch(r"at-risk_absence_\d{4}-\d\d-\d\d\.csv", data["filename"]), data["filename"]
+    rows = list(csv.DictReader(io.StringIO(data["content"][1:])))
+    assert rows and all("Chronic absence" in row["indicators"] for row in rows)
