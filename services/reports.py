@@ -30,8 +30,10 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from db.models import School, SchoolClass
 from ml.score import HIGH
 from services.effects import sports_effect, study_hours_effect
 from services.indicators import Segments, segments, share_words
@@ -346,10 +348,16 @@ def _segments(result: Segments, st: dict[str, ParagraphStyle]) -> list[Any]:
     return out
 
 
-def _scope_words(viewer: Viewer, filters: Filters) -> str:
-    parts = [f"school {filters.school_id}" if filters.school_id else "",
-             f"grade {filters.grade_level}" if filters.grade_level else "",
-             f"class {filters.class_id}" if filters.class_id else "",
+def _name(session: Session, column: Any, key: Any, value: int | None) -> str | None:
+    """The name of a school or class the filters chose (None when none is chosen or it does not exist)."""
+    return None if value is None else session.scalar(select(column).where(key == value))
+
+
+def _scope_words(session: Session, viewer: Viewer, filters: Filters) -> str:
+    school = _name(session, School.name, School.id, filters.school_id)
+    klass = _name(session, SchoolClass.name, SchoolClass.id, filters.class_id)
+    parts = [school or "", f"grade {filters.grade_level}" if filters.grade_level else "",
+             f"class {klass}" if klass else "",
              f"study band {filters.study_band} h" if filters.study_band else "",
              f"attendance at least {filters.min_attendance * 100:g} %" if filters.min_attendance is not None else "",
              f"from {filters.date_from}" if filters.date_from else "", f"to {filters.date_to}" if filters.date_to else ""]
@@ -374,7 +382,7 @@ def school_report_pdf(*, session: Session, viewer: Viewer, filters: Filters | No
     st = _styles()
     kpis = kpi_summary(session=session, viewer=viewer, filters=filters, pass_threshold=pass_threshold)
     story: list[Any] = [Paragraph("School report", st["title"]),
-                        Paragraph(_esc(f"{_scope_words(viewer, filters)} · prepared {today:%d %b %Y}"), st["small"]),
+                        Paragraph(_esc(f"{_scope_words(session, viewer, filters)} · prepared {today:%d %b %Y}"), st["small"]),
                         Paragraph("Key figures", st["h2"]), _table(_kpi_rows(kpis), (110 * mm, 60 * mm)),
                         Spacer(1, 3), Paragraph(_esc(_kpi_advice(kpis)), st["rec"])]
     sections = [_distribution(session, viewer, filters, st, pass_threshold), _study(session, viewer, filters, st),

@@ -3,6 +3,8 @@ indicator", one indicator, a segment), the name link that keeps the list's addre
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from urllib.parse import quote
@@ -144,9 +146,6 @@ def re_counts(body: str) -> list[str]:
 
 
 def test_the_export_follows_the_indicator_filter(risk_school, users, client_for, dash_post) -> None:
-    import csv
-    import io
-
     r = dash_post(client_for("admin"), f"{ids.RISK_DOWNLOAD}.data", [(ids.RISK_DOWNLOAD_BUTTON, "n_clicks", 1)],
                   state=[(ids.FILTER_QUERY, "data", ""), (ids.RISK_TIER, "value", "all"),
                          (ids.RISK_TABLE, "sort_by", DEFAULT_SORT), (ids.RISK_INDICATOR, "value", "absence")])

@@ -110,6 +110,8 @@ def test_a_teachers_report_counts_only_their_classes(risk_school, users, client_
     mine = users["teacher"].class_ids[0]
     words, _ = pdf_text(client_for("teacher").get("/reports/school.pdf").data)
     assert "Students of your classes" in words
+    named, _ = pdf_text(client_for("teacher").get(f"/reports/school.pdf?class={mine}").data)
+    assert f"class {risk_school.names[mine]}" in named
     assert re.search(rf"Students\s+{risk_school.sizes[mine]}\b", words), words[:600]
 
 
