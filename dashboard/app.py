@@ -19,6 +19,7 @@ from dashboard.cache import install_cache
 from dashboard.deps import DB_KEY, SETTINGS_KEY
 from dashboard.errors import register_error_handlers
 from dashboard.ops import add_ops_routes, install_request_id
+from dashboard.reports import register_reports
 from dashboard.security import (
     add_security_headers,
     configure_cookies,
@@ -51,6 +52,7 @@ def create_app(settings: Settings) -> Flask:
     server.register_blueprint(auth_bp)
     install_cache(server, settings)
     register_api(server, settings)
+    register_reports(server)  # the PDF downloads (profile, school report)
     server.add_url_rule("/healthz", "healthz", healthz)
     public_ops = add_ops_routes(server, metrics_enabled=settings.metrics_enabled)
     jobs.configure(settings)

@@ -33,7 +33,8 @@ PROPERTY_KINDS: dict[str, str] = {
 STORE_KINDS: dict[tuple[str, str], str] = {(ids.FILTER_QUERY, "data"): TEXT, (ids.STUDENT_ID, "data"): TEXT,
                                            (ids.ADMIN_TICKET, "data"): TEXT, (ids.ADMIN_MAP_NAME, "value"): TEXT,
                                            (ids.ADMIN_MAP_BASE, "value"): TEXT, (ids.ADMIN_REJECTS_RUN, "value"): TEXT,
-                                           (ids.ADMIN_MODEL_VERSION, "value"): TEXT, (ids.ADMIN_MODEL_TICKET, "data"): TEXT}
+                                           (ids.ADMIN_MODEL_VERSION, "value"): TEXT, (ids.ADMIN_MODEL_TICKET, "data"): TEXT,
+                                           (ids.RISK_INDICATOR, "value"): TEXT}
 """Stores that hold one kind of value (the canonical query string, the student id from the address)."""
 WORKFLOW_TEXT = (ids.WF_INT_TYPE, ids.WF_INT_OWNER, ids.WF_INT_START, ids.WF_INT_REVIEW, ids.WF_INT_STATUS,
                  ids.WF_INT_OUTCOME, ids.WF_EDIT_WHICH, ids.WF_EDIT_STATUS, ids.WF_EDIT_REVIEW, ids.WF_EDIT_OUTCOME,

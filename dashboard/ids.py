@@ -23,6 +23,8 @@ OVERVIEW_DISTRIBUTION = "overview-distribution"
 OVERVIEW_DISTRIBUTION_GRAPH = "overview-distribution-graph"
 OVERVIEW_TRENDS = "overview-trends"
 OVERVIEW_TRENDS_GRAPH = "overview-trends-graph"
+OVERVIEW_SEGMENTS = "overview-segments"  # students per combination of indicators, each a link to the filtered list
+OVERVIEW_REPORT = "overview-report"  # the "Download report" link (a PDF of the current filters)
 
 # --------------------------------------------------------------------------- study-hours page
 STUDY_PAGE = "study-page"
@@ -46,6 +48,7 @@ KPI_CARD = "kpi-card"  # prefix: kpi-card-students, kpi-card-pass-rate, ...
 # --------------------------------------------------------------------------- at-risk list page
 RISK_PAGE = "risk-page"
 RISK_TIER = "risk-tier"  # the tier filter (All / High / Moderate / Low)
+RISK_INDICATOR = "risk-indicator"  # the indicator filter (``ind=`` in the address: any, high-none, a key, a segment)
 RISK_ROSE = "risk-rose"  # the "rose since last run" switch (``rose=1`` in the address)
 RISK_TABLE = "risk-table"  # DataTable with server-side paging and sorting
 RISK_TABLE_AREA = "risk-table-area"  # hidden when the empty state shows
@@ -161,3 +164,5 @@ ADMIN_MODEL_PROGRESS = "admin-model-progress"
 ADMIN_MODEL_PROGRESS_TEXT = "admin-model-progress-text"
 ADMIN_MODEL_JOB = "admin-model-job"  # dcc.Store: the retrain job's sentence
 ADMIN_MODEL_MESSAGE = "admin-model-message"
+STUDENT_INDICATORS = "student-indicators"  # the early-warning indicators with their values
+STUDENT_PDF = "student-pdf"  # the "Download PDF" link

@@ -446,6 +446,7 @@ DATA_TABLES = (
     "case_notes",
     "interventions",
     "student_stars",
+    "student_indicators",
     "scores",
     "assessments",
     "activity_participation",
@@ -616,3 +617,25 @@ class UserPreference(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     digest: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     last_digest_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+# --- indicators ---
+
+
+class StudentIndicator(Base):
+    """One row per student: the transparent early-warning indicators beside the model, refreshed with each load.
+
+    Each flag has the value it was decided on: ``attendance`` (mean rate to date, 0-1), ``running_grade`` (the
+    latest running grade) and ``grade_drop`` (points it fell over the last weeks; None with too little history),
+    ``study_hours`` (mean hours a week). Thresholds come from ``derivation_rules`` (``db.indicators``).
+    """
+
+    __tablename__ = "student_indicators"
+    __table_args__ = (Index("ix_student_indicators_flags", "chronic_absence", "course_performance", "low_study"),)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), primary_key=True)
+    attendance: Mapped[float | None] = mapped_column(Double)
+    chronic_absence: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    running_grade: Mapped[float | None] = mapped_column(Double)
+    grade_drop: Mapped[float | None] = mapped_column(Double)
+    course_performance: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    study_hours: Mapped[float | None] = mapped_column(Double)
+    low_study: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    updated_at: Mapped[dt.datetime] = _now()

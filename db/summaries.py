@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateIndex
 
 from db.enrolment import current_enrolment
+from db.indicators import refresh_indicators_of_summary_ids
 from db.models import (
     CUMULATIVE_COLUMNS,
     ActivityParticipation,
@@ -479,6 +480,7 @@ def refresh_summaries(session: Session, student_ids: Students | None = None, day
     everyone, since = _refresh_student_weeks(session, student_ids, days)
     session.execute(text("DELETE FROM student_summary WHERE student_id IN (SELECT student_id FROM summary_ids)"))
     session.execute(text(STUDENT_SQL.format(scored=SCORED[since])))
+    refresh_indicators_of_summary_ids(session)  # the early-warning indicators, from the summaries just written
     session.execute(text("DROP TABLE IF EXISTS summary_classes"))
     session.execute(text(CLASSES_SQL[since]))
     _rebuild_classes(session, from_days=everyone)

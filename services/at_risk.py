@@ -22,12 +22,13 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, aliased
 
 from core.errors import DomainError, InvalidInput, NotFound, Unavailable
-from db.models import Prediction, SchoolClass, Student, StudentSummary
+from db.models import Prediction, SchoolClass, Student, StudentIndicator, StudentSummary
 from db.models import ScoringRun as ScoringRunRow
 from ml.explain import explain_one
 from ml.registry import NO_ACTIVE_MODEL, NOT_SCORED_YET, ScoringRunInfo, load_model, scored_run
 from ml.score import HIGH, LOW, MODERATE, TIERS
 from services.csv_safety import neutralise
+from services.indicators import check_filter, flags_of, indicator_condition, words_of
 from services.interventions import open_clause, overdue_clause, summary_words
 from services.queries import summary_filters
 from services.scope import Filters, Viewer
@@ -46,7 +47,7 @@ MAX_LIMIT = 500
 BOM = "\ufeff"  # the UTF-8 byte-order mark: Excel then reads the CSV as UTF-8
 SORT_KEYS = ("probability", "tier", "name", "class", "grade", "latest_score", "attendance")
 CSV_COLUMNS = ("student_id", "source_id", "name", "class", "grade", "risk_probability", "tier", "reason_1", "reason_2",
-               "reason_3", "latest_score", "attendance_percent", "scored_as_of", "model_version")
+               "reason_3", "latest_score", "attendance_percent", "scored_as_of", "model_version", "indicators")
 
 
 ROSE_BY = 0.005  # "rose since the last run": up by at least one whole percentage point once rounded
@@ -138,6 +139,7 @@ class RiskRow:
     previous: float | None = None  # the probability in the same model's previous run (None: not scored then)
     previous_tier: str | None = None
     intervention: str | None = None  # the open interventions in words (services.interventions.summary_words)
+    indicators: tuple[str, ...] = ()  # the keys of the indicators that are on (services.indicators.KEYS)
 
     @property
     def words(self) -> str:
@@ -158,6 +160,7 @@ class RiskRow:
             "change": self.change, "tier": self.tier, "reasons": list(self.reasons),
             "latest_score": self.latest_score, "attendance": self.attendance, "as_of": self.as_of.isoformat(),
             "intervention": self.intervention,
+            "indicators": list(self.indicators),
         }
 
 
@@ -183,13 +186,13 @@ DETAIL_COLUMNS = (
     Prediction.student_id, Student.source_id, Student.name, StudentSummary.class_id, SchoolClass.name,
     StudentSummary.grade_level, Prediction.probability, Prediction.tier, Prediction.reasons, StudentSummary.latest_score,
     StudentSummary.attendance_mean, Prediction.as_of, Prediction.low, Prediction.high, Previous.probability,
-    Previous.tier,
+    Previous.tier, StudentIndicator.chronic_absence, StudentIndicator.course_performance, StudentIndicator.low_study,
 )
 
 
 def _of_run(columns: tuple[Any, ...], run: ScoringRun, *, student: bool = False, klass: bool = False,
-            previous: bool = False) -> Select:
-    """The run's predictions joined to the summaries (and names, and the previous run's prediction, on demand)."""
+            previous: bool = False, indicators: bool = False) -> Select:
+    """The run's predictions joined to the summaries (and names, the previous run's prediction, indicators on demand)."""
     ss = StudentSummary
     stmt = select(*columns).select_from(Prediction).join(ss, ss.student_id == Prediction.student_id)
     if student:
@@ -199,6 +202,8 @@ def _of_run(columns: tuple[Any, ...], run: ScoringRun, *, student: bool = False,
     if previous:
         stmt = stmt.outerjoin(Previous, (Previous.student_id == Prediction.student_id)
                               & (Previous.scoring_run_id == (run.previous_id or 0)))
+    if indicators or columns is DETAIL_COLUMNS:
+        stmt = stmt.outerjoin(StudentIndicator, StudentIndicator.student_id == Prediction.student_id)
     return stmt.where(Prediction.model_version_id == run.model_version_id, Prediction.scoring_run_id == run.id)
 
 
@@ -222,18 +227,24 @@ def _workflow_clause(workflow: str | None) -> list[ColumnElement[bool]]:
 
 
 def _scoped(columns: tuple[Any, ...], run: ScoringRun, viewer: Viewer, filters: Filters, *, student: bool = False,
-            klass: bool = False, rose: bool = False, workflow: str | None = None) -> Select:
+            klass: bool = False, rose: bool = False, workflow: str | None = None,
+            indicator: str | None = None) -> Select:
     """The run's predictions in the viewer's scope and the filters (``rose``: only those up since the last run;
-    ``workflow``: one of ``WORKFLOW_FILTERS``)."""
-    stmt = _of_run(columns, run, student=student, klass=klass, previous=rose or columns is DETAIL_COLUMNS)
+    ``workflow``: one of ``WORKFLOW_FILTERS``; ``indicator``: a filter of
+    :func:`services.indicators.indicator_condition`)."""
+    stmt = _of_run(columns, run, student=student, klass=klass, previous=rose or columns is DETAIL_COLUMNS,
+                   indicators=indicator is not None)
+    if indicator is not None:
+        stmt = stmt.where(indicator_condition(indicator))
     if rose:
         stmt = stmt.where(Prediction.probability - Previous.probability >= ROSE_BY)
     return stmt.where(*summary_filters(viewer, filters), *_workflow_clause(workflow))
 
 
 def _table_select(run: ScoringRun, viewer: Viewer, filters: Filters, rose: bool = False,
-                  workflow: str | None = None) -> Select:
-    return _scoped(DETAIL_COLUMNS, run, viewer, filters, student=True, klass=True, rose=rose, workflow=workflow)
+                  workflow: str | None = None, indicator: str | None = None) -> Select:
+    return _scoped(DETAIL_COLUMNS, run, viewer, filters, student=True, klass=True, rose=rose, workflow=workflow,
+                   indicator=indicator)
 
 
 def _order(sort: str, descending: bool) -> list[ColumnElement]:
@@ -254,7 +265,7 @@ def _risk_row(row: Any) -> RiskRow:
     return RiskRow(
         student_id=int(row[0]), source_id=row[1], name=row[2], class_id=row[3], class_name=row[4], grade_level=row[5],
         probability=float(row[6]), tier=row[7], reasons=reasons, latest_score=row[9], attendance=row[10], as_of=row[11],
-        low=row[12], high=row[13], previous=row[14], previous_tier=row[15],
+        low=row[12], high=row[13], previous=row[14], previous_tier=row[15], indicators=flags_of(tuple(row[16:19])),
     )
 
 
@@ -270,6 +281,7 @@ def risk_table(
     offset: int = 0,
     rose: bool = False,
     workflow: str | None = None,
+    indicator: str | None = None,
 ) -> RiskTable:
     """One page of the viewer's scored students (the active model's latest run), sorted in SQL, with the count per tier.
 
@@ -283,35 +295,41 @@ def risk_table(
     limit, offset : the page (limit 1 to ``MAX_LIMIT``, default ``DEFAULT_LIMIT``).
     rose : only students whose risk rose (by a whole point or more) since the model's previous run.
     workflow : ``unsupported`` (High without an open intervention) or ``overdue`` (an intervention's review passed).
+    indicator : only students matching this indicator filter (``services.indicators.FILTER_LABELS`` or a segment).
     """
     check_tier(tier)
     check_workflow(workflow)
+    check_filter(indicator)
     if not 1 <= limit <= MAX_LIMIT or offset < 0:
         raise InvalidInput(f"Page out of range: limit must be 1-{MAX_LIMIT} and offset at least 0.")
     order = _order(sort, descending)
     run = scored_run(session)
     filters = filters or Filters()
     counted = _scoped((Prediction.tier, func.count()), run, viewer, filters, rose=rose,
-                      workflow=workflow).group_by(Prediction.tier)
+                      workflow=workflow, indicator=indicator).group_by(Prediction.tier)
     counts = {t: 0 for t in TIERS} | dict(session.execute(counted).tuples().all())
     total = counts[tier] if tier is not None else sum(counts.values())
     # Sort and page the ids alone (narrow rows), then read the details of the page's rows only.
     keys = _scoped((Prediction.student_id,), run, viewer, filters, student=sort == "name", klass=sort == "class",
-                   rose=rose, workflow=workflow)
+                   rose=rose, workflow=workflow, indicator=indicator)
     if tier is not None:
         keys = keys.where(Prediction.tier == tier)
     page = list(session.execute(keys.order_by(*order).limit(limit).offset(offset)).scalars())
-    details = session.execute(_table_select(run, viewer, filters, rose, workflow).where(Prediction.student_id.in_(page)))
+    details = session.execute(_table_select(run, viewer, filters, rose, workflow, indicator)
+                              .where(Prediction.student_id.in_(page)))
     words = summary_words(session, page)
     by_id = {int(r[0]): replace(_risk_row(r), intervention=words.get(int(r[0]))) for r in details}
     return RiskTable([by_id[i] for i in page if i in by_id], int(total), limit, offset, run, counts)
 
 
 def _iter_rows(session: Session, run: ScoringRun, viewer: Viewer, filters: Filters | None, tier: str | None,
-               sort: str, descending: bool) -> Iterator[RiskRow]:
+               sort: str, descending: bool, indicator: str | None = None,
+               workflow: str | None = None) -> Iterator[RiskRow]:
     check_tier(tier)
+    check_filter(indicator)
+    check_workflow(workflow)
     order = _order(sort, descending)
-    stmt = _table_select(run, viewer, filters or Filters())
+    stmt = _table_select(run, viewer, filters or Filters(), workflow=workflow, indicator=indicator)
     if tier is not None:
         stmt = stmt.where(Prediction.tier == tier)
     for row in session.execute(stmt.order_by(*order).execution_options(yield_per=5_000)):
@@ -320,16 +338,16 @@ def _iter_rows(session: Session, run: ScoringRun, viewer: Viewer, filters: Filte
 
 def iter_risk_rows(
     *, session: Session, viewer: Viewer, filters: Filters | None = None, tier: str | None = None,
-    sort: str = "probability", descending: bool = True,
+    sort: str = "probability", descending: bool = True, indicator: str | None = None, workflow: str | None = None,
 ) -> Iterator[RiskRow]:
     """Every matching row of the at-risk list (no paging), streamed from the server in batches.
 
     Parameters
     ----------
     session : an open session; the caller owns the transaction.
-    viewer, filters, tier, sort, descending : as for :func:`risk_table`.
+    viewer, filters, tier, sort, descending, indicator, workflow : as for :func:`risk_table`.
     """
-    return _iter_rows(session, scored_run(session), viewer, filters, tier, sort, descending)
+    return _iter_rows(session, scored_run(session), viewer, filters, tier, sort, descending, indicator, workflow)
 
 
 def _text_id(source_id: str) -> str:
@@ -343,6 +361,7 @@ def _csv_line(row: RiskRow, version: str) -> list[Any]:
     return [neutralise(v) for v in (
         row.student_id, _text_id(row.source_id), row.name, row.class_name, row.grade_level, round(row.probability, 4),
         row.tier, *reasons, row.latest_score, attendance, row.as_of.isoformat(), version,
+        words_of(row.indicators) if row.indicators else "",
     )]
 
 
@@ -356,7 +375,7 @@ class CsvExport(NamedTuple):
 
 def export_risk_csv(
     *, session: Session, viewer: Viewer, filters: Filters | None = None, tier: str | None = None,
-    sort: str = "probability", descending: bool = True,
+    sort: str = "probability", descending: bool = True, indicator: str | None = None, workflow: str | None = None,
 ) -> CsvExport:
     """The whole filtered, scoped at-risk list as CSV text (header first), written the way spreadsheets open it.
 
@@ -370,7 +389,7 @@ def export_risk_csv(
     Parameters
     ----------
     session : an open session; the caller owns the transaction (and records the export in the audit log).
-    viewer, filters, tier, sort, descending : as for :func:`risk_table`.
+    viewer, filters, tier, sort, descending, indicator, workflow : as for :func:`risk_table`.
     """
     run = scored_run(session)
     buffer = io.StringIO()
@@ -378,7 +397,7 @@ def export_risk_csv(
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     n = 0
-    for row in _iter_rows(session, run, viewer, filters, tier, sort, descending):
+    for row in _iter_rows(session, run, viewer, filters, tier, sort, descending, indicator, workflow):
         writer.writerow(_csv_line(row, run.model_version))
         n += 1
     return CsvExport(buffer.getvalue(), n, run.as_of)

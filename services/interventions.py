@@ -21,7 +21,7 @@ from core.errors import InvalidInput, NotFound
 from db.models import INTERVENTION_STATUSES, Intervention, InterventionType, User, UserClass
 from services import audit
 from services.scope import TEACHER, Viewer
-from services.students import require_in_scope
+from services.students import StudentInScope, require_in_scope
 from services.users import load_viewer
 from services.workflow_input import check_keys, choice_field, date_field, id_field, text_field
 
@@ -90,6 +90,17 @@ def list_interventions(*, session: Session, viewer: Viewer, student_id: int) -> 
         .join(User, User.id == Intervention.owner_id)
         .where(Intervention.student_id == student.student_id)
         .order_by(Intervention.start_date.desc(), Intervention.id.desc())
+    )
+    return [_row(item, owner) for item, owner in session.execute(stmt).tuples()]
+
+
+def open_interventions(session: Session, student: StudentInScope) -> list[InterventionRow]:
+    """A student's open (planned or active) interventions, soonest review first, for a student already checked."""
+    stmt = (
+        select(Intervention, func.coalesce(User.full_name, User.email))
+        .join(User, User.id == Intervention.owner_id)
+        .where(Intervention.student_id == student.student_id, Intervention.status.in_(OPEN))
+        .order_by(Intervention.next_review.asc().nulls_last(), Intervention.start_date)
     )
     return [_row(item, owner) for item, owner in session.execute(stmt).tuples()]
 

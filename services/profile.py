@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Attendance, ClassWeekSummary, Enrollment, SchoolClass, Score, Student, StudyHours
 from services.at_risk import RiskHistory, StudentRisk, risk_history, student_risk
+from services.indicators import Indicator, student_indicators
 from services.scope import Viewer
 from services.students import StudentInScope, require_in_scope
 
@@ -40,6 +41,7 @@ class StudentProfile:
     history: pd.DataFrame
     risk: StudentRisk
     risk_history: RiskHistory = field(default_factory=RiskHistory)
+    indicators: list[Indicator] = field(default_factory=list)  # the early-warning indicators with their values
 
 
 def _week(column: Any) -> Any:
@@ -109,4 +111,5 @@ def student_profile(*, session: Session, viewer: Viewer, student_id: int, explai
         student_id=student.student_id, source_id=who[0], name=who[1], class_id=student.class_id, class_name=who[2],
         grade_level=who[3], history=_history(session, student),
         risk=student_risk(session, student, explain=explain), risk_history=risk_history(session, student),
+        indicators=student_indicators(session, student),
     )

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 LIST_PATH = "/at-risk"
 FILTER_KEYS = ("school", "grade", "class", "from", "to", "study", "att")  # services.filters' parameters
-LIST_KEYS = ("tier", "rose", "support", "sort", "dir", "page")  # the list's own, after the filters
+LIST_KEYS = ("tier", "ind", "rose", "support", "sort", "dir", "page")  # the list's own, after the filters
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9 ._\-]{1,40}$")
 
 

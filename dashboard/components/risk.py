@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any
+from urllib.parse import quote
 
 import dash_bootstrap_components as dbc
 from dash import dash_table, html
 
 from dashboard import ids
 from dashboard.components.empty import empty_state, graph
+from dashboard.components.list_url import LIST_PATH
 from dashboard.figures.risk import (
     HISTORY_HEIGHT,
     RISK_HISTORY_HEIGHT,
@@ -32,6 +34,7 @@ from services.at_risk import (
     ScoringRun,
     percent_words,
 )
+from services.indicators import ICONS, SHORT_LABELS, Indicator
 from services.profile import StudentProfile
 
 TIER_SYMBOLS = {HIGH: "▲", MODERATE: "◆", LOW: "●"}
@@ -57,7 +60,8 @@ PROFILE_NOTE = (
 NO_MATCH_RISK = "No scored student matches these filters"
 COLUMNS = (
     ("student", "Student", "markdown"), ("class", "Class", "text"), ("grade", "Grade", "numeric"),
-    ("tier", "Tier", "text"), ("reasons", "Top reasons", "text"), ("probability", "Risk (likely range)", "text"),
+    ("tier", "Tier", "text"), ("indicators", "Indicators", "text"), ("reasons", "Top reasons", "text"),
+    ("probability", "Risk (likely range)", "text"),
     ("change", "Since last run", "text"),
     ("latest_score", "Latest score", "text"), ("attendance", "Attendance", "text"),
     ("intervention", "Intervention", "text"),
@@ -89,21 +93,30 @@ def _score(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
-def _student_cell(row: RiskRow) -> str:
+def _student_cell(row: RiskRow, back: str = LIST_PATH) -> str:
+    """The name as a link to the profile that keeps the list's address in ``back`` (as a row click does)."""
     label = md_escape(f"{row.name or 'Unnamed'} ({row.source_id})")
-    return f"[{label}](/students/{int(row.student_id)})"
+    return f"[{label}](/students/{int(row.student_id)}?back={quote(back, safe='')})"
+
+
+def indicator_words(keys: tuple[str, ...]) -> str:
+    """The indicators that are on, one per line, each as its shape and short name (``⊘ Absence``), or a dash."""
+    return "\n".join(f"{ICONS[k]} {SHORT_LABELS[k]}" for k in keys) or "–"
 
 
 def _reason_words(reason: str) -> str:
     return reason[:1].upper() + reason[1:]
 
 
-def table_rows(table: RiskTable) -> list[dict[str, Any]]:
-    """The DataTable's rows of one page; ``id`` is the student id (Dash puts it in ``active_cell.row_id``)."""
+def table_rows(table: RiskTable, back: str = LIST_PATH) -> list[dict[str, Any]]:
+    """The DataTable's rows of one page; ``id`` is the student id (Dash puts it in ``active_cell.row_id``).
+
+    ``back``: the list's own address, which each name link passes to the profile.
+    """
     return [
         {
-            "id": r.student_id, "student": _student_cell(r), "class": r.class_name or "–", "grade": r.grade_level,
-            "probability": r.words, "change": r.change, "tier": tier_label(r.tier),
+            "id": r.student_id, "student": _student_cell(r, back), "class": r.class_name or "–", "grade": r.grade_level,
+            "probability": r.words, "change": r.change, "tier": tier_label(r.tier), "indicators": indicator_words(r.indicators),
             "reasons": "\n".join(_reason_words(x) for x in r.reasons), "latest_score": _score(r.latest_score),
             "attendance": _pct(r.attendance), "intervention": r.intervention or "none",
         }
@@ -132,10 +145,11 @@ def risk_table(sort_by: list[dict[str, str]]) -> dash_table.DataTable:
         style_cell={"textAlign": "left", "padding": "0.45rem 0.6rem", "whiteSpace": "normal", "height": "auto",
                     "fontFamily": FONT, "fontSize": "0.9rem", "cursor": "pointer", "verticalAlign": "top"},
         style_cell_conditional=[
-            {"if": {"column_id": "reasons"}, "minWidth": "16rem", "maxWidth": "30rem", "fontSize": "0.8rem",
+            {"if": {"column_id": "reasons"}, "minWidth": "16rem", "maxWidth": "22rem", "fontSize": "0.8rem",
              "whiteSpace": "pre-line", "color": "#3e4751"},
             {"if": {"column_id": "student"}, "minWidth": "11rem"},
             {"if": {"column_id": "intervention"}, "minWidth": "8rem", "fontSize": "0.8rem"},
+            {"if": {"column_id": "indicators"}, "fontSize": "0.8rem", "whiteSpace": "pre"},
             *({"if": {"column_id": c}, "textAlign": "right", "fontVariantNumeric": "tabular-nums"}
               for c in ("grade", "probability", "latest_score", "attendance")),
         ],
@@ -286,13 +300,36 @@ def risk_history_card(history: RiskHistory, run: ScoringRun | None) -> dbc.Card:
     return dbc.Card(dbc.CardBody(body), id=ids.STUDENT_RISK_HISTORY, className="analytics-panel mt-3")
 
 
+def _indicator_item(item: Indicator) -> html.Li:
+    state = "on" if item.on else "off"
+    mark = html.Span(f"{item.icon} {item.label}" if item.on else item.label, className=f"indicator-name indicator-{state}")
+    return html.Li([mark, html.Span(f": {'yes' if item.on else 'no'}, {item.value}", className="indicator-value")],
+                   className=f"indicator-item indicator-item-{state}")
+
+
+def indicators_card(p: StudentProfile) -> dbc.Card:
+    """The three early-warning indicators with their values and rules (transparent flags beside the model)."""
+    on = [i for i in p.indicators if i.on]
+    summary = f"{len(on)} of {len(p.indicators)} indicators on" if p.indicators else "No indicators yet."
+    body = [html.H3("Indicators", className="panel-title"), html.P(summary, className="risk-asof"),
+            html.Ul([_indicator_item(i) for i in p.indicators], className="indicator-list")]
+    return dbc.Card(dbc.CardBody(body), id=ids.STUDENT_INDICATORS, className="analytics-panel mt-3")
+
+
+def pdf_link(p: StudentProfile) -> html.A:
+    """"Download PDF": the one- or two-page profile for a parent meeting (served and audited by the server)."""
+    return html.A("Download PDF", href=f"/students/{int(p.student_id)}/profile.pdf", id=ids.STUDENT_PDF,
+                  className="btn btn-outline-primary btn-sm profile-pdf", download=f"student-{int(p.student_id)}.pdf")
+
+
 def profile_body(p: StudentProfile) -> html.Div:
     """The whole profile: header, the reasons first and the risk with its range beside them (stacked on a tablet),
     the risk over time, then the weeks."""
     return html.Div(
         [
-            header(p),
+            html.Div([header(p), pdf_link(p)], className="d-flex justify-content-between align-items-start"),
             dbc.Row([dbc.Col(reasons_card(p), xs=12, lg=8), dbc.Col(risk_card(p), xs=12, lg=4)], className="g-3 mt-1"),
+            indicators_card(p),
             risk_history_card(p.risk_history, p.risk.run),
             history_card(p),
         ]

@@ -1,9 +1,11 @@
 """At risk (``/at-risk``): every scored student of the viewer's scope, one page at a time, and a CSV export.
 
-The list's state lives in the URL: the filters, then ``tier``, ``sort``/``dir`` and ``page`` (from 1), read and
+The list's state lives in the URL: the filters, then ``tier``, ``ind`` (an indicator filter of
+:mod:`services.indicators`), ``rose``, ``sort``/``dir`` and ``page`` (from 1), read and
 validated by :func:`layout` and written back by :func:`sync_url` to the filter bar's ``dcc.Location``, the page's
 only URL component (a second one went stale and ate the first click after a filter change). A row click opens
-the profile with ``back`` set to this list's address, the way a ``dcc.Link`` navigates.
+the profile with ``back`` set to this list's address, the way a ``dcc.Link`` navigates; each name link carries the
+same ``back``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dashboard.security import client_address
 from services import audit
 from services.at_risk import WORKFLOW_FILTERS, RiskTable, export_risk_csv, risk_table
 from services.filters import to_query, to_search
+from services.indicators import FILTER_LABELS, check_filter, filter_words
 from services.scope import Filters
 from services.students import parse_student_id
 
@@ -86,15 +89,28 @@ def read_support(value: Any) -> str | None:
     return value if value in WORKFLOW_FILTERS else None
 
 
+def read_indicator(value: Any) -> str | None:
+    """The indicator filter chosen (None: every student); anything unknown from the browser counts as none."""
+    if not isinstance(value, str) or value == ALL:
+        return None
+    try:
+        check_filter(value)
+    except InvalidInput:
+        return None
+    return value
+
+
 def list_search(filters: Filters, tier: str | None, sort_by: Any, page: Any, rose: bool = False,
-                support: str | None = None) -> str:
-    """The canonical query string of the list: the filters, then tier, "rose", support, order and page (defaults
-    left out)."""
+                support: str | None = None, indicator: str | None = None) -> str:
+    """The canonical query string of the list: the filters, then tier, indicator, "rose", support, order and page
+    (defaults left out)."""
     query = to_query(filters)
     sort, descending = read_sort(sort_by)
     column = next(c for c, key in SORT_COLUMNS.items() if key == sort)
     if tier:
         query["tier"] = tier
+    if indicator:
+        query["ind"] = indicator
     if rose:
         query[ROSE] = "1"
     if support:
@@ -134,6 +150,15 @@ def _support_filter(query: dict[str, str]) -> html.Div:
                     className="risk-support-filter d-flex align-items-center")
 
 
+def _indicator_filter(query: dict[str, str]) -> dcc.Dropdown:
+    chosen = read_indicator(query.get("ind"))
+    options = [{"label": "All students", "value": ALL}] + [{"label": w, "value": v} for v, w in FILTER_LABELS.items()]
+    if chosen is not None and chosen not in FILTER_LABELS:  # a segment opened from the overview
+        options.append({"label": f"Exactly: {filter_words(chosen)}", "value": chosen})
+    return dcc.Dropdown(id=ids.RISK_INDICATOR, options=options, value=chosen or ALL, clearable=False, searchable=False,
+                        className="risk-indicator-filter", style={"minWidth": "16rem"})
+
+
 def _table(query: dict[str, Any]) -> Any:
     table = parts.risk_table(read_url_sort(query.get("sort"), query.get("dir")))
     table.page_current = read_url_page(query.get("page"))
@@ -145,6 +170,9 @@ def layout(**query: str) -> html.Div:
     tools = html.Div(
         [html.Div([html.Span("Tier", className="filter-label me-2"), _tier_filter(read_tier(query.get("tier")))],
                   className="risk-tier-wrap", role="group", **{"aria-label": "Tier"}),
+         html.Div([html.Span("Indicators", className="filter-label me-2"), _indicator_filter(query)],
+                  className="risk-indicator-wrap d-flex align-items-center", role="group",
+                  **{"aria-label": "Indicators"}),
          _rose_filter(query),
          _support_filter(query),
          dbc.Button("Download CSV", id=ids.RISK_DOWNLOAD_BUTTON, color="primary", outline=True, size="sm", n_clicks=0)],
@@ -168,12 +196,12 @@ def layout(**query: str) -> html.Div:
 
 
 def _page(filters: Filters, tier: str | None, sort_by: Any, page: int, rose: bool = False,
-          support: str | None = None) -> RiskTable:
+          support: str | None = None, indicator: str | None = None) -> RiskTable:
     sort, descending = read_sort(sort_by)
     size = parts.PAGE_SIZE
     with read_session() as session:
         args = {"session": session, "viewer": current_viewer(), "filters": filters, "tier": tier, "sort": sort,
-                "descending": descending, "limit": size, "rose": rose, "workflow": support}
+                "descending": descending, "limit": size, "rose": rose, "workflow": support, "indicator": indicator}
         table = risk_table(**args, offset=page * size)
         if not table.items and table.total and page:  # past the end (the list shrank): show the last page
             table = risk_table(**args, offset=(table.total - 1) // size * size)
@@ -196,13 +224,16 @@ def _requested_page(page: Any) -> int:
     Output(ids.RISK_DOWNLOAD_BUTTON, "disabled"),
     Input(ids.FILTER_QUERY, "data"), Input(ids.RISK_TIER, "value"), Input(ids.RISK_TABLE, "page_current"),
     Input(ids.RISK_TABLE, "sort_by"), Input(ids.RISK_ROSE, "value"), Input(ids.RISK_WORKFLOW, "value"),
+    Input(ids.RISK_INDICATOR, "value"),
 )
 def update_table(query: str | None, tier: Any, page: Any, sort_by: Any, rose: Any = None,
-                 support: Any = None) -> tuple[Any, ...]:
+                 support: Any = None, indicator: Any = None) -> tuple[Any, ...]:
     """One page of the scoped, filtered list (sorted and paged in SQL), its status line or an empty state."""
     filters = filter_bar.read_filters(query)
+    chosen = read_indicator(indicator)
     try:
-        table = _page(filters, read_tier(tier), sort_by, _requested_page(page), read_rose(rose), read_support(support))
+        table = _page(filters, read_tier(tier), sort_by, _requested_page(page), read_rose(rose), read_support(support),
+                      chosen)
     except Unavailable as exc:
         return [], 1, 0, None, parts.no_scores(ids.RISK_EMPTY, str(exc)), True, True
     if not table.total:
@@ -210,20 +241,23 @@ def update_table(query: str | None, tier: Any, page: Any, sort_by: Any, rose: An
     as_of = table.items[0].as_of if table.items else None
     status = parts.status_line(table, as_of, filters.date_from is not None or filters.date_to is not None)
     page_count = max(1, -(-table.total // parts.PAGE_SIZE))
-    return parts.table_rows(table), page_count, table.offset // parts.PAGE_SIZE, status, None, False, False
+    page_now = table.offset // parts.PAGE_SIZE
+    back = PATH + list_search(filters, read_tier(tier), sort_by, page_now, read_rose(rose), read_support(support), chosen)
+    return parts.table_rows(table, back), page_count, table.offset // parts.PAGE_SIZE, status, None, False, False
 
 
 @callback(
     Output(ids.FILTER_URL, "search", allow_duplicate=True),
     Input(ids.FILTER_QUERY, "data"), Input(ids.RISK_TIER, "value"), Input(ids.RISK_TABLE, "sort_by"),
     Input(ids.RISK_TABLE, "page_current"), Input(ids.RISK_ROSE, "value"), Input(ids.RISK_WORKFLOW, "value"),
-    State(ids.FILTER_URL, "search"), prevent_initial_call=True,
+    Input(ids.RISK_INDICATOR, "value"), State(ids.FILTER_URL, "search"), prevent_initial_call=True,
 )
-def sync_url(query: str | None, tier: Any, sort_by: Any, page: Any, rose: Any, support: Any, current: Any) -> Any:
-    """Write the list's state (filters, tier, "rose", support, order, page) to the page's one URL component,
-    validated again."""
+def sync_url(query: str | None, tier: Any, sort_by: Any, page: Any, rose: Any, support: Any, indicator: Any,
+             current: Any) -> Any:
+    """Write the list's state (filters, tier, indicator, "rose", support, order, page) to the page's one URL
+    component, validated again."""
     search = list_search(filter_bar.read_filters(query), read_tier(tier), sort_by, page, read_rose(rose),
-                         read_support(support))
+                         read_support(support), read_indicator(indicator))
     return no_update if search == current else search
 
 
@@ -231,17 +265,17 @@ def sync_url(query: str | None, tier: Any, sort_by: Any, page: Any, rose: Any, s
     Output(ids.RISK_NAV, "data"), Input(ids.RISK_TABLE, "active_cell"),
     State(ids.FILTER_QUERY, "data"), State(ids.RISK_TIER, "value"), State(ids.RISK_TABLE, "sort_by"),
     State(ids.RISK_TABLE, "page_current"), State(ids.RISK_ROSE, "value"), State(ids.RISK_WORKFLOW, "value"),
-    prevent_initial_call=True,
+    State(ids.RISK_INDICATOR, "value"), prevent_initial_call=True,
 )
 def open_profile(active_cell: Any, query: str | None, tier: Any, sort_by: Any, page: Any, rose: Any = None,
-                 support: Any = None) -> str:
+                 support: Any = None, indicator: Any = None) -> str:
     """A click on a row: that student's profile address, with the list's own address to come back to."""
     try:
         student_id = parse_student_id((active_cell or {}).get("row_id"))
     except (InvalidInput, AttributeError):
         raise PreventUpdate from None
     back = PATH + list_search(filter_bar.read_filters(query), read_tier(tier), sort_by, page, read_rose(rose),
-                              read_support(support))
+                              read_support(support), read_indicator(indicator))
     return f"/students/{student_id}?back={quote(back, safe='')}"
 
 
@@ -249,9 +283,10 @@ clientside_callback(OPEN_PROFILE_JS, Output(ids.RISK_NAV, "clear_data"), Input(i
                     prevent_initial_call=True)
 
 
-def export_name(filters: Filters, tier: str | None, as_of: Any) -> str:
+def export_name(filters: Filters, tier: str | None, as_of: Any, indicator: str | None = None) -> str:
     """The export's file name: the filters, the tier and the scoring date, e.g. ``at-risk_grade-10_High_2026-03-02.csv``."""
     words = [f"{key}-{value}" for key, value in to_query(filters).items()] + ([tier] if tier else [])
+    words += [indicator] if indicator else []
     safe = [re.sub(r"[^A-Za-z0-9.-]+", "-", w).strip("-") for w in ["at-risk", *words, str(as_of)]]
     return "_".join(w for w in safe if w) + ".csv"
 
@@ -259,21 +294,25 @@ def export_name(filters: Filters, tier: str | None, as_of: Any) -> str:
 @callback(
     Output(ids.RISK_DOWNLOAD, "data"), Input(ids.RISK_DOWNLOAD_BUTTON, "n_clicks"),
     State(ids.FILTER_QUERY, "data"), State(ids.RISK_TIER, "value"), State(ids.RISK_TABLE, "sort_by"),
+    State(ids.RISK_WORKFLOW, "value"), State(ids.RISK_INDICATOR, "value"),
     prevent_initial_call=True,
 )
-def download_csv(n_clicks: Any, query: str | None, tier: Any, sort_by: Any) -> dict[str, Any]:
+def download_csv(n_clicks: Any, query: str | None, tier: Any, sort_by: Any, support: Any = None,
+                 indicator: Any = None) -> dict[str, Any]:
     """Every matching row of the viewer's scope as CSV (not just the page shown), recorded in the audit log."""
     if not n_clicks:
         raise PreventUpdate
     viewer, filters, chosen = current_viewer(), filter_bar.read_filters(query), read_tier(tier)
     sort, descending = read_sort(sort_by)
+    ind = read_indicator(indicator)
     with read_session() as session:
         try:
             export = export_risk_csv(session=session, viewer=viewer, filters=filters, tier=chosen, sort=sort,
-                                     descending=descending)
+                                     descending=descending, indicator=ind, workflow=read_support(support))
         except Unavailable:
             raise PreventUpdate from None
-        details = {"format": "csv", "rows": export.rows, "tier": chosen, "filters": to_search(filters), "page": PATH}
+        details = {"format": "csv", "rows": export.rows, "tier": chosen, "indicator": ind, "support": read_support(support),
+                   "filters": to_search(filters), "page": PATH}
         audit.record(session, action=audit.EXPORT, user_id=viewer.user_id, actor=viewer.email, target=EXPORT_TARGET,
                      details=details, address=client_address())
-    return dcc.send_string(export.text, export_name(filters, chosen, export.as_of), type="text/csv; charset=utf-8")
+    return dcc.send_string(export.text, export_name(filters, chosen, export.as_of, ind), type="text/csv; charset=utf-8")

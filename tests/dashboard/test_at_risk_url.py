@@ -56,6 +56,7 @@ def test_the_url_is_read_back_with_defaults_for_anything_odd(page) -> None:  # n
     ("/admin?tier=High", "/at-risk"),
     ("javascript:alert(1)", "/at-risk"),
     ("/at-risk?tier=High&next=/x&grade=<b>", "/at-risk?tier=High"),  # unknown keys and odd values are dropped
+    ("/at-risk?ind=is-absence.study&page=2", "/at-risk?ind=is-absence.study&page=2"),
 ])
 def test_back_goes_only_to_the_at_risk_list(raw, expected) -> None:  # noqa: ANN001
     assert back_href(raw) == expected
@@ -74,10 +75,11 @@ def _sync_key(dash_app) -> str:  # noqa: ANN001
 def test_the_list_writes_its_state_to_the_one_url_component(users, client_for, dash_post, dash_app) -> None:
     client, key = client_for("teacher"), _sync_key(dash_app)
 
-    def sync(query: str, tier, sort, page, current: str = "", rose=None) -> object:  # noqa: ANN001
+    def sync(query: str, tier, sort, page, current: str = "", rose=None, ind="all") -> object:  # noqa: ANN001
         inputs = [(ids.FILTER_QUERY, "data", query), (ids.RISK_TIER, "value", tier), (ids.RISK_TABLE, "sort_by", sort),
                   (ids.RISK_TABLE, "page_current", page), (ids.RISK_ROSE, "value", rose or []),
-                  (ids.RISK_WORKFLOW, "value", "all")]
+                  (ids.RISK_WORKFLOW, "value", "all"),
+     (ids.RISK_INDICATOR, "value", ind)]
         return dash_post(client, key, inputs, state=[(ids.FILTER_URL, "search", current)])
 
     r = sync("?att=80", "High", DEFAULT_SORT, 1)
@@ -86,6 +88,9 @@ def test_the_list_writes_its_state_to_the_one_url_component(users, client_for, d
     assert odd.status_code == 200, odd.status_code
     assert odd.get_json()["response"][ids.FILTER_URL]["search"] == "?att=80"  # validated again on the server
     assert sync("?att=80", None, DEFAULT_SORT, 0, rose=["rose"]).get_json()["response"][ids.FILTER_URL]["search"] == "?att=80&rose=1"
+    with_ind = sync("?att=80", "High", DEFAULT_SORT, 0, ind="is-absence.study").get_json()["response"]
+    assert with_ind[ids.FILTER_URL]["search"] == "?att=80&tier=High&ind=is-absence.study"
+    assert sync("?att=80", None, DEFAULT_SORT, 0, ind="is-<x>").get_json()["response"][ids.FILTER_URL]["search"] == "?att=80"
     same = sync("?att=80", None, DEFAULT_SORT, 0, current="?att=80")  # already there: no write (no extra history entry)
     assert same.status_code == 204 or ids.FILTER_URL not in same.get_json().get("response", {}), same.get_data(as_text=True)
 
@@ -93,7 +98,7 @@ def test_the_list_writes_its_state_to_the_one_url_component(users, client_for, d
 def test_the_export_opens_right_in_a_spreadsheet(risk_school, users, client_for, dash_post) -> None:
     r = dash_post(client_for("admin"), f"{ids.RISK_DOWNLOAD}.data", [(ids.RISK_DOWNLOAD_BUTTON, "n_clicks", 1)],
                   state=[(ids.FILTER_QUERY, "data", "?att=50"), (ids.RISK_TIER, "value", "High"),
-                         (ids.RISK_TABLE, "sort_by", DEFAULT_SORT)])
+                         (ids.RISK_TABLE, "sort_by", DEFAULT_SORT), (ids.RISK_WORKFLOW, "value", "all"), (ids.RISK_INDICATOR, "value", "all")])
     data = r.get_json()["response"][ids.RISK_DOWNLOAD]["data"]
     assert re.fullmatch(r"at-risk_att-50_High_\d{4}-\d\d-\d\d\.csv", data["filename"]), data["filename"]
     assert data["content"].startswith("\ufeff") and "charset=utf-8" in data["type"]

@@ -76,7 +76,8 @@ def table(client, dash_post, search: str = "", tier: str = "all", page: int = 0,
     """The at-risk table callback's outputs, by component id."""
     inputs = [(ids.FILTER_QUERY, "data", search), (ids.RISK_TIER, "value", tier), (ids.RISK_TABLE, "page_current", page),
               (ids.RISK_TABLE, "sort_by", sort or DEFAULT_SORT), (ids.RISK_ROSE, "value", rose or []),
-              (ids.RISK_WORKFLOW, "value", "all")]
+              (ids.RISK_WORKFLOW, "value", "all"),
+     (ids.RISK_INDICATOR, "value", "all")]
     r = dash_post(client, TABLE_OUTPUTS, inputs, triggered=triggered)
     assert r.status_code == 200, r.get_data(as_text=True)[:300]
     return r.get_json()["response"]
@@ -122,7 +123,7 @@ def test_admin_sees_every_scored_student_and_a_teacher_only_their_class(risk_sch
     assert 0 < len(rows) <= risk_school.sizes[mine] < N_STUDENTS
     assert {row["class"] for row in rows} == {risk_school.names[mine]}
     assert f"of {risk_school.sizes[mine]:,} students" in json.dumps(teacher[ids.RISK_STATUS]["children"])
-    assert all(row["student"].endswith(f"(/students/{row['id']})") for row in rows)
+    assert all(row["student"].endswith(f"(/students/{row['id']}?back=%2Fat-risk)") for row in rows)  # keeps the list
 
 
 def test_a_teacher_gets_nothing_of_another_class_through_the_filters(risk_school, users, client_for, dash_post) -> None:
@@ -158,7 +159,8 @@ def test_tier_filter_paging_and_sorting_happen_on_the_server(risk_school, users,
 def test_clicking_a_row_opens_the_profile(risk_school, users, client_for, dash_post) -> None:
     client = client_for("admin")
     state = [(ids.FILTER_QUERY, "data", ""), (ids.RISK_TIER, "value", "all"), (ids.RISK_TABLE, "sort_by", DEFAULT_SORT),
-             (ids.RISK_TABLE, "page_current", 0), (ids.RISK_ROSE, "value", []), (ids.RISK_WORKFLOW, "value", "all")]
+             (ids.RISK_TABLE, "page_current", 0), (ids.RISK_ROSE, "value", []), (ids.RISK_WORKFLOW, "value", "all"),
+     (ids.RISK_INDICATOR, "value", "all")]
     r = dash_post(client, f"{ids.RISK_NAV}.data", [(ids.RISK_TABLE, "active_cell", {"row": 0, "column": 4, "row_id": 17})],
                   state=state)
     assert r.get_json()["response"][ids.RISK_NAV]["data"] == "/students/17?back=%2Fat-risk"
@@ -188,7 +190,8 @@ def test_no_active_model_shows_the_empty_state(risk_school, database, users, cli
 def download(client, dash_post, search: str = "", tier: str = "all") -> dict:
     """The export callback's dcc.Download data."""
     r = dash_post(client, f"{ids.RISK_DOWNLOAD}.data", [(ids.RISK_DOWNLOAD_BUTTON, "n_clicks", 1)],
-                  state=[(ids.FILTER_QUERY, "data", search), (ids.RISK_TIER, "value", tier), (ids.RISK_TABLE, "sort_by", DEFAULT_SORT)])
+                  state=[(ids.FILTER_QUERY, "data", search), (ids.RISK_TIER, "value", tier), (ids.RISK_TABLE, "sort_by", DEFAULT_SORT),
+                         (ids.RISK_WORKFLOW, "value", "all"), (ids.RISK_INDICATOR, "value", "all")])
     assert r.status_code == 200, r.get_data(as_text=True)[:300]
     data = r.get_json()["response"][ids.RISK_DOWNLOAD]["data"]
     assert data["content"].startswith("\ufeff")  # UTF-8 with a byte-order mark, read here as a spreadsheet would

@@ -193,7 +193,7 @@ def test_at_risk_list_intervention_filter_and_column(world, users, client_for, d
     def rows(support: str) -> list[dict]:
         inputs = [(ids.FILTER_QUERY, "data", ""), (ids.RISK_TIER, "value", "all"), (ids.RISK_TABLE, "page_current", 0),
                   (ids.RISK_TABLE, "sort_by", DEFAULT_SORT), (ids.RISK_ROSE, "value", []),
-                  (ids.RISK_WORKFLOW, "value", support)]
+                  (ids.RISK_WORKFLOW, "value", support), (ids.RISK_INDICATOR, "value", "all")]
         r = dash_post(admin, outputs, inputs)
         return r.get_json()["response"][ids.RISK_TABLE]["data"]
 
@@ -209,7 +209,7 @@ def test_at_risk_list_intervention_filter_and_column(world, users, client_for, d
     key = _key(dash_app, f"{ids.FILTER_URL}.search@")
     r = dash_post(admin, key, [(ids.FILTER_QUERY, "data", ""), (ids.RISK_TIER, "value", "High"),
                                (ids.RISK_TABLE, "sort_by", DEFAULT_SORT), (ids.RISK_TABLE, "page_current", 0),
-                               (ids.RISK_ROSE, "value", []), (ids.RISK_WORKFLOW, "value", "unsupported")],
+                               (ids.RISK_ROSE, "value", []), (ids.RISK_WORKFLOW, "value", "unsupported"), (ids.RISK_INDICATOR, "value", "all")],
                   state=[(ids.FILTER_URL, "search", "")])
     assert r.get_json()["response"][ids.FILTER_URL]["search"] == "?tier=High&support=unsupported"
 

@@ -13,6 +13,7 @@ import numpy as np
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
+from db.indicators import refresh_indicators
 from db.models import (
     ActivityParticipation,
     Assessment,
@@ -135,6 +136,7 @@ def derive_summaries(session: Session) -> None:
     session.execute(text(SUMMARY_SQL))
     session.execute(text(WEEK_SQL))
     refresh_student_weeks(session)
+    refresh_indicators(session)
 
 
 def teacher_of(*class_ids: int) -> Viewer:
