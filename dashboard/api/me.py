@@ -10,7 +10,7 @@ from dashboard.auth import current_viewer
 
 @api_bp.get("/me")
 def me() -> Response:
-    """The logged-in user's id, email, role and (for teachers) class ids."""
+    """The logged-in user's id, email, role, (for teachers) class ids and (for school roles) school ids."""
     viewer = current_viewer()
     return jsonify(
         {
@@ -18,6 +18,7 @@ def me() -> Response:
             "email": viewer.email,
             "role": viewer.role,
             "class_ids": sorted(viewer.class_ids),
+            "school_ids": sorted(viewer.school_ids),
             "sees_everything": viewer.sees_everything,
         }
     )
