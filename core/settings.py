@@ -67,6 +67,7 @@ class Settings:
     metrics_enabled: bool = False
     slow_query_ms: int = 500
     score_after_ingest: bool = True  # `studentperf ingest` scores with the active model after a successful load
+    stale_after_days: int = 14  # the freshness banner warns when the latest data or scoring run is older than this
 
     def __post_init__(self) -> None:
         if self.log_format not in LOG_FORMATS:
@@ -77,6 +78,8 @@ class Settings:
             raise SettingsError("DATABASE_URL must be a postgresql:// URL (PostgreSQL is the only supported database).")
         if self.slow_query_ms < 0:
             raise SettingsError(f"SLOW_QUERY_MS must be 0 (off) or a positive number of milliseconds, not {self.slow_query_ms}.")
+        if self.stale_after_days < 1:
+            raise SettingsError(f"STALE_AFTER_DAYS must be a whole number of days, 1 or more, not {self.stale_after_days}.")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -96,6 +99,7 @@ class Settings:
             metrics_enabled=_bool(env.get("METRICS_ENABLED")),
             slow_query_ms=_int(env, "SLOW_QUERY_MS", 500),
             score_after_ingest=_bool(env.get("SCORE_AFTER_INGEST"), True),
+            stale_after_days=_int(env, "STALE_AFTER_DAYS", 14),
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -1,13 +1,17 @@
-"""The shell around every page: navbar (pages, who is logged in, logout), page container, database banner."""
+"""The shell around every page: navbar (pages, who is logged in, logout), page container, database and freshness banners."""
 
 from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, dcc, html
-from flask import has_request_context, session
+from flask import current_app, has_request_context, session
+from flask_login import current_user
 
-from dashboard.security import csrf_token
+from dashboard.deps import SETTINGS_KEY, read_session
+from dashboard.security import DB_ERRORS, csrf_token
+from services.freshness import data_freshness
+from services.scope import ADMIN_ROLES
 
 BANNER = "shell-db-banner"
 HEALTH_INTERVAL = "shell-health-interval"
@@ -16,7 +20,10 @@ USER_BADGE = "shell-user"
 HEALTH_POLL_MS = 10_000
 BANNER_TEXT = "The database is unreachable: numbers may be out of date; retrying..."
 
+FRESHNESS = "shell-freshness"
 NAV_PAGES = (("Overview", "/"), ("Study hours", "/effects/study-hours"), ("Sports", "/effects/sports"), ("At risk", "/at-risk"))
+ADMIN_NAV_PAGES = (("Users", "/admin/users"), ("Audit log", "/admin/audit"))
+"""Links shown to district and school administrators only (the pages refuse everyone else anyway)."""
 
 HEALTH_CHECK_JS = """
 async function(n) {
@@ -39,11 +46,12 @@ def _identity() -> tuple[str, str]:
     return str(user.get("email") or ""), str(groups[0])
 
 
-def _nav_links() -> list[dbc.NavItem]:
+def _nav_links(role: str = "") -> list[dbc.NavItem]:
     registered = {page["path"] for page in dash.page_registry.values()}
+    pages = NAV_PAGES + (ADMIN_NAV_PAGES if role in ADMIN_ROLES else ())
     return [
         dbc.NavItem(dbc.NavLink(label, href=path, active="exact"))
-        for label, path in NAV_PAGES
+        for label, path in pages
         if path in registered
     ]
 
@@ -71,7 +79,7 @@ def navbar() -> dbc.Navbar:
                 dbc.NavbarToggler(id=f"{NAVBAR}-toggler", n_clicks=0),
                 dbc.Collapse(
                     [
-                        dbc.Nav(_nav_links(), navbar=True, className="me-auto"),
+                        dbc.Nav(_nav_links(role), navbar=True, className="me-auto"),
                         html.Span([email, " ", dbc.Badge(role, color="light", text_color="dark")], id=USER_BADGE, className="shell-user"),
                         _logout_form(),
                     ],
@@ -95,6 +103,23 @@ def banner() -> dbc.Alert:
     return dbc.Alert(BANNER_TEXT, id=BANNER, color="warning", is_open=False, className="shell-banner")
 
 
+def freshness_banner() -> html.Div:
+    """The date of the latest data and scoring run (a warning when older than ``STALE_AFTER_DAYS``); empty when logged out."""
+    if not has_request_context() or not current_user.is_authenticated:
+        return html.Div(id=FRESHNESS)
+    try:
+        with read_session() as s:
+            fresh = data_freshness(session=s, stale_after_days=current_app.extensions[SETTINGS_KEY].stale_after_days)
+    except DB_ERRORS:
+        return html.Div(id=FRESHNESS)  # the database banner says it is unreachable
+    return html.Div(
+        fresh.message,
+        id=FRESHNESS,
+        role="status",
+        className=f"shell-freshness alert {'alert-warning' if fresh.stale else 'alert-light'} py-1 px-2 small",
+    )
+
+
 def layout() -> html.Div:
     """The whole shell, built per request (the user's name and CSRF token are in it)."""
     return html.Div(
@@ -103,6 +128,7 @@ def layout() -> html.Div:
             dbc.Container(
                 [
                     banner(),
+                    freshness_banner(),
                     dcc.Interval(id=HEALTH_INTERVAL, interval=HEALTH_POLL_MS, n_intervals=0),
                     dcc.Loading(
                         dash.page_container,

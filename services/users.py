@@ -167,7 +167,8 @@ def user_school_ids(session: Session, user_id: int) -> frozenset[int]:
     return frozenset(direct) | frozenset(via_classes)
 
 
-def _info(session: Session, user: User) -> UserInfo:
+def user_info(session: Session, user: User) -> UserInfo:
+    """A user as plain data: role, status, schools and classes (never the password hash)."""
     classes, schools = _classes_of(session, user.id), _schools_of(session, user.id)
     return UserInfo(
         user.id, user.email, user.role, user.full_name, user.is_active, tuple(c[1] for c in classes), user.last_login_at,
@@ -238,7 +239,7 @@ def add_user(
     _store_assignment(session, user.id, class_ids, school_ids)
     details = {"role": role, "class_ids": class_ids, "school_ids": school_ids}
     audit.record(session, action=audit.USER_ADD, actor=actor, target=email, details=details, address=address)
-    return _info(session, user)
+    return user_info(session, user)
 
 
 def check_role(role: str) -> None:
@@ -257,7 +258,7 @@ def set_classes(session: Session, *, email: str, classes: Iterable[str], actor: 
     school_ids = _check_assignment(session, user.role, class_ids, kept)
     _store_assignment(session, user.id, class_ids, school_ids)
     audit.record(session, action="user.classes", actor=actor, target=user.email, details={"class_ids": class_ids})
-    return _info(session, user)
+    return user_info(session, user)
 
 
 def set_assignment(
@@ -279,7 +280,7 @@ def set_assignment(
     check_role(role)
     class_ids = resolve_classes(session, classes)
     school_ids = _check_assignment(session, role, class_ids, resolve_schools(session, schools))
-    before = _info(session, user)
+    before = user_info(session, user)
     user.role = role
     _store_assignment(session, user.id, class_ids, school_ids)
     if before.role != role:
@@ -287,12 +288,12 @@ def set_assignment(
     details = {"before": {"role": before.role, "school_ids": list(before.school_ids), "class_ids": list(before.class_ids)},
                "after": {"role": role, "school_ids": school_ids, "class_ids": class_ids}}
     audit.record(session, action="user.change", actor=actor, target=user.email, details=details, address=address)
-    return _info(session, user)
+    return user_info(session, user)
 
 
 def list_users(session: Session) -> list[UserInfo]:
     """Every user, by email."""
-    return [_info(session, u) for u in session.scalars(select(User).order_by(func.lower(User.email)))]
+    return [user_info(session, u) for u in session.scalars(select(User).order_by(func.lower(User.email)))]
 
 
 def deactivate_user(session: Session, *, email: str, actor: str | None = None, address: str | None = None) -> UserInfo:
@@ -304,7 +305,7 @@ def deactivate_user(session: Session, *, email: str, actor: str | None = None, a
     session.flush()
     end_sessions(session, user_id=user.id)
     audit.record(session, action=audit.USER_DEACTIVATE, user_id=None, actor=actor, target=user.email, address=address)
-    return _info(session, user)
+    return user_info(session, user)
 
 
 def end_sessions(session: Session, *, user_id: int) -> None:
