@@ -49,7 +49,7 @@ def create_app(settings: Settings) -> Flask:
     public_ops = add_ops_routes(server, metrics_enabled=settings.metrics_enabled)
     dash_app = server.extensions[DASH_KEY] = mount_dash(server)
     public = endpoints_matching(server, lambda rule: rule.startswith(STATIC_PREFIXES) or rule == "/_favicon.ico")
-    public |= {"auth.login_form", "auth.login_submit", "healthz", *public_ops}
+    public |= {"auth.login_form", "auth.login_submit", "auth.reset_form", "auth.reset_submit", "healthz", *public_ops}
     install_guard(server, public=public, shell=endpoints_matching(server, lambda rule: rule in SHELL_RULES))
     install_request_id(server)
     register_error_handlers(server)

@@ -32,6 +32,12 @@ PROPERTY_KINDS: dict[str, str] = {
 """Properties whose values the product reads as one kind, whichever component they belong to."""
 STORE_KINDS: dict[tuple[str, str], str] = {(ids.FILTER_QUERY, "data"): TEXT, (ids.STUDENT_ID, "data"): TEXT}
 """Stores that hold one kind of value (the canonical query string, the student id from the address)."""
+STORE_KINDS.update({
+    (ids.ADMIN_USERS_CREATED, "data"): COUNT, (ids.ADMIN_USERS_CHANGED, "data"): COUNT,
+    (ids.ADMIN_NEW_EMAIL, "value"): TEXT, (ids.ADMIN_NEW_NAME, "value"): TEXT, (ids.ADMIN_NEW_ROLE, "value"): TEXT,
+    (ids.ADMIN_EDIT_ROLE, "value"): TEXT, (ids.ADMIN_EDIT_USER, "value"): COUNT,
+})
+"""The users page: counters, the new user's email, name and role, the picked user's id and role."""
 
 
 class BadCallback(ValueError):
