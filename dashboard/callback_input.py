@@ -38,6 +38,8 @@ STORE_KINDS.update({
     (ids.ADMIN_EDIT_ROLE, "value"): TEXT, (ids.ADMIN_EDIT_USER, "value"): COUNT,
 })
 """The users page: counters, the new user's email, name and role, the picked user's id and role."""
+STORE_KINDS.update({(ids.AUDIT_USER, "value"): TEXT, (ids.AUDIT_ACTION, "value"): TEXT, (ids.AUDIT_STUDENT, "value"): TEXT})
+"""The audit log page's search fields (its dates and page are checked by property)."""
 
 
 class BadCallback(ValueError):

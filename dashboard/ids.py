@@ -89,3 +89,14 @@ ADMIN_EDIT_REACTIVATE = "admin-edit-reactivate"
 ADMIN_EDIT_UNLOCK = "admin-edit-unlock"
 ADMIN_EDIT_RESET = "admin-edit-reset"
 ADMIN_EDIT_RESULT = "admin-edit-result"
+
+# --------------------------------------------------------------------------- admin: audit log page
+ADMIN_AUDIT_PAGE = "admin-audit-page"
+AUDIT_USER = "audit-user"  # part of the email of who did it
+AUDIT_ACTION = "audit-action"
+AUDIT_STUDENT = "audit-student"  # a student id
+AUDIT_DATES = "audit-dates"  # DatePickerRange
+AUDIT_TABLE = "audit-table"  # server-side paging
+AUDIT_STATUS = "audit-status"
+AUDIT_EXPORT_BUTTON = "audit-export-button"
+AUDIT_DOWNLOAD = "audit-download"

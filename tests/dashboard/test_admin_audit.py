@@ -1,0 +1,65 @@
+"""/admin/audit over HTTP: refused for teachers and staff, searched and paged for admins, exported and audited."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_pages_analytics import find, render  # noqa: E402
+
+from dashboard import ids  # noqa: E402
+
+PATH = "/admin/audit"
+SEARCH_OUT = [f"{ids.AUDIT_TABLE}.data", f"{ids.AUDIT_TABLE}.page_count", f"{ids.AUDIT_STATUS}.children"]
+
+
+def search(client, dash_post, user=None, action=None, student=None, start=None, end=None, page=0):
+    inputs = [(ids.AUDIT_USER, "value", user), (ids.AUDIT_ACTION, "value", action), (ids.AUDIT_STUDENT, "value", student),
+              (ids.AUDIT_DATES, "start_date", start), (ids.AUDIT_DATES, "end_date", end), (ids.AUDIT_TABLE, "page_current", page)]
+    return dash_post(client, SEARCH_OUT, inputs)
+
+
+def export(client, dash_post, user=None, action=None):
+    state = [(ids.AUDIT_USER, "value", user), (ids.AUDIT_ACTION, "value", action), (ids.AUDIT_STUDENT, "value", None),
+             (ids.AUDIT_DATES, "start_date", None), (ids.AUDIT_DATES, "end_date", None)]
+    return dash_post(client, f"{ids.AUDIT_DOWNLOAD}.data", [(ids.AUDIT_EXPORT_BUTTON, "n_clicks", 1)], state=state)
+
+
+@pytest.mark.parametrize("role", ["teacher", "staff"])
+def test_teachers_and_staff_are_refused(users, client_for, dash_post, role) -> None:
+    client = client_for(role)
+    tree = render(client, dash_post, PATH)
+    assert find(tree, ids.ADMIN_AUDIT_PAGE) is None and "Page not found" in json.dumps(tree)
+    assert search(client, dash_post).status_code == 403
+    assert search(client, dash_post, start="not a date").status_code == 403  # refused before anything is read
+    assert export(client, dash_post).status_code == 403
+
+
+def test_an_admin_searches_pages_and_exports(users, client_for, dash_post, database) -> None:
+    admin = client_for("admin")
+    client_for("teacher")  # one more login.success entry
+    assert find(render(admin, dash_post, PATH), ids.ADMIN_AUDIT_PAGE) is not None
+    r = search(admin, dash_post, user=users["teacher"].email, action="login.success")
+    out = r.get_json()["response"]
+    rows = out[ids.AUDIT_TABLE]["data"]
+    assert r.status_code == 200 and rows and all(row["actor"] == users["teacher"].email for row in rows)
+    assert "entries" in json.dumps(out[ids.AUDIT_STATUS]["children"])
+    bad = search(admin, dash_post, start="2026-13-45").get_json()["response"]
+    assert "is not a date" in json.dumps(bad[ids.AUDIT_STATUS]["children"])
+    hostile = search(admin, dash_post, student="1 OR 1=1").get_json()["response"]
+    assert "is not a student id" in json.dumps(hostile[ids.AUDIT_STATUS]["children"])
+    with database.begin() as s:
+        before = s.execute(text("SELECT count(*) FROM audit_log WHERE action = 'export' AND target = 'audit log'")).scalar_one()
+    data = export(admin, dash_post, action="login.success").get_json()["response"][ids.AUDIT_DOWNLOAD]["data"]
+    lines = list(csv.DictReader(io.StringIO(data["content"].lstrip("\ufeff"))))
+    assert lines and {line["action"] for line in lines} == {"login.success"} and data["filename"].endswith(".csv")
+    with database.begin() as s:
+        after = s.execute(text("SELECT count(*) FROM audit_log WHERE action = 'export' AND target = 'audit log'")).scalar_one()
+    assert after == before + 1
