@@ -105,9 +105,11 @@ def banner() -> dbc.Alert:
 
 def freshness_banner() -> html.Div:
     """The date of the latest data and scoring run (a warning when older than ``STALE_AFTER_DAYS``); empty when logged out."""
-    if not has_request_context() or not current_user.is_authenticated:
+    if not has_request_context():
         return html.Div(id=FRESHNESS)
     try:
+        if not current_user.is_authenticated:  # loads the user: it too needs the database
+            return html.Div(id=FRESHNESS)
         with read_session() as s:
             fresh = data_freshness(session=s, stale_after_days=current_app.extensions[SETTINGS_KEY].stale_after_days)
     except DB_ERRORS:
