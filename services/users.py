@@ -291,6 +291,14 @@ def set_assignment(
     return user_info(session, user)
 
 
+def find_user(session: Session, email: str) -> User:
+    """The user with this email (any case), or NotFound."""
+    user = _find_user(session, normalise_email(email))
+    if user is None:
+        raise NotFound(f"There is no user {email}.")
+    return user
+
+
 def list_users(session: Session) -> list[UserInfo]:
     """Every user, by email."""
     return [user_info(session, u) for u in session.scalars(select(User).order_by(func.lower(User.email)))]

@@ -89,6 +89,24 @@ def deactivate(email: str = typer.Argument(..., help="The user's email.")) -> No
     typer.echo(f"deactivated {info.email}")
 
 
+@users_app.command("set")
+def set_(
+    email: str = typer.Argument(..., help="The user's email."),
+    role: str = typer.Option(None, "--role", help="admin, school_admin, staff or teacher (default: unchanged)."),
+    schools: list[str] = typer.Option([], "--school", help="A school name or id (repeat for several); replaces their schools."),  # noqa: B008
+    classes: str = typer.Option("", "--classes", help="Teachers: comma-separated class names or ids; replaces their classes."),
+) -> None:
+    """Change a user's role, schools and classes at once (what is not given is emptied, the role kept)."""
+    from services.users import find_user, set_assignment
+
+    database = open_database(load_settings())
+    with domain_errors(), database.begin() as s:
+        user = find_user(s, email)
+        info = set_assignment(s, user_id=user.id, role=role or user.role, schools=schools,
+                              classes=[c for c in classes.split(",") if c.strip()], actor=cli_actor())
+    typer.echo(f"{info.email}: {info.role}; schools {', '.join(info.schools) or 'none'}; classes {', '.join(info.classes) or 'none'}")
+
+
 def bind_address(env: dict[str, str], host: str | None, port: int | None) -> str:
     """Gunicorn's ``host:port``: the options, else ``STUDENTPERF_BIND``, else 127.0.0.1 and ``PORT`` (8050)."""
     current = env.get("STUDENTPERF_BIND") or f"127.0.0.1:{env.get('PORT') or 8050}"

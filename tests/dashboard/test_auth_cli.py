@@ -129,3 +129,17 @@ def test_demo_logins_include_a_school_administrator_and_staff_of_the_demo_school
     by_email = {u.email: u for u in list_users(session)}
     assert by_email["staff@demo.school"].schools == (DEMO_SCHOOL,)
     assert by_email["head@demo.school"].schools == (DEMO_SCHOOL,) and by_email["admin@demo.school"].schools == ()
+
+
+def test_set_gives_an_existing_staff_member_a_school(run, database, app):
+    first, _ = ensure_classes(database, 2)
+    with database.begin() as s:
+        school_id = s.execute(text("SELECT school_id FROM classes WHERE id = :c"), {"c": first}).scalar_one()
+    assert run("users", "add", "cli.later@test.example", "--role", "staff", stdin=PASSWORD + "\n").exit_code == 0
+    result = run("users", "set", "cli.later@test.example", "--school", str(school_id))
+    assert result.exit_code == 0 and "staff; schools" in result.output, result.output
+    client = make_client(app)
+    assert login(client, "cli.later@test.example", PASSWORD).status_code == 302
+    assert client.get("/api/v1/me").get_json()["school_ids"] == [school_id]
+    assert _audit(database, "user.change", "cli.later@test.example")
+    assert run("users", "set", "nobody-here@test.example", "--school", "1").exit_code == 1
