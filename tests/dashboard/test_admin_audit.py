@@ -63,3 +63,29 @@ def test_an_admin_searches_pages_and_exports(users, client_for, dash_post, datab
     with database.begin() as s:
         after = s.execute(text("SELECT count(*) FROM audit_log WHERE action = 'export' AND target = 'audit log'")).scalar_one()
     assert after == before + 1
+
+
+def test_a_school_admin_reads_only_its_schools_entries(users, client_for, dash_post, database, app) -> None:
+    from webtools import ensure_classes, login, make_client, make_user, school_of
+
+    first, _ = ensure_classes(database, 2)
+    head = make_user(database, "audit-head@test.example", "school_admin", school_ids=[school_of(database, first)])
+    client_for("staff")  # staff of the same school: their login is about the head's school
+    client_for("admin")  # the district administrator: not about any school
+    client = make_client(app)
+    assert login(client, head.email, head.password).status_code == 302
+    assert find(render(client, dash_post, PATH), ids.ADMIN_AUDIT_PAGE) is not None
+    rows = search(client, dash_post, action="login.success").get_json()["response"][ids.AUDIT_TABLE]["data"]
+    actors = {row["actor"] for row in rows}
+    assert users["staff"].email in actors and users["admin"].email not in actors
+
+
+def test_the_banner_warns_exactly_when_the_data_or_scores_are_old(users, client_for, database) -> None:
+    from dashboard.shell import FRESHNESS
+    from services.freshness import data_freshness
+
+    with database.begin() as s:
+        expected = data_freshness(session=s, stale_after_days=14)
+    banner = find(client_for("teacher").get("/_dash-layout").get_json(), FRESHNESS)
+    assert banner is not None and banner["props"]["role"] == "status" and banner["props"]["children"] == expected.message
+    assert ("alert-warning" in banner["props"]["className"]) == expected.stale
