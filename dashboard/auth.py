@@ -153,7 +153,10 @@ RESET_DONE = "Your password is set: log in with it."
 def _reset_page(token: str, message: str = "", status: int = 200, valid: bool = True) -> Response:
     html = render_template("reset.html", token=token if valid else "", csrf_token=csrf_token(), message=message,
                            valid=valid, min_length=users.MIN_PASSWORD_LENGTH)
-    return Response(html, status=status, mimetype="text/html")
+    response = Response(html, status=status, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"  # the address holds the token: never cached
+    response.headers["Referrer-Policy"] = "no-referrer"  # nor sent on to another page
+    return response
 
 
 @auth_bp.get("/reset/<token>")
