@@ -68,6 +68,8 @@ class Settings:
     slow_query_ms: int = 500
     score_after_ingest: bool = True  # `studentperf ingest` scores with the active model after a successful load
     stale_after_days: int = 14  # the freshness banner warns when the latest data or scoring run is older than this
+    smtp_url: str | None = None  # smtp://user:password@host:587 (STARTTLS) or smtps://...:465; password links are e-mailed
+    mail_from: str | None = None  # the sender of those e-mails (MAIL_FROM)
 
     def __post_init__(self) -> None:
         if self.log_format not in LOG_FORMATS:
@@ -78,6 +80,10 @@ class Settings:
             raise SettingsError("DATABASE_URL must be a postgresql:// URL (PostgreSQL is the only supported database).")
         if self.slow_query_ms < 0:
             raise SettingsError(f"SLOW_QUERY_MS must be 0 (off) or a positive number of milliseconds, not {self.slow_query_ms}.")
+        if self.smtp_url is not None and not self.smtp_url.startswith(("smtp://", "smtps://")):
+            raise SettingsError("SMTP_URL must start with smtp:// (STARTTLS) or smtps:// (TLS), e.g. smtp://user:pass@mail.example:587.")
+        if self.smtp_url and not self.mail_from:
+            raise SettingsError("MAIL_FROM must be set with SMTP_URL: the address password e-mails are sent from.")
         if self.stale_after_days < 1:
             raise SettingsError(f"STALE_AFTER_DAYS must be a whole number of days, 1 or more, not {self.stale_after_days}.")
 
@@ -100,6 +106,8 @@ class Settings:
             slow_query_ms=_int(env, "SLOW_QUERY_MS", 500),
             score_after_ingest=_bool(env.get("SCORE_AFTER_INGEST"), True),
             stale_after_days=_int(env, "STALE_AFTER_DAYS", 14),
+            smtp_url=env.get("SMTP_URL") or None,
+            mail_from=env.get("MAIL_FROM") or None,
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -15,15 +15,15 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dash_table, dcc, html
 from dash.exceptions import PreventUpdate
-from flask import request
+from flask import current_app, request
 
-from core.errors import Forbidden, InvalidInput
+from core.errors import Forbidden, InvalidInput, Unavailable
 from dashboard import ids
 from dashboard.auth import current_viewer
 from dashboard.components.refused import not_found_view
-from dashboard.deps import read_session
+from dashboard.deps import SETTINGS_KEY, read_session
 from dashboard.security import client_address
-from services import user_admin
+from services import mail, user_admin
 from services.scope import ADMIN, SCHOOL_ADMIN, STAFF, TEACHER, Viewer
 from services.users import UserInfo
 
@@ -143,10 +143,22 @@ def pick_user(user_id: Any) -> tuple[str, list[int], list[int]]:
 
 
 def _link(issued: user_admin.IssuedLink, what: str) -> dbc.Alert:
+    """E-mail the link when SMTP is configured (after the commit), else (or when sending fails) show it once."""
     url = f"{request.host_url.rstrip('/')}/reset/{issued.token}"
+    expires = f"{issued.expires_at:%d %b %Y %H:%M}"
+    settings = current_app.extensions[SETTINGS_KEY]
+    note = ""
+    if settings.smtp_url:
+        try:
+            mail.send(settings.smtp_url, mail.reset_message(sender=settings.mail_from, to=issued.user.email, link=url,
+                                                            expires=expires))
+            return dbc.Alert(f"{what} The link to set a password was e-mailed to {issued.user.email}; it works once, "
+                             f"until {expires} UTC.", color="success")
+        except Unavailable as exc:
+            note = f" {exc}"
     return dbc.Alert([
-        html.P(f"{what} Give {issued.user.email} this link to set their password; it works once, until "
-               f"{issued.expires_at:%d %b %Y %H:%M} UTC, and is not shown again:"),
+        html.P(f"{what}{note} Give {issued.user.email} this link to set their password; it works once, until "
+               f"{expires} UTC, and is not shown again:"),
         html.Code(url, className="reset-link"),
     ], color="success")
 
@@ -211,8 +223,10 @@ def change_user(*args: Any) -> tuple[Any, int]:
         with read_session() as s:
             if ctx.triggered_id == ids.ADMIN_EDIT_RESET:
                 issued = user_admin.reset_link(session=s, viewer=viewer, user_id=int(user_id), address=client_address())
-                return _link(issued, "New password link made (earlier links no longer work)."), int(version or 0)
-            message = ACTIONS[str(ctx.triggered_id)](s, viewer, int(user_id), role, schools, classes)
+            else:
+                message = ACTIONS[str(ctx.triggered_id)](s, viewer, int(user_id), role, schools, classes)
+        if ctx.triggered_id == ids.ADMIN_EDIT_RESET:  # committed: only now may the link leave
+            return _link(issued, "New password link made (earlier links no longer work)."), int(version or 0)
     except InvalidInput as exc:
         return dbc.Alert(str(exc), color="warning"), int(version or 0)
     return dbc.Alert(message, color="success"), int(version or 0) + 1
