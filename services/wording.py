@@ -45,8 +45,8 @@ def _names(session: Session, viewer: Viewer) -> tuple[list[str], list[str]]:
         .order_by(SchoolClass.school_year.desc(), SchoolClass.name)
     ).all()
     schools = sorted({c[2] for c in classes})
-    if viewer.role != TEACHER:
-        return [], schools or (sorted(session.scalars(select(School.name))) if viewer.sees_everything else [])
+    if viewer.role != TEACHER:  # a school role names its schools, even one without classes yet; a district admin all
+        return [], sorted(session.scalars(select(School.name).where(viewer.school_clause(School.id))))
     several_years, several_schools = len({c[1] for c in classes}) > 1, len(schools) > 1
     names = []
     for name, year, school in classes:

@@ -79,3 +79,17 @@ def test_a_viewer_without_a_school_sees_nothing_never_everything(ws, world, role
 def test_several_schools_add_up(ws, world) -> None:
     both = _viewer("staff", *world.schools.values())
     assert kpi_summary(session=ws, viewer=both, filters=Filters()).n_students == NORTH_SIZE + SOUTH_SIZE
+
+
+def test_a_school_without_classes_yet_is_still_named(ws) -> None:
+    from sqlalchemy import text
+
+    from services.wording import scope_label
+
+    nested = ws.begin_nested()
+    try:
+        east = ws.execute(text("INSERT INTO schools (name) VALUES ('East School') RETURNING id")).scalar_one()
+        assert scope_label(session=ws, viewer=_viewer("staff", east)) == "Your school: East School"
+        assert kpi_summary(session=ws, viewer=_viewer("staff", east), filters=Filters()).n_students == 0
+    finally:
+        nested.rollback()
