@@ -155,7 +155,6 @@ def _reset_page(token: str, message: str = "", status: int = 200, valid: bool = 
                            valid=valid, min_length=users.MIN_PASSWORD_LENGTH)
     response = Response(html, status=status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"  # the address holds the token: never cached
-    response.headers["Referrer-Policy"] = "no-referrer"  # nor sent on to another page
     return response
 
 

@@ -108,7 +108,7 @@ def test_an_admin_creates_a_teacher_who_sets_a_password_through_the_link(app, us
     person = make_client(app)
     form = person.get(f"/reset/{token}")
     assert form.status_code == 200
-    assert form.headers["Cache-Control"] == "no-store" and form.headers["Referrer-Policy"] == "no-referrer"
+    assert form.headers["Cache-Control"] == "no-store" and form.headers["Referrer-Policy"] == "same-origin"
     done = person.post(f"/reset/{token}", data={"csrf_token": csrf_from(form), "password": PASSWORD, "confirm": PASSWORD})
     assert done.status_code == 200 and "Your password is set" in done.get_data(as_text=True)
     again = person.get(f"/reset/{token}")
