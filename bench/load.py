@@ -123,7 +123,8 @@ def make_logins(db: Database) -> dict[str, list[dict[str, str]]]:
         for kind, role, n in (("staff", "staff", STAFF), ("admins", "admin", ADMINS)):
             for i in range(n):
                 email = f"load-{role}-{i}@example.org"
-                add_user(s, email=email, password=PASSWORD, role=role)
+                schools = [str(i) for i in s.scalars(select(SchoolClass.school_id).distinct())] if role == "staff" else []
+                add_user(s, email=email, password=PASSWORD, role=role, schools=schools)  # staff see only their schools
                 logins[kind].append({"email": email, "password": PASSWORD})
     return logins
 

@@ -72,6 +72,7 @@ class Settings:
     public_url: str | None = None  # e.g. https://analytics.school.example: the digest's links start with it
     upload_max_mb: int = 40  # /admin/uploads: the most one upload may hold (all its files), in megabytes
     api_rate_limit: str = "600/minute"  # per user (session or API token) on /api/v1, Flask-Limiter notation
+    stale_after_days: int = 14  # the freshness banner warns when the latest data or scoring run is older than this
 
     def __post_init__(self) -> None:
         if self.log_format not in LOG_FORMATS:
@@ -87,6 +88,10 @@ class Settings:
         if not 1 <= self.upload_max_mb <= 45:
             raise SettingsError(f"UPLOAD_MAX_MB must lie between 1 and 45 (a browser upload is sent base64-encoded, "
                                 f"a third larger, within the 64 MB request limit), not {self.upload_max_mb}.")
+        if self.smtp_url is not None and not self.smtp_url.startswith(("smtp://", "smtps://")):
+            raise SettingsError("SMTP_URL must start with smtp:// (STARTTLS) or smtps:// (TLS), e.g. smtp://user:pass@mail.example:587.")
+        if self.stale_after_days < 1:
+            raise SettingsError(f"STALE_AFTER_DAYS must be a whole number of days, 1 or more, not {self.stale_after_days}.")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -111,6 +116,7 @@ class Settings:
             public_url=(env.get("PUBLIC_URL") or "").rstrip("/") or None,
             upload_max_mb=_int(env, "UPLOAD_MAX_MB", 40),
             api_rate_limit=env.get("API_RATE_LIMIT") or "600/minute",
+            stale_after_days=_int(env, "STALE_AFTER_DAYS", 14),
         )
 
     def with_(self, **changes: object) -> Settings:

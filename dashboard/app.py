@@ -58,7 +58,7 @@ def create_app(settings: Settings) -> Flask:
     jobs.configure(settings)
     dash_app = server.extensions[DASH_KEY] = mount_dash(server, jobs.make_manager(settings))
     public = endpoints_matching(server, lambda rule: rule.startswith(STATIC_PREFIXES) or rule == "/_favicon.ico")
-    public |= {"auth.login_form", "auth.login_submit", "healthz", *public_ops}
+    public |= {"auth.login_form", "auth.login_submit", "auth.reset_form", "auth.reset_submit", "healthz", *public_ops}
     install_guard(server, public=public, shell=endpoints_matching(server, lambda rule: rule in SHELL_RULES))
     install_admin_guard(server)
     install_request_id(server)

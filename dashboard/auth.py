@@ -10,7 +10,7 @@ from dash.exceptions import PreventUpdate
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, session
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
-from core.errors import Forbidden
+from core.errors import Forbidden, InvalidInput
 from dashboard.deps import get_database, read_session
 from dashboard.security import (
     DB_DOWN,
@@ -23,7 +23,7 @@ from dashboard.security import (
     safe_next,
     sync_groups,
 )
-from services import users
+from services import password_reset, users
 from services.scope import Viewer
 
 login_manager = LoginManager()
@@ -145,3 +145,44 @@ def logout_submit() -> Response:
     logout_user()
     session.clear()
     return redirect(LOGIN_PATH)
+
+
+RESET_DONE = "Your password is set: log in with it."
+
+
+def _reset_page(token: str, message: str = "", status: int = 200, valid: bool = True) -> Response:
+    html = render_template("reset.html", token=token if valid else "", csrf_token=csrf_token(), message=message,
+                           valid=valid, min_length=users.MIN_PASSWORD_LENGTH)
+    response = Response(html, status=status, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"  # the address holds the token: never cached
+    return response
+
+
+@auth_bp.get("/reset/<token>")
+def reset_form(token: str) -> Response:
+    """The one-time password link: a form while the link is valid, else one sentence (404)."""
+    try:
+        with read_session() as s:
+            valid = password_reset.link_is_valid(s, token)
+    except DB_ERRORS:
+        return _reset_page(token, DB_DOWN, 503, valid=False)
+    if not valid:
+        return _reset_page(token, password_reset.NOT_VALID, 404, valid=False)
+    return _reset_page(token)
+
+
+@auth_bp.post("/reset/<token>")
+def reset_submit(token: str) -> Response:
+    """Set the password through the link (CSRF-checked), spend the link, then go to the login page."""
+    if not csrf_ok(request.form.get("csrf_token")):
+        return _reset_page(token, FORM_EXPIRED, 400)
+    try:
+        with get_database().begin() as s:
+            password_reset.use_link(s, token=token, password=request.form.get("password") or "",
+                                    confirm=request.form.get("confirm") or "", address=client_address())
+    except InvalidInput as exc:
+        spent = str(exc) == password_reset.NOT_VALID
+        return _reset_page(token, str(exc), 404 if spent else 400, valid=not spent)
+    except DB_ERRORS:
+        return _reset_page(token, DB_DOWN, 503)
+    return _login_page(RESET_DONE)

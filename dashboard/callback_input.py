@@ -42,6 +42,14 @@ WORKFLOW_TEXT = (ids.WF_INT_TYPE, ids.WF_INT_OWNER, ids.WF_INT_START, ids.WF_INT
                  ids.WF_FB_COMMENT, ids.SEARCH_INPUT, ids.RISK_WORKFLOW, ids.WF_NOTE_WHICH, ids.WF_NOTE_NEW)
 STORE_KINDS |= {(component, "value"): TEXT for component in WORKFLOW_TEXT}  # the workflow forms: text only
 STORE_KINDS |= {(ids.ALERTS_DIGEST, "value"): FLAG, (ids.WF_REFRESH, "data"): COUNT, (ids.ALERTS_LOAD, "data"): COUNT, (ids.CASELOAD_LOAD, "data"): COUNT}
+STORE_KINDS.update({
+    (ids.ADMIN_USERS_CREATED, "data"): COUNT, (ids.ADMIN_USERS_CHANGED, "data"): COUNT,
+    (ids.ADMIN_NEW_EMAIL, "value"): TEXT, (ids.ADMIN_NEW_NAME, "value"): TEXT, (ids.ADMIN_NEW_ROLE, "value"): TEXT,
+    (ids.ADMIN_EDIT_ROLE, "value"): TEXT, (ids.ADMIN_EDIT_USER, "value"): COUNT,
+})
+"""The users page: counters, the new user's email, name and role, the picked user's id and role."""
+STORE_KINDS.update({(ids.AUDIT_USER, "value"): TEXT, (ids.AUDIT_ACTION, "value"): TEXT, (ids.AUDIT_STUDENT, "value"): TEXT})
+"""The audit log page's search fields (its dates and page are checked by property)."""
 
 
 class BadCallback(ValueError):

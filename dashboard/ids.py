@@ -166,3 +166,36 @@ ADMIN_MODEL_JOB = "admin-model-job"  # dcc.Store: the retrain job's sentence
 ADMIN_MODEL_MESSAGE = "admin-model-message"
 STUDENT_INDICATORS = "student-indicators"  # the early-warning indicators with their values
 STUDENT_PDF = "student-pdf"  # the "Download PDF" link
+# --------------------------------------------------------------------------- admin: users page
+ADMIN_USERS_PAGE = "admin-users-page"
+ADMIN_USERS_TABLE = "admin-users-table"
+ADMIN_USERS_CREATED = "admin-users-created"  # dcc.Store: bumped after a user is created (the table re-reads)
+ADMIN_USERS_CHANGED = "admin-users-changed"  # dcc.Store: bumped after a user is changed
+ADMIN_NEW_EMAIL = "admin-new-email"
+ADMIN_NEW_NAME = "admin-new-name"
+ADMIN_NEW_ROLE = "admin-new-role"
+ADMIN_NEW_SCHOOLS = "admin-new-schools"
+ADMIN_NEW_CLASSES = "admin-new-classes"
+ADMIN_NEW_SUBMIT = "admin-new-submit"
+ADMIN_NEW_RESULT = "admin-new-result"  # the one-time link of the new user, or why it was refused
+ADMIN_EDIT_USER = "admin-edit-user"
+ADMIN_EDIT_ROLE = "admin-edit-role"
+ADMIN_EDIT_SCHOOLS = "admin-edit-schools"
+ADMIN_EDIT_CLASSES = "admin-edit-classes"
+ADMIN_EDIT_SAVE = "admin-edit-save"
+ADMIN_EDIT_DEACTIVATE = "admin-edit-deactivate"
+ADMIN_EDIT_REACTIVATE = "admin-edit-reactivate"
+ADMIN_EDIT_UNLOCK = "admin-edit-unlock"
+ADMIN_EDIT_RESET = "admin-edit-reset"
+ADMIN_EDIT_RESULT = "admin-edit-result"
+
+# --------------------------------------------------------------------------- admin: audit log page
+ADMIN_AUDIT_PAGE = "admin-audit-page"
+AUDIT_USER = "audit-user"  # part of the email of who did it
+AUDIT_ACTION = "audit-action"
+AUDIT_STUDENT = "audit-student"  # a student id
+AUDIT_DATES = "audit-dates"  # DatePickerRange
+AUDIT_TABLE = "audit-table"  # server-side paging
+AUDIT_STATUS = "audit-status"
+AUDIT_EXPORT_BUTTON = "audit-export-button"
+AUDIT_DOWNLOAD = "audit-download"

@@ -1,4 +1,4 @@
-"""The shell around every page: navbar (pages, who is logged in, logout), page container, database banner."""
+"""The shell around every page: navbar (pages, who is logged in, logout), page container, database and freshness banners."""
 
 from __future__ import annotations
 
@@ -7,15 +7,18 @@ from typing import Any
 import dash
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, ctx, dcc, html
-from flask import has_request_context, session
+from flask import current_app, has_request_context, session
+from flask_login import current_user
 
 from core.errors import DomainError
 from dashboard import ids
 from dashboard.auth import current_viewer
-from dashboard.deps import read_session
+from dashboard.deps import SETTINGS_KEY, read_session
 from dashboard.security import DB_ERRORS, csrf_token
 from services.alerts import unread_count
 from services.caseload import search_students
+from services.freshness import data_freshness
+from services.scope import ADMIN, ADMIN_ROLES
 
 BANNER = "shell-db-banner"
 HEALTH_INTERVAL = "shell-health-interval"
@@ -24,9 +27,13 @@ USER_BADGE = "shell-user"
 HEALTH_POLL_MS = 10_000
 BANNER_TEXT = "The database is unreachable: numbers may be out of date; retrying..."
 
+FRESHNESS = "shell-freshness"
 NAV_PAGES = (("Overview", "/"), ("Study hours", "/effects/study-hours"), ("Sports", "/effects/sports"), ("At risk", "/at-risk"),
              ("My students", "/caseload"))
-ADMIN_NAV_PAGES = (("Uploads", "/admin/uploads"), ("Model", "/admin/model"))  # shown to administrators only
+ADMIN_NAV_PAGES = (("Users", "/admin/users"), ("Audit log", "/admin/audit"))
+"""Links shown to district and school administrators only (the pages refuse everyone else anyway)."""
+DISTRICT_NAV_PAGES = (("Uploads", "/admin/uploads"), ("Model", "/admin/model"))
+"""Links shown to the district administrator only (loads and the model concern every school)."""
 PAGES_LOCATION = "_pages_location"  # dash.page_container's dcc.Location: every navigation
 
 HEALTH_CHECK_JS = """
@@ -50,9 +57,9 @@ def _identity() -> tuple[str, str]:
     return str(user.get("email") or ""), str(groups[0])
 
 
-def _nav_links() -> list[dbc.NavItem]:
+def _nav_links(role: str = "") -> list[dbc.NavItem]:
     registered = {page["path"] for page in dash.page_registry.values()}
-    pages = NAV_PAGES + (ADMIN_NAV_PAGES if _identity()[1] == "admin" else ())
+    pages = NAV_PAGES + (ADMIN_NAV_PAGES if role in ADMIN_ROLES else ()) + (DISTRICT_NAV_PAGES if role == ADMIN else ())
     return [
         dbc.NavItem(dbc.NavLink(label, href=path, active="exact"))
         for label, path in pages
@@ -83,7 +90,7 @@ def navbar() -> dbc.Navbar:
                 dbc.NavbarToggler(id=f"{NAVBAR}-toggler", n_clicks=0),
                 dbc.Collapse(
                     [
-                        dbc.Nav(_nav_links(), navbar=True, className="me-auto"),
+                        dbc.Nav(_nav_links(role), navbar=True, className="me-auto"),
                         search_box(),
                         dbc.Nav([bell()], navbar=True),
                         html.Span([email, " ", dbc.Badge(role, color="light", text_color="dark")], id=USER_BADGE, className="shell-user"),
@@ -151,6 +158,25 @@ def banner() -> dbc.Alert:
     return dbc.Alert(BANNER_TEXT, id=BANNER, color="warning", is_open=False, className="shell-banner")
 
 
+def freshness_banner() -> html.Div:
+    """The date of the latest data and scoring run (a warning when older than ``STALE_AFTER_DAYS``); empty when logged out."""
+    if not has_request_context():
+        return html.Div(id=FRESHNESS)
+    try:
+        if not current_user.is_authenticated:  # loads the user: it too needs the database
+            return html.Div(id=FRESHNESS)
+        with read_session() as s:
+            fresh = data_freshness(session=s, stale_after_days=current_app.extensions[SETTINGS_KEY].stale_after_days)
+    except DB_ERRORS:
+        return html.Div(id=FRESHNESS)  # the database banner says it is unreachable
+    return html.Div(
+        fresh.message,
+        id=FRESHNESS,
+        role="status",
+        className=f"shell-freshness alert {'alert-warning' if fresh.stale else 'alert-light'} py-1 px-2 small",
+    )
+
+
 def layout() -> html.Div:
     """The whole shell, built per request (the user's name and CSRF token are in it)."""
     return html.Div(
@@ -159,6 +185,7 @@ def layout() -> html.Div:
             dbc.Container(
                 [
                     banner(),
+                    freshness_banner(),
                     dcc.Interval(id=HEALTH_INTERVAL, interval=HEALTH_POLL_MS, n_intervals=0),
                     dcc.Loading(
                         dash.page_container,

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 DEFAULTS = {"chronic_absence": 0.90, "course_performance": 60.0, "grade_drop": 10.0, "grade_drop_weeks": 4.0,
             "low_study": 2.0}
-"""The thresholds when ``derivation_rules`` has no row of that kind (migrations 0002 and 0013 add them)."""
+"""The thresholds when ``derivation_rules`` has no row of that kind (migrations 0002 and 0014 add them)."""
 
 RULES_SQL = f"""
 SELECT coalesce((SELECT min(upper) FROM derivation_rules WHERE kind = 'chronic_absence'),

@@ -40,7 +40,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-ROLES = ("admin", "staff", "teacher")
+ROLES = ("admin", "school_admin", "staff", "teacher")
 
 
 class Base(DeclarativeBase):
@@ -303,7 +303,7 @@ class User(Base):
 
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role IN ('admin', 'staff', 'teacher')", name="role_valid"),
+        CheckConstraint("role IN ('admin', 'school_admin', 'staff', 'teacher')", name="role_valid"),
         Index("uq_users_email_lower", text("lower(email)"), unique=True),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -639,3 +639,25 @@ class StudentIndicator(Base):
     study_hours: Mapped[float | None] = mapped_column(Double)
     low_study: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     updated_at: Mapped[dt.datetime] = _now()
+# --- schools of users (0015) ---
+
+
+class UserSchool(Base):
+    """A user's school: school administrators and staff see (and administer) only their schools' data."""
+
+    __tablename__ = "user_schools"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class PasswordReset(Base):
+    """A one-time password-reset link: only the SHA-256 of its token is kept; spent once used or expired."""
+
+    __tablename__ = "password_resets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(Text, unique=True)
+    created_by: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = _now()
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -11,7 +11,6 @@ import datetime as dt
 import smtplib
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -20,7 +19,7 @@ from sqlalchemy.orm import Session
 from core.errors import InvalidInput, Unavailable
 from core.settings import Settings
 from db.models import User, UserPreference
-from services import audit
+from services import audit, mail
 from services.alerts import Alert, alerts_for
 from services.scope import Viewer
 from services.users import load_viewer
@@ -29,7 +28,6 @@ SENT = "digest.sent"
 PREFERENCE = "digest.preference"
 WEEK = dt.timedelta(days=6, hours=12)  # a little under a week, so a daily schedule sends on the same weekday
 SMTP_OFF = "The weekly digest is off: set SMTP_URL (e.g. smtp://mail.school.example:25) to send it."
-SMTP_TIMEOUT = 30
 
 
 @dataclass(frozen=True)
@@ -96,17 +94,6 @@ def _mark_sent(session: Session, user_id: int, now: dt.datetime) -> None:
     session.execute(stmt.on_conflict_do_update(index_elements=[UserPreference.user_id], set_={"last_digest_at": now}))
 
 
-def _smtp(url: str) -> smtplib.SMTP:
-    parts = urlsplit(url)
-    if not parts.hostname:
-        raise Unavailable("SMTP_URL names no host: use smtp://host:port.")
-    kind = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
-    client = kind(parts.hostname, parts.port or (465 if parts.scheme == "smtps" else 25), timeout=SMTP_TIMEOUT)
-    if parts.username:
-        client.login(unquote(parts.username), unquote(parts.password or ""))
-    return client
-
-
 def _message(digest: Digest, sender: str) -> EmailMessage:
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = sender, digest.to, digest.subject
@@ -130,7 +117,11 @@ def send_digests(session: Session, settings: Settings, *, now: dt.datetime | Non
     now = now or dt.datetime.now(dt.UTC)
     run = DigestRun()
     users = session.execute(select(User.id, User.email).where(User.is_active).order_by(User.id)).tuples().all()
-    with _smtp(settings.smtp_url) as client:
+    try:
+        client = mail.connect(settings.smtp_url)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise Unavailable(f"The digest could not be sent: the mail server did not answer ({type(exc).__name__}).") from None
+    with client:
         for user_id, email in users:
             reason = _skip_reason(session, user_id, now, force)
             viewer = load_viewer(session, user_id) if reason is None else None

@@ -33,7 +33,7 @@ def aggregate_shown(n: int, *, viewer: Viewer, in_scope: bool) -> bool:
     n:
         How many students the aggregate is over.
     viewer:
-        Who is asking; admins and staff may open every student, so nothing is withheld from them.
+        Who is asking; the district administrator may open every student, so nothing is withheld from them.
     in_scope:
         True when every one of the ``n`` students is in the viewer's own scope (then they could
         open each of them anyway and nothing is withheld).

@@ -23,9 +23,9 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from core.errors import DomainError, InvalidInput, NotFound
-from db.models import ROLES, LoginAttempt, SchoolClass, User, UserClass
+from db.models import ROLES, LoginAttempt, School, SchoolClass, User, UserClass, UserSchool
 from services import audit
-from services.scope import TEACHER, Viewer
+from services.scope import ADMIN, SCHOOL_ROLES, TEACHER, Viewer
 
 MIN_PASSWORD_LENGTH = 10
 ACCOUNT_FAILURE_LIMIT = 5
@@ -54,6 +54,9 @@ class UserInfo:
     is_active: bool
     classes: tuple[str, ...] = ()
     last_login_at: dt.datetime | None = None
+    schools: tuple[str, ...] = ()
+    school_ids: tuple[int, ...] = ()
+    class_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,18 +126,99 @@ def resolve_classes(session: Session, specs: Iterable[str]) -> list[int]:
     return sorted(set(ids))
 
 
-def _class_names(session: Session, user_id: int) -> tuple[str, ...]:
+def resolve_schools(session: Session, specs: Iterable[str]) -> list[int]:
+    """School ids for names (``North School``) or numeric ids; an unknown school is InvalidInput."""
+    ids: list[int] = []
+    for spec in (str(s).strip() for s in specs if s is not None and str(s).strip()):
+        column = School.id if spec.isdigit() else School.name
+        found = session.scalar(select(School.id).where(column == (int(spec) if spec.isdigit() else spec)))
+        if found is None:
+            raise InvalidInput(f"There is no school {spec[:80]!r}.")
+        ids.append(found)
+    return sorted(set(ids))
+
+
+def _classes_of(session: Session, user_id: int) -> list[tuple[int, str]]:
     query = (
-        select(SchoolClass.name)
+        select(SchoolClass.id, SchoolClass.name)
         .join(UserClass, UserClass.class_id == SchoolClass.id)
         .where(UserClass.user_id == user_id)
-        .order_by(SchoolClass.name)
+        .order_by(SchoolClass.name, SchoolClass.id)
     )
-    return tuple(session.scalars(query))
+    return [(r.id, r.name) for r in session.execute(query)]
 
 
-def _info(session: Session, user: User) -> UserInfo:
-    return UserInfo(user.id, user.email, user.role, user.full_name, user.is_active, _class_names(session, user.id), user.last_login_at)
+def _schools_of(session: Session, user_id: int) -> list[tuple[int, str]]:
+    query = (
+        select(School.id, School.name)
+        .join(UserSchool, UserSchool.school_id == School.id)
+        .where(UserSchool.user_id == user_id)
+        .order_by(School.name)
+    )
+    return [(r.id, r.name) for r in session.execute(query)]
+
+
+def user_school_ids(session: Session, user_id: int) -> frozenset[int]:
+    """The schools a user belongs to: their ``user_schools`` and the schools of their classes."""
+    direct = session.scalars(select(UserSchool.school_id).where(UserSchool.user_id == user_id))
+    via_classes = session.scalars(
+        select(SchoolClass.school_id).join(UserClass, UserClass.class_id == SchoolClass.id).where(UserClass.user_id == user_id)
+    )
+    return frozenset(direct) | frozenset(via_classes)
+
+
+def user_info(session: Session, user: User) -> UserInfo:
+    """A user as plain data: role, status, schools and classes (never the password hash)."""
+    classes, schools = _classes_of(session, user.id), _schools_of(session, user.id)
+    return UserInfo(
+        user.id, user.email, user.role, user.full_name, user.is_active, tuple(c[1] for c in classes), user.last_login_at,
+        tuple(s[1] for s in schools), tuple(s[0] for s in schools), tuple(c[0] for c in classes),
+    )
+
+
+def users_info(session: Session, people: list[User]) -> list[tuple[UserInfo, frozenset[int]]]:
+    """Many users as plain data in three queries, each with every school they belong to (direct or via classes)."""
+    ids = [u.id for u in people]
+    classes: dict[int, list[tuple[int, str, int]]] = {i: [] for i in ids}
+    schools: dict[int, list[tuple[int, str]]] = {i: [] for i in ids}
+    for r in session.execute(select(UserClass.user_id, SchoolClass.id, SchoolClass.name, SchoolClass.school_id)
+                             .join(SchoolClass, SchoolClass.id == UserClass.class_id)
+                             .where(UserClass.user_id.in_(ids)).order_by(SchoolClass.name, SchoolClass.id)):
+        classes[r[0]].append((r[1], r[2], r[3]))
+    for r in session.execute(select(UserSchool.user_id, School.id, School.name).join(School, School.id == UserSchool.school_id)
+                             .where(UserSchool.user_id.in_(ids)).order_by(School.name)):
+        schools[r[0]].append((r[1], r[2]))
+    out = []
+    for u in people:
+        c, sc = classes[u.id], schools[u.id]
+        info = UserInfo(u.id, u.email, u.role, u.full_name, u.is_active, tuple(x[1] for x in c), u.last_login_at,
+                        tuple(x[1] for x in sc), tuple(x[0] for x in sc), tuple(x[0] for x in c))
+        out.append((info, frozenset(x[0] for x in sc) | frozenset(x[2] for x in c)))
+    return out
+
+
+def _check_assignment(session: Session, role: str, class_ids: list[int], school_ids: list[int]) -> list[int]:
+    """The schools to store for a user of ``role``; InvalidInput when classes or schools do not fit the role."""
+    if class_ids and role != TEACHER:
+        raise InvalidInput("Only teachers are assigned classes; other roles see whole schools.")
+    if role == ADMIN:
+        if school_ids:
+            raise InvalidInput("A district administrator sees every school: give no school (or choose school administrator).")
+        return []
+    if role != TEACHER:
+        return school_ids
+    class_schools = set(session.scalars(select(SchoolClass.school_id).where(SchoolClass.id.in_(class_ids)))) if class_ids else set()
+    if school_ids and not class_schools <= set(school_ids):
+        raise InvalidInput("A teacher's classes must belong to the teacher's schools.")
+    return sorted(set(school_ids) | class_schools)
+
+
+def _store_assignment(session: Session, user_id: int, class_ids: list[int], school_ids: list[int]) -> None:
+    session.execute(delete(UserClass).where(UserClass.user_id == user_id))
+    session.execute(delete(UserSchool).where(UserSchool.user_id == user_id))
+    session.add_all(UserClass(user_id=user_id, class_id=c) for c in class_ids)
+    session.add_all(UserSchool(user_id=user_id, school_id=s) for s in school_ids)
+    session.flush()
 
 
 def add_user(
@@ -147,6 +231,7 @@ def add_user(
     full_name: str | None = None,
     actor: str | None = None,
     address: str | None = None,
+    schools: Iterable[str] = (),
 ) -> UserInfo:
     """Create a user with an argon2 hash; teachers get their classes; audited as ``user.add``.
 
@@ -155,28 +240,33 @@ def add_user(
     session : the caller's session; the caller commits.
     email : the login, unique regardless of case.
     password : at least ``MIN_PASSWORD_LENGTH`` characters; only its hash is stored.
-    role : admin, staff or teacher.
+    role : admin (district), school_admin, staff or teacher.
     classes : class names or ids (teachers only).
     full_name : optional display name.
     actor, address : who made the change, for the audit log.
+    schools : school names or ids (school administrators and staff see only these; a teacher's default to their
+        classes' schools; none for a district administrator).
     """
     email = normalise_email(email)
-    if role not in ROLES:
-        raise InvalidInput(f"The role must be one of {', '.join(ROLES)}, not {role!r}.")
+    check_role(role)
     check_password_strength(password)
     class_ids = resolve_classes(session, classes)
-    if class_ids and role != TEACHER:
-        raise InvalidInput("Only teachers are assigned classes; admins and staff see every class.")
+    school_ids = _check_assignment(session, role, class_ids, resolve_schools(session, schools))
     if _find_user(session, email) is not None:
         raise InvalidInput(f"A user {email} already exists.")
     user = User(email=email, password_hash=hash_password(password), role=role, full_name=full_name, is_active=True)
     session.add(user)
     session.flush()
-    session.add_all(UserClass(user_id=user.id, class_id=c) for c in class_ids)
-    session.flush()
-    details = {"role": role, "class_ids": class_ids}
+    _store_assignment(session, user.id, class_ids, school_ids)
+    details = {"role": role, "class_ids": class_ids, "school_ids": school_ids}
     audit.record(session, action=audit.USER_ADD, actor=actor, target=email, details=details, address=address)
-    return _info(session, user)
+    return user_info(session, user)
+
+
+def check_role(role: str) -> None:
+    """InvalidInput unless ``role`` is one of :data:`db.models.ROLES`."""
+    if role not in ROLES:
+        raise InvalidInput(f"The role must be one of {', '.join(ROLES)}, not {str(role)[:40]!r}.")
 
 
 def set_classes(session: Session, *, email: str, classes: Iterable[str], actor: str | None = None) -> UserInfo:
@@ -185,18 +275,54 @@ def set_classes(session: Session, *, email: str, classes: Iterable[str], actor: 
     if user is None:
         raise NotFound(f"There is no user {email}.")
     class_ids = resolve_classes(session, classes)
-    if class_ids and user.role != TEACHER:
-        raise InvalidInput("Only teachers are assigned classes; admins and staff see every class.")
-    session.execute(delete(UserClass).where(UserClass.user_id == user.id))
-    session.add_all(UserClass(user_id=user.id, class_id=c) for c in class_ids)
-    session.flush()
+    kept = [s for s, _ in _schools_of(session, user.id)] if user.role != TEACHER else []
+    school_ids = _check_assignment(session, user.role, class_ids, kept)
+    _store_assignment(session, user.id, class_ids, school_ids)
     audit.record(session, action="user.classes", actor=actor, target=user.email, details={"class_ids": class_ids})
-    return _info(session, user)
+    return user_info(session, user)
+
+
+def set_assignment(
+    session: Session, *, user_id: int, role: str, schools: Iterable[str] = (), classes: Iterable[str] = (),
+    actor: str | None = None, address: str | None = None,
+) -> UserInfo:
+    """Set a user's role, schools and classes at once; audited as ``user.change`` with the before and after.
+
+    Parameters
+    ----------
+    session : the caller's session; the caller commits.
+    user_id : the user to change.
+    role, schools, classes : as for :func:`add_user`.
+    actor, address : who made the change, for the audit log.
+    """
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("There is no such user.")
+    check_role(role)
+    class_ids = resolve_classes(session, classes)
+    school_ids = _check_assignment(session, role, class_ids, resolve_schools(session, schools))
+    before = user_info(session, user)
+    user.role = role
+    _store_assignment(session, user.id, class_ids, school_ids)
+    if before.role != role:
+        end_sessions(session, user_id=user.id)
+    details = {"before": {"role": before.role, "school_ids": list(before.school_ids), "class_ids": list(before.class_ids)},
+               "after": {"role": role, "school_ids": school_ids, "class_ids": class_ids}}
+    audit.record(session, action="user.change", actor=actor, target=user.email, details=details, address=address)
+    return user_info(session, user)
+
+
+def find_user(session: Session, email: str) -> User:
+    """The user with this email (any case), or NotFound."""
+    user = _find_user(session, normalise_email(email))
+    if user is None:
+        raise NotFound(f"There is no user {email}.")
+    return user
 
 
 def list_users(session: Session) -> list[UserInfo]:
     """Every user, by email."""
-    return [_info(session, u) for u in session.scalars(select(User).order_by(func.lower(User.email)))]
+    return [user_info(session, u) for u in session.scalars(select(User).order_by(func.lower(User.email)))]
 
 
 def deactivate_user(session: Session, *, email: str, actor: str | None = None, address: str | None = None) -> UserInfo:
@@ -208,7 +334,7 @@ def deactivate_user(session: Session, *, email: str, actor: str | None = None, a
     session.flush()
     end_sessions(session, user_id=user.id)
     audit.record(session, action=audit.USER_DEACTIVATE, user_id=None, actor=actor, target=user.email, address=address)
-    return _info(session, user)
+    return user_info(session, user)
 
 
 def end_sessions(session: Session, *, user_id: int) -> None:
@@ -234,9 +360,12 @@ def load_viewer(session: Session, user_id: int, *, epoch: int | None = None) -> 
     if epoch is not None and user.session_epoch != epoch:
         return None
     class_ids: frozenset[int] = frozenset()
+    school_ids: frozenset[int] = frozenset()
     if user.role == TEACHER:
         class_ids = frozenset(session.scalars(select(UserClass.class_id).where(UserClass.user_id == user.id)))
-    return Viewer(user_id=user.id, email=user.email, role=user.role, class_ids=class_ids)
+    if user.role in SCHOOL_ROLES:
+        school_ids = frozenset(session.scalars(select(UserSchool.school_id).where(UserSchool.user_id == user.id)))
+    return Viewer(user_id=user.id, email=user.email, role=user.role, class_ids=class_ids, school_ids=school_ids)
 
 
 def _failures_since_last_success(session: Session, email: str) -> int:

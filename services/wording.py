@@ -45,8 +45,8 @@ def _names(session: Session, viewer: Viewer) -> tuple[list[str], list[str]]:
         .order_by(SchoolClass.school_year.desc(), SchoolClass.name)
     ).all()
     schools = sorted({c[2] for c in classes})
-    if viewer.role != TEACHER:
-        return [], schools or sorted(session.scalars(select(School.name)))
+    if viewer.role != TEACHER:  # a school role names its schools, even one without classes yet; a district admin all
+        return [], sorted(session.scalars(select(School.name).where(viewer.school_clause(School.id))))
     several_years, several_schools = len({c[1] for c in classes}) > 1, len(schools) > 1
     names = []
     for name, year, school in classes:
@@ -68,5 +68,7 @@ def scope_label(*, session: Session, viewer: Viewer) -> str:
     classes, schools = _names(session, viewer)
     if viewer.role == TEACHER:
         return f"Your classes: {', '.join(classes)}" if classes else "Your classes: none assigned yet"
+    if not schools and not viewer.sees_everything:
+        return f"{SCHOOL[0].upper()}{SCHOOL[1:]}: none assigned yet"
     where = schools[0] if len(schools) == 1 else f"{len(schools)} schools"
     return f"{scope_phrase(viewer)[0].upper()}{scope_phrase(viewer)[1:]}: {where}"

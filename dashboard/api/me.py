@@ -13,7 +13,7 @@ from dashboard.auth import current_viewer
 @api_bp.get("/me")
 @documented(resp={"HTTP_200": Me}, errors=("HTTP_401", "HTTP_429", "HTTP_503"), tags=["me"])
 def me() -> Response:
-    """The logged-in user's id, email, role and (for teachers) class ids."""
+    """The logged-in user's id, email, role, (for teachers) class ids and (for school roles) school ids."""
     viewer = current_viewer()
     return jsonify(
         {
@@ -21,6 +21,7 @@ def me() -> Response:
             "email": viewer.email,
             "role": viewer.role,
             "class_ids": sorted(viewer.class_ids),
+            "school_ids": sorted(viewer.school_ids),
             "sees_everything": viewer.sees_everything,
         }
     )

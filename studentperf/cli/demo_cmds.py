@@ -19,11 +19,12 @@ from core.settings import Settings
 from studentperf.cli.common import domain_errors, load_settings, open_database
 
 GUNICORN_CONF = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
+DEMO_SCHOOL = "Demo School"
 
 
 @dataclass(frozen=True)
 class DemoLogin:
-    """One demo account: its email, role, classes and password."""
+    """One demo account: its email, role, classes (or school) and password."""
 
     email: str
     role: str
@@ -50,29 +51,45 @@ def _teacher_classes(session: Session) -> list[tuple[tuple[str, ...], tuple[str,
     return [((r.name,), (str(r.id),)) for r in (first, other)]
 
 
+def _keep_schools(session: Session, user_id: int, schools: tuple[str, ...]) -> None:
+    """Tie an existing demo account to the demo school (accounts made before schools were per user had none)."""
+    from db.models import School, UserSchool
+
+    for name in schools:
+        school_id = session.scalar(select(School.id).where(School.name == name))
+        known = session.get(UserSchool, (user_id, school_id))
+        if school_id is not None and known is None:
+            session.add(UserSchool(user_id=user_id, school_id=school_id))
+
+
 def ensure_demo_users(session: Session, settings: Settings) -> list[DemoLogin]:
     """Create the demo accounts once (random passwords kept in the data folder, mode 0600)."""
-    from db.models import User
+    from db.models import School, User
     from services.users import add_user, hash_password, normalise_email
 
     path = _logins_file(settings)
     saved = {d["email"]: d["password"] for d in json.loads(path.read_text())} if path.exists() else {}
     classes = _teacher_classes(session)
+    school = (DEMO_SCHOOL,) if session.scalar(select(School.id).where(School.name == DEMO_SCHOOL)) else ()
     wanted = [
-        ("admin@demo.school", "admin", ((), ())),
-        ("staff@demo.school", "staff", ((), ())),
-        ("teacher1@demo.school", "teacher", classes[0]),
-        ("teacher2@demo.school", "teacher", classes[1]),
+        ("admin@demo.school", "admin", ((), ()), ()),
+        ("head@demo.school", "school_admin", ((), ()), school),
+        ("staff@demo.school", "staff", ((), ()), school),
+        ("teacher1@demo.school", "teacher", classes[0], ()),
+        ("teacher2@demo.school", "teacher", classes[1], ()),
     ]
     logins = []
-    for email, role, (cls, class_ids) in wanted:
+    for email, role, (cls, class_ids), schools in wanted:
         password = saved.get(email) or secrets.token_urlsafe(9)
         user = session.scalar(select(User).where(User.email == normalise_email(email)))
         if user is None:
-            add_user(session, email=email, password=password, role=role, classes=class_ids, actor="studentperf demo")
-        elif email not in saved:
-            user.password_hash = hash_password(password)
-        logins.append(DemoLogin(email, role, cls, password))
+            add_user(session, email=email, password=password, role=role, classes=class_ids, schools=schools,
+                     actor="studentperf demo")
+        else:
+            _keep_schools(session, user.id, schools)
+            if email not in saved:
+                user.password_hash = hash_password(password)
+        logins.append(DemoLogin(email, role, cls or schools, password))
     settings.home.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps([d.__dict__ for d in logins], indent=2))
     path.chmod(0o600)
@@ -108,7 +125,7 @@ def _load_school(database, settings: Settings, students: int, seed: int, years: 
         path.parent.mkdir(parents=True, exist_ok=True)
         write_school(path, students, seed=seed, years=years, as_of=as_of)
     typer.echo("==> loading it into PostgreSQL")
-    report = ingest_file(database, path, school="Demo School")
+    report = ingest_file(database, path, school=DEMO_SCHOOL)
     typer.echo(f"    {report.message}")
     return report.status == "succeeded" and (report.rows_inserted + report.rows_updated) > 0
 
@@ -130,8 +147,9 @@ def _print_logins(logins: list[DemoLogin], url: str) -> None:
     typer.secho(f"Dashboard: {url}", bold=True)
     typer.echo("Demo logins (kept in the data folder, demo-logins.json):")
     for d in logins:
-        scope = f" (classes {', '.join(d.classes)})" if d.classes else ""
-        typer.echo(f"  {d.role:<8} {d.email:<24} password: {d.password}{scope}")
+        what = "school" if d.role in ("school_admin", "staff") else "classes"
+        scope = f" ({what} {', '.join(d.classes)})" if d.classes else ""
+        typer.echo(f"  {d.role:<12} {d.email:<24} password: {d.password}{scope}")
     typer.echo("")
 
 

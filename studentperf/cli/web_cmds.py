@@ -28,9 +28,12 @@ def read_password(prompt: bool) -> str:
 @users_app.command("add")
 def add(
     email: str = typer.Argument(..., help="The login email."),
-    role: str = typer.Option(..., "--role", help="admin, staff or teacher."),
+    role: str = typer.Option(..., "--role", help="admin (district: every school), school_admin, staff or teacher."),
     classes: str = typer.Option("", "--classes", help="Teachers: comma-separated class names or ids, e.g. 9A,9B."),
     name: str = typer.Option(None, "--name", help="Full name shown in the dashboard."),
+    schools: list[str] = typer.Option(  # noqa: B008
+        [], "--school", help="School administrators and staff: a school name or id they see (repeat for several); "
+        "without one they see nothing."),
 ) -> None:
     """Add a user; the password is prompted (twice) or read from stdin when not a terminal."""
     from services.users import add_user
@@ -41,10 +44,13 @@ def add(
     with domain_errors(), database.begin() as s:
         info = add_user(
             s, email=email, password=password, role=role, classes=[c for c in classes.split(",") if c.strip()],
-            full_name=name, actor=cli_actor(),
+            full_name=name, actor=cli_actor(), schools=schools,
         )
     extra = f" (classes {', '.join(info.classes)})" if info.classes else ""
+    extra += f" (schools {', '.join(info.schools)})" if info.schools else ""
     typer.echo(f"added {info.email} as {info.role}{extra}")
+    if info.role in ("school_admin", "staff") and not info.schools:
+        typer.echo("note: this user has no school yet and sees nothing until one is given (--school)")
 
 
 @users_app.command("list")
@@ -63,7 +69,7 @@ def list_(as_json: bool = typer.Option(False, "--json", help="One JSON document 
         return
     for u in rows:
         status = "active" if u.is_active else "deactivated"
-        typer.echo(f"{u.email:<36} {u.role:<8} {status:<12} {', '.join(u.classes)}")
+        typer.echo(f"{u.email:<36} {u.role:<12} {status:<12} {', '.join(u.schools)} {', '.join(u.classes)}".rstrip())
 
 
 def _row(user: object) -> dict[str, object]:
@@ -81,6 +87,24 @@ def deactivate(email: str = typer.Argument(..., help="The user's email.")) -> No
     with domain_errors(), database.begin() as s:
         info = deactivate_user(s, email=email, actor=cli_actor())
     typer.echo(f"deactivated {info.email}")
+
+
+@users_app.command("set")
+def set_(
+    email: str = typer.Argument(..., help="The user's email."),
+    role: str = typer.Option(None, "--role", help="admin, school_admin, staff or teacher (default: unchanged)."),
+    schools: list[str] = typer.Option([], "--school", help="A school name or id (repeat for several); replaces their schools."),  # noqa: B008
+    classes: str = typer.Option("", "--classes", help="Teachers: comma-separated class names or ids; replaces their classes."),
+) -> None:
+    """Change a user's role, schools and classes at once (what is not given is emptied, the role kept)."""
+    from services.users import find_user, set_assignment
+
+    database = open_database(load_settings())
+    with domain_errors(), database.begin() as s:
+        user = find_user(s, email)
+        info = set_assignment(s, user_id=user.id, role=role or user.role, schools=schools,
+                              classes=[c for c in classes.split(",") if c.strip()], actor=cli_actor())
+    typer.echo(f"{info.email}: {info.role}; schools {', '.join(info.schools) or 'none'}; classes {', '.join(info.classes) or 'none'}")
 
 
 def bind_address(env: dict[str, str], host: str | None, port: int | None) -> str:
@@ -117,4 +141,5 @@ def serve(
 def register(app: typer.Typer) -> None:
     """Attach `serve` and the `users` group."""
     app.command("serve")(serve)
+    users_app.command("create", help="Same as `users add`.")(add)
     app.add_typer(users_app, name="users")

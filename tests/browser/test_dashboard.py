@@ -12,7 +12,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from core.settings import Settings
 from dashboard import ids
@@ -68,7 +68,8 @@ def school(database: Database, settings: Settings, tmp_path_factory: pytest.Temp
     emails = {role: f"browser-{role}-{tag}@test.school" for role in ("admin", "staff", "teacher")}
     with database.begin() as s:
         add_user(s, email=emails["admin"], password=PASSWORD, role="admin")
-        add_user(s, email=emails["staff"], password=PASSWORD, role="staff")
+        schools = [str(i) for i in s.execute(text("SELECT id FROM schools")).scalars()]  # staff see their school only
+        add_user(s, email=emails["staff"], password=PASSWORD, role="staff", schools=schools)
         add_user(s, email=emails["teacher"], password=PASSWORD, role="teacher", classes=[mine[1]])
     server = create_app(settings.with_(secure_cookies=False))
     return School(server.extensions[DASH_KEY], emails, total, by_grade, mine, other)

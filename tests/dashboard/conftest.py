@@ -33,6 +33,7 @@ from webtools import (  # noqa: E402
     make_client,
     make_user,
     post_dash,
+    school_of,
 )
 
 
@@ -59,11 +60,11 @@ def dash_app(app: Flask) -> Any:
 
 @pytest.fixture()
 def users(database: Database) -> dict[str, TestUser]:
-    """An admin, a staff member and two teachers with DIFFERENT classes (``teacher`` and ``teacher2``)."""
+    """An admin, a staff member of the first class's school and two teachers with DIFFERENT classes (``teacher``, ``teacher2``)."""
     first, second = ensure_classes(database, 2)
     return {
         "admin": make_user(database, ROLE_EMAILS["admin"], "admin"),
-        "staff": make_user(database, ROLE_EMAILS["staff"], "staff"),
+        "staff": make_user(database, ROLE_EMAILS["staff"], "staff", school_ids=[school_of(database, first)]),
         "teacher": make_user(database, ROLE_EMAILS["teacher"], "teacher", [first]),
         "teacher2": make_user(database, ROLE_EMAILS["teacher2"], "teacher", [second]),
     }

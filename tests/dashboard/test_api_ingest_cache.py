@@ -130,9 +130,13 @@ def test_shared_answers_are_computed_once_per_scope_filters_and_data_version(app
         assert shared_answer(service, session=s, viewer=Viewer(9, "b@x", "admin"), filters=Filters()) == {"asked": 1}
         assert shared_answer(service, session=s, viewer=teacher, filters=Filters()) == {"asked": 2}
         assert shared_answer(service, session=s, viewer=admin, filters=Filters(grade_level=9)) == {"asked": 3}
+        staff_a, staff_b = (Viewer(n, f"s{n}@x", "staff", school_ids=frozenset({n})) for n in (1, 2))
+        assert shared_answer(service, session=s, viewer=staff_a, filters=Filters()) == {"asked": 4}
+        assert shared_answer(service, session=s, viewer=staff_b, filters=Filters()) == {"asked": 5}  # never A's answer
         s.execute(text("INSERT INTO ingestion_runs (file_name, sha256, status) VALUES ('v.csv', 'x', 'succeeded')"))
-        assert shared_answer(service, session=s, viewer=admin, filters=Filters()) == {"asked": 4}
-    assert teacher.scope_key() == "teacher:3,7" and admin.scope_key() == "admin"
+        assert shared_answer(service, session=s, viewer=admin, filters=Filters()) == {"asked": 6}
+    assert teacher.scope_key() == "teacher:s:c3,7" and admin.scope_key() == "admin"
+    assert staff_a.scope_key() == "staff:s1:c" != staff_b.scope_key()
 
 
 def test_redis_down_the_api_and_the_pages_still_answer(test_settings, empty, users, tmp_path):

@@ -78,6 +78,12 @@ def make_client(app: Flask, address: str | None = None) -> FlaskClient:
     return client
 
 
+def school_of(database: Database, class_id: int) -> int:
+    """The school of a class."""
+    with database.begin() as s:
+        return s.execute(text("SELECT school_id FROM classes WHERE id = :c"), {"c": class_id}).scalar_one()
+
+
 def ensure_classes(database: Database, n: int = 2) -> list[int]:
     """Ids of the first ``n`` classes of the latest school year, creating a test school and classes when there are too few."""
     with database.begin() as s:
@@ -98,8 +104,9 @@ def ensure_classes(database: Database, n: int = 2) -> list[int]:
         return list(s.execute(text("SELECT id FROM classes ORDER BY id LIMIT :n"), {"n": n}).scalars())
 
 
-def make_user(database: Database, email: str, role: str, class_ids: Iterable[int] = (), password: str = PASSWORD) -> TestUser:
-    """Create (or reset to active, with these classes) a user committed to the database."""
+def make_user(database: Database, email: str, role: str, class_ids: Iterable[int] = (), password: str = PASSWORD,
+              school_ids: Iterable[int] = ()) -> TestUser:
+    """Create (or reset to active, with these classes and schools) a user committed to the database."""
     with database.begin() as s:
         user_id = s.execute(
             text(
@@ -112,6 +119,9 @@ def make_user(database: Database, email: str, role: str, class_ids: Iterable[int
         s.execute(text("DELETE FROM user_classes WHERE user_id = :u"), {"u": user_id})
         for class_id in class_ids:
             s.execute(text("INSERT INTO user_classes (user_id, class_id) VALUES (:u, :c)"), {"u": user_id, "c": class_id})
+        s.execute(text("DELETE FROM user_schools WHERE user_id = :u"), {"u": user_id})
+        for school_id in school_ids:
+            s.execute(text("INSERT INTO user_schools (user_id, school_id) VALUES (:u, :s)"), {"u": user_id, "s": school_id})
     return TestUser(email, password, role, user_id, tuple(class_ids))
 
 

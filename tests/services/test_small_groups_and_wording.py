@@ -28,7 +28,8 @@ def test_an_aggregate_outside_the_scope_needs_five_students(admin) -> None:
     assert not aggregate_shown(MIN_AGGREGATE - 1, viewer=teacher, in_scope=False)
     assert aggregate_shown(MIN_AGGREGATE, viewer=teacher, in_scope=False)
     assert aggregate_shown(1, viewer=teacher, in_scope=True)  # their own students: they can open each one anyway
-    assert aggregate_shown(1, viewer=admin, in_scope=False) and aggregate_shown(1, viewer=STAFF, in_scope=False)
+    assert aggregate_shown(1, viewer=admin, in_scope=False)
+    assert not aggregate_shown(1, viewer=STAFF, in_scope=False)  # staff see their school only, not the district
 
 
 def test_study_bands_under_ten_students_are_not_compared(ws, world) -> None:
@@ -95,7 +96,9 @@ def test_each_role_gets_its_own_words(ws, world, admin) -> None:
     assert (students(1), students(2000)) == ("1 student", "2,000 students")
 
 
-@pytest.mark.parametrize("role", ["staff", "admin"])
-def test_school_wide_roles_name_their_school_or_district(ws, role) -> None:
+@pytest.mark.parametrize("role", ["staff", "school_admin", "admin"])
+def test_school_wide_roles_name_their_school_or_district(ws, world, role) -> None:
     label = scope_label(session=ws, viewer=Viewer(user_id=9, email="x@example.org", role=role))
-    assert label == ("Your school: 2 schools" if role == "staff" else "The district: 2 schools")
+    assert label == ("Your school: none assigned yet" if role != "admin" else "The district: 2 schools")
+    north = Viewer(user_id=9, email="x@example.org", role=role, school_ids=frozenset({world.schools["North School"]}))
+    assert scope_label(session=ws, viewer=north) == ("Your school: North School" if role != "admin" else "The district: 2 schools")
