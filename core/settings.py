@@ -88,8 +88,6 @@ class Settings:
         if not 1 <= self.upload_max_mb <= 45:
             raise SettingsError(f"UPLOAD_MAX_MB must lie between 1 and 45 (a browser upload is sent base64-encoded, "
                                 f"a third larger, within the 64 MB request limit), not {self.upload_max_mb}.")
-        if self.smtp_url is not None and not self.smtp_url.startswith(("smtp://", "smtps://")):
-            raise SettingsError("SMTP_URL must start with smtp:// (STARTTLS) or smtps:// (TLS), e.g. smtp://user:pass@mail.example:587.")
         if self.stale_after_days < 1:
             raise SettingsError(f"STALE_AFTER_DAYS must be a whole number of days, 1 or more, not {self.stale_after_days}.")
 

@@ -20,6 +20,11 @@ from dashboard.security import CALLBACK_PATH, error_json
 
 ADMIN_IDS = frozenset(v for k, v in vars(ids).items() if k.startswith("ADMIN_") and isinstance(v, str))
 """The admin pages' component ids (and id prefixes, such as the mapping form's ``admin-map-source-<column>``)."""
+SCHOOL_ADMIN_PREFIXES = ("ADMIN_USERS_", "ADMIN_NEW_", "ADMIN_EDIT_", "ADMIN_AUDIT_")
+SCHOOL_ADMIN_IDS = frozenset(v for k, v in vars(ids).items()
+                             if k.startswith(SCHOOL_ADMIN_PREFIXES) and isinstance(v, str))
+"""The users and audit pages' ids: open to school administrators too (their services keep them to their schools);
+every other admin id (uploads, the model) is the district administrator's only."""
 REFUSED = "Only administrators may do this."
 
 
@@ -41,29 +46,43 @@ def _output_ids(output: str) -> list[str]:
 
 def is_admin_callback(body: Any) -> bool:
     """True when a callback request writes to an admin component."""
+    return bool(_admin_outputs(body))
+
+
+def _admin_outputs(body: Any) -> list[str]:
     output = body.get("output") if isinstance(body, dict) else None
-    return isinstance(output, str) and any(_is_admin_id(i) for i in _output_ids(output))
+    return [i for i in _output_ids(output) if _is_admin_id(i)] if isinstance(output, str) else []
 
 
 def _is_admin_id(component_id: str) -> bool:
     return component_id in ADMIN_IDS or any(component_id.startswith(p) for p in ADMIN_IDS if p.endswith("-"))
 
 
-def viewer_is_admin() -> bool:
-    """True when the request's viewer (set by the guard) is an administrator."""
+def _viewer() -> Any:
     viewer = g.get("viewer")
     if viewer is None and getattr(current_user, "is_authenticated", False):
         viewer = current_user.viewer
+    return viewer
+
+
+def viewer_is_admin() -> bool:
+    """True when the request's viewer (set by the guard) is the district administrator."""
+    viewer = _viewer()
     return bool(viewer is not None and viewer.is_admin)
 
 
 def refuse_admin_callbacks() -> Response | None:
-    """Before-request hook: 403 for an admin callback asked by anyone but an administrator."""
+    """Before-request hook: 403 for an admin callback asked by anyone but an administrator (a school administrator
+    only on the users and audit pages)."""
     if request.path != CALLBACK_PATH or request.method != "POST":
         return None
-    if is_admin_callback(request.get_json(silent=True)) and not viewer_is_admin():
-        return error_json(REFUSED, 403)
-    return None
+    outputs = _admin_outputs(request.get_json(silent=True))
+    if not outputs:
+        return None
+    viewer = _viewer()
+    school_page = all(i in SCHOOL_ADMIN_IDS for i in outputs)
+    allowed = viewer is not None and (viewer.is_admin or (school_page and viewer.administers))
+    return None if allowed else error_json(REFUSED, 403)
 
 
 def install_admin_guard(server: Flask) -> None:

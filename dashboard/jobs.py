@@ -10,12 +10,16 @@ server (an upload's ticket), never from the browser.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from core.settings import Settings
 from services.database import Database, open_database
+
+log = logging.getLogger("studentperf.jobs")
 
 _SETTINGS: dict[str, Settings] = {}
 _CELERY: dict[str, Any] = {}
@@ -63,5 +67,12 @@ def make_manager(settings: Settings) -> Any:
         return CeleryManager(celery_app(settings.redis_url), expire=3600)
     import diskcache
 
-    settings.jobs_dir.mkdir(parents=True, exist_ok=True)
-    return DiskcacheManager(diskcache.Cache(str(settings.jobs_dir)), expire=3600)
+    folder = settings.jobs_dir
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # an unusable home must not stop the app: jobs then report through a private folder
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="studentperf-jobs-"))
+        log.warning("jobs folder %s unusable (%s): using %s", settings.jobs_dir, type(exc).__name__, folder)
+    return DiskcacheManager(diskcache.Cache(str(folder)), expire=3600)

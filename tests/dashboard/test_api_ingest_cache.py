@@ -146,8 +146,8 @@ def test_redis_down_the_api_and_the_pages_still_answer(test_settings, empty, use
     for _ in range(2):
         kpis = client.get("/api/v1/kpis", headers=headers)
         assert kpis.status_code == 200 and kpis.get_json()["n_students"] == 12
-    browser = make_client(app)
-    assert login(browser, users["staff"].email, users["staff"].password).status_code == 302
+    browser = make_client(app)  # an administrator: the new school is nobody's school yet
+    assert login(browser, users["admin"].email, users["admin"].password).status_code == 302
     assert browser.get("/api/v1/me").status_code == 200
     kpis_card = post_dash(browser, f"{ids.OVERVIEW_KPIS}.children", [(ids.FILTER_QUERY, "data", "")])
     assert kpis_card.status_code == 200 and '"12"' in kpis_card.get_data(as_text=True)
@@ -156,7 +156,7 @@ def test_redis_down_the_api_and_the_pages_still_answer(test_settings, empty, use
 def test_the_overview_page_shows_the_new_data_after_a_load(app, empty, users, tmp_path):
     """The same on the dashboard: the KPI callback's answer after a second load counts the new students."""
     admin, browser = token_of(empty, users["admin"].email), make_client(app)
-    assert login(browser, users["staff"].email, users["staff"].password).status_code == 302
+    assert login(browser, users["admin"].email, users["admin"].password).status_code == 302  # the new schools are nobody's yet
 
     def students_shown() -> str:
         card = post_dash(browser, f"{ids.OVERVIEW_KPIS}.children", [(ids.FILTER_QUERY, "data", "")])
@@ -207,7 +207,7 @@ def test_with_redis_workers_share_the_cache_and_the_rate_limit(test_settings, em
     ingest_headers = token_of(empty, users["admin"].email)
     assert upload(make_client(one), ingest_headers, write_school(tmp_path / "w.csv", 10, seed=6),
                   school="Worker School").status_code == 200
-    headers = token_of(empty, users["staff"].email)
+    headers = token_of(empty, users["admin"].email)  # the new school is nobody's school yet: the district's
     answers = [make_client(app).get("/api/v1/kpis", headers=headers) for app in (one, two, one, two)]
     assert [a.status_code for a in answers] == [200, 200, 200, 200]
     assert {a.get_json()["n_students"] for a in answers} == {10}

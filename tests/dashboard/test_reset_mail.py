@@ -84,7 +84,7 @@ def test_a_failed_send_shows_the_link_with_the_reason(test_settings, database, d
     assert "could not be sent" in shown and LINK.search(shown)
 
 
-@pytest.mark.parametrize(("env", "message"), [({"SMTP_URL": "http://x"}, "must start with smtp"),
+@pytest.mark.parametrize(("env", "message"), [({"SMTP_URL": "http://x"}, "SMTP_URL must look like smtp://"),
                                               ({"STALE_AFTER_DAYS": "0"}, "STALE_AFTER_DAYS must be")])
 def test_smtp_settings_are_checked(env, message) -> None:
     with pytest.raises(SettingsError, match=message):
