@@ -52,6 +52,7 @@ from etl.load import (
     touched_students,
 )
 from etl.mapping import Mapping, apply, prepare, sample, scale_warnings
+from etl.oneroster import is_bundle as _is_bundle
 from etl.read import FileFormat, read_chunks
 from etl.validate import explain, validate
 
@@ -305,7 +306,8 @@ def ingest_file(database: Database, path: str | PathLike[str], *, school: str = 
     Parameters
     ----------
     database : the product's database.
-    path : a CSV file in the format of docs/EXPORT_FORMAT.md (aliases, ``;``/tab, Latin-1 accepted).
+    path : a CSV file in the format of docs/EXPORT_FORMAT.md (aliases, ``;``/tab, Latin-1 accepted), or a OneRoster
+        bundle (a zip or folder with ``manifest.csv``: see ``etl.oneroster``; only ``user_id`` and ``dry_run`` apply).
     school : school of rows without a ``school`` column.
     dry_run : compute what would change, then roll back (the run is recorded as ``dry_run``).
     truncate : empty ``db.models.DATA_TABLES`` first, in the same transaction.
@@ -323,6 +325,10 @@ def ingest_file(database: Database, path: str | PathLike[str], *, school: str = 
     InvalidInput : the file is unusable (missing, empty, unreadable, lacks a required column, looks like another
         scale), nothing changes; or too many rows were rejected (``RejectedFile``), the run is recorded as failed.
     """
+    if _is_bundle(Path(path)):
+        from etl.roster_load import ingest_bundle
+
+        return ingest_bundle(database, Path(path), user_id=user_id, dry_run=dry_run)
     if batch_size < 1:
         raise InvalidInput("batch_size must be at least 1.")
     if not 0 <= max_rejected_share <= 1:
