@@ -349,8 +349,17 @@ def ingest_file(database: Database, path: str | PathLike[str], *, school: str = 
         _run(database, path, fmt, opts, report, progress, started)
     except RejectedFile as exc:
         report.duration_s = time.perf_counter() - started
-        raise RejectedFile(_record_rejected_file(database, path, fmt, opts, report, exc), []) from None
-    except InvalidInput:
+        raise _carrying(RejectedFile(_record_rejected_file(database, path, fmt, opts, report, exc), []), report) from None
+    except InvalidInput as exc:
+        report.status, report.message = "failed", str(exc)
+        _carrying(exc, report)
+        raise
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM under the CLI: rolled back; say so on a run of its own
+        report.status, report.duration_s = "failed", time.perf_counter() - started
+        report.message = f"{path.name}: interrupted; nothing of it was committed."
+        _record_run(database, path, fmt, opts, report, report.message)
+        log.info("ingest interrupted", extra={"file": path.name, "run_id": report.run_id})
+        _carrying(exc, report)
         raise
     except Exception as exc:
         report.status, report.duration_s = "failed", time.perf_counter() - started
@@ -358,8 +367,9 @@ def ingest_file(database: Database, path: str | PathLike[str], *, school: str = 
         _record_run(database, path, fmt, opts, report, report.message)
         log.error("ingest failed", extra={"file": path.name, "run_id": report.run_id, "error": report.message})
         if isinstance(exc, DomainError):
+            _carrying(exc, report)
             raise
-        raise Unavailable(report.message) from exc
+        raise _carrying(Unavailable(report.message), report) from exc
     report.duration_s = time.perf_counter() - started
     if dry_run:
         _record_run(database, path, fmt, opts, report)
@@ -368,6 +378,48 @@ def ingest_file(database: Database, path: str | PathLike[str], *, school: str = 
     return report
 
 
-def ingest_paths(database: Database, paths: Iterable[str | PathLike[str]], **options: object) -> list[IngestReport]:
-    """Ingest several files in order, each in its own transaction; stop at the first bad file."""
-    return [ingest_file(database, p, **options) for p in paths]  # type: ignore[arg-type]
+REPORT_ATTR = "ingest_report"
+"""A failure raised by :func:`ingest_file` carries the failed file's report under this attribute."""
+
+
+def _carrying(exc: BaseException, report: IngestReport) -> BaseException:
+    """``exc`` with the failed file's report attached (see :func:`failed_report`)."""
+    setattr(exc, REPORT_ATTR, report)
+    return exc
+
+
+def failed_report(exc: BaseException, path: str | PathLike[str]) -> IngestReport:
+    """The report of the file whose load raised ``exc`` (run id set when a failed run was recorded)."""
+    report = getattr(exc, REPORT_ATTR, None)
+    if isinstance(report, IngestReport):
+        return report
+    message = str(exc) if isinstance(exc, DomainError) else f"{Path(path).name}: interrupted; nothing of it was committed."
+    return IngestReport(None, Path(path).name, "", "failed", message=message)
+
+
+@dataclass
+class Batch:
+    """The outcome of several files: one report per file tried, and the failure that stopped the batch, if any."""
+
+    reports: list[IngestReport]
+    error: BaseException | None = None
+
+
+def ingest_paths(database: Database, paths: Iterable[str | PathLike[str]],
+                 progress_for: Callable[[Path], Progress | None] | None = None, **options: object) -> Batch:
+    """Ingest several files in order, each in its own transaction; stop at the first failure.
+
+    The files before it stay committed; every file tried has its report, the failed one included (status
+    ``failed``), so the caller can report and audit each one. ``progress_for(path)`` gives a file's progress callback.
+    Errors other than the product's own (and Ctrl-C) propagate as they are.
+    """
+    batch = Batch([])
+    for p in paths:
+        try:
+            progress = progress_for(Path(p)) if progress_for is not None else None
+            batch.reports.append(ingest_file(database, p, progress=progress, **options))  # type: ignore[arg-type]
+        except (DomainError, KeyboardInterrupt) as exc:
+            batch.reports.append(failed_report(exc, p))
+            batch.error = exc
+            break
+    return batch

@@ -22,7 +22,7 @@ from core.errors import DomainError, InvalidInput, Unavailable
 from db.database import Database
 from db.summaries import refresh_class_weeks, refresh_summaries
 from etl.oneroster import Roster, age_on, read_roster
-from etl.pipeline import RUN_FINISH, RUN_INSERT, IngestReport, _json, _one_load_at_a_time
+from etl.pipeline import RUN_FINISH, RUN_INSERT, IngestReport, _carrying, _json, _one_load_at_a_time
 
 log = logging.getLogger(__name__)
 
@@ -233,8 +233,9 @@ def ingest_bundle(database: Database, path: Path, *, user_id: int | None = None,
         _record_failed(database, path, report, user_id)
         log.error("oneroster import failed", extra={"file": path.name, "run_id": report.run_id, "error": report.message})
         if isinstance(exc, DomainError | KeyboardInterrupt):
+            _carrying(exc, report)
             raise
-        raise Unavailable(report.message) from exc
+        raise _carrying(Unavailable(report.message), report) from exc
     report.duration_s = time.perf_counter() - started
     if dry_run:
         _record_failed(database, path, report, user_id)

@@ -9,7 +9,15 @@ from typing import Annotated
 
 import typer
 
-from studentperf.cli.common import cli_actor, domain_errors, fail, is_terminal, load_settings, open_database
+from studentperf.cli.common import (
+    cli_actor,
+    domain_errors,
+    fail,
+    is_terminal,
+    load_settings,
+    open_database,
+    terminate_as_interrupt,
+)
 from studentperf.cli.ml_cmds import score_after_ingest
 
 INGEST_HELP = """Load flat export files (docs/EXPORT_FORMAT.md) into the database, one transaction per file.
@@ -121,22 +129,21 @@ def _save_mapping(database, name: str, mapping) -> None:  # noqa: ANN001
     typer.echo(f"saved mapping {name} ({len(mapping.rules)} rules)")
 
 
-def _ingest_all(database, paths: list[Path], options: dict, show_progress: bool) -> list:  # noqa: ANN001
-    """Ingest each path, with a progress bar on a terminal."""
-    from etl.pipeline import ingest_file
+def _ingest_all(database, paths: list[Path], options: dict, show_progress: bool):  # noqa: ANN001, ANN202
+    """Ingest each path in order (a progress bar on a terminal) until one fails; return the batch."""
+    from etl.pipeline import ingest_paths
 
     if not show_progress:
-        return [ingest_file(database, p, **options) for p in paths]
+        return ingest_paths(database, paths, **options)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    reports = []
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   transient=True) as bar:
-        for p in paths:
+        def progress_for(p: Path):  # noqa: ANN202
             task = bar.add_task(p.name, total=None)
-            reports.append(ingest_file(database, p, progress=lambda done, total, t=task: bar.update(
-                t, completed=done, total=total), **options))
-    return reports
+            return lambda done, total: bar.update(task, completed=done, total=total)
+
+        return ingest_paths(database, paths, progress_for=progress_for, **options)
 
 
 def _audit_uploads(database, reports: list) -> None:  # noqa: ANN001
@@ -147,6 +154,8 @@ def _audit_uploads(database, reports: list) -> None:  # noqa: ANN001
         for r in reports:
             details = {"run_id": r.run_id, "status": r.status, "sha256": r.sha256, "rows_read": r.rows_read,
                        "rows_inserted": r.rows_inserted, "rows_updated": r.rows_updated, "rows_rejected": r.rows_rejected}
+            if r.status == "failed":
+                details["error"] = r.message[:500]
             audit.record(session, action=audit.UPLOAD, actor=cli_actor(), target=r.file_name, details=details)
 
 
@@ -193,19 +202,23 @@ def ingest(
             mapping = _mapping(database, mapping_name, maps or [], settings.pass_threshold)
         return run_watch(database, watch, {**options, "mapping": mapping}, once=once, interval=interval,
                          as_json=as_json, audit=_audit_uploads)
-    with domain_errors():
+    with domain_errors(), terminate_as_interrupt():
         mapping = _mapping(database, mapping_name, maps or [], settings.pass_threshold)
         if show_preview:
             for p in paths:
                 _print_preview(p, mapping, options)
+            batch = None
         else:
-            reports = _ingest_all(database, paths, {**options, "mapping": mapping},
-                                  show_progress=is_terminal() and not as_json)
-        if save_as:
+            batch = _ingest_all(database, paths, {**options, "mapping": mapping},
+                                show_progress=is_terminal() and not as_json)
+        if save_as and (batch is None or batch.error is None):
             _save_mapping(database, save_as, mapping)
-    if not show_preview:
-        _report(database, reports, as_json, options)
-        score_after_ingest(database, settings, reports, err=as_json)
+    if batch is not None:
+        _report(database, batch.reports, as_json, options)
+        with domain_errors():
+            if batch.error is not None:  # the files before it are committed, reported and audited
+                raise batch.error
+        score_after_ingest(database, settings, batch.reports, err=as_json)
 
 
 def _report(database, reports: list, as_json: bool, options: dict) -> None:  # noqa: ANN001
@@ -216,9 +229,11 @@ def _report(database, reports: list, as_json: bool, options: dict) -> None:  # n
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in reports], default=str))
         return
-    _print_table(reports)
+    if any(r.status != "failed" for r in reports):
+        _print_table(reports)
     for r in reports:
-        typer.echo(r.message)
+        if r.status != "failed":  # a failed file's sentence is the error printed last
+            typer.echo(r.message)
         if r.status in ("succeeded", "dry_run"):
             for note in id_and_date_notes(r.format.get("columns", {}).values(), options["id_prefix"],
                                           options["default_date"]):
