@@ -54,7 +54,7 @@ from etl.load import (
 from etl.mapping import Mapping, apply, prepare, sample, scale_warnings
 from etl.oneroster import is_bundle as _is_bundle
 from etl.read import FileFormat, read_chunks
-from etl.validate import explain, validate
+from etl.validate import explain, text_limits, validate
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -99,6 +99,7 @@ class IngestOptions:
     mapping: Mapping | None = None
     max_rejected_share: float = 0.5
     accept_warnings: bool = False
+    max_lengths: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-friendly dict (stored on the run)."""
@@ -150,10 +151,10 @@ def _stage_file(session: Session, path: Path, fmt: FileFormat, opts: IngestOptio
                 progress: Progress | None) -> None:
     """Read, validate and clean the file chunk by chunk into the staging tables."""
     options = CleanOptions(school=opts.school, id_prefix=opts.id_prefix, default_date=opts.default_date)
-    estimate = 0
+    estimate, limits = 0, text_limits(opts.max_lengths)
     with background_copies(session):  # PostgreSQL loads a chunk while pandas reads and checks the next
         for chunk in read_chunks(path, fmt, opts.batch_size):
-            checked = validate(apply(chunk, opts.mapping))
+            checked = validate(apply(chunk, opts.mapping), limits)
             stage_chunk(session, clean(checked.rows, options))
             stage_rejects(session, checked.rejected)
             report.rows_read += len(chunk)
@@ -300,7 +301,8 @@ def ingest_file(database: Database, path: str | PathLike[str], *, school: str = 
                 truncate: bool = False, batch_size: int = 100_000, force: bool = False, user_id: int | None = None,
                 progress: Progress | None = None, id_prefix: str = DEFAULT_ID_PREFIX,
                 default_date: dt.date = DEFAULT_DATE, mapping: Mapping | None = None,
-                max_rejected_share: float = 0.5, accept_warnings: bool = False) -> IngestReport:
+                max_rejected_share: float = 0.5, accept_warnings: bool = False,
+                max_lengths: dict[str, int] | None = None) -> IngestReport:
     """Load one flat export file into the database, all or nothing.
 
     Parameters
@@ -319,6 +321,8 @@ def ingest_file(database: Database, path: str | PathLike[str], *, school: str = 
     mapping : headers and transforms for a file in another format (``etl.mapping``).
     max_rejected_share : more rejected rows than this share (or every row) fails the load.
     accept_warnings : load even if the first rows look like another scale than ours.
+    max_lengths : the longest text allowed per column, over ``etl.validate.MAX_LENGTH`` (a longer cell is a rejected
+        row with its reason, e.g. ``{"student_name": 100}``).
 
     Raises
     ------
@@ -337,7 +341,8 @@ def ingest_file(database: Database, path: str | PathLike[str], *, school: str = 
     path = Path(path)
     fmt = prepare(path, mapping)
     opts = IngestOptions(school, dry_run, truncate, batch_size, force, user_id, id_prefix, default_date, mapping,
-                         max_rejected_share, accept_warnings)
+                         max_rejected_share, accept_warnings, dict(max_lengths or {}))
+    text_limits(opts.max_lengths)  # refuse a bad limit before anything is read
     _refuse_scale_warnings(path, fmt, opts)
     report = IngestReport(None, path.name, fmt.sha256, "running", format=fmt.to_dict())
     previous = None if (force or dry_run) else _already_loaded(database, fmt.sha256, mapping)

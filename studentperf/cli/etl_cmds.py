@@ -146,6 +146,21 @@ def _ingest_all(database, paths: list[Path], options: dict, show_progress: bool)
         return ingest_paths(database, paths, progress_for=progress_for, **options)
 
 
+def _max_lengths(specs: list[str]) -> dict[str, int]:
+    """``--max-length COLUMN=N`` rules as a dict (checked), exit 2 with a sentence when one is malformed."""
+    from etl.validate import text_limits
+
+    limits: dict[str, int] = {}
+    for spec in specs:
+        column, _, value = spec.partition("=")
+        if not value.strip().isdigit():
+            fail(f"--max-length {spec!r}: write COLUMN=N, e.g. student_name=100.", code=2)
+        limits[column.strip()] = int(value)
+    with domain_errors():
+        text_limits(limits)
+    return limits
+
+
 def _audit_uploads(database, reports: list) -> None:  # noqa: ANN001
     """One `upload` entry per file in the audit log: who loaded what, and what it did."""
     from services import audit
@@ -183,6 +198,9 @@ def ingest(
         "--accept-warnings", help="Load even if the first rows look like another scale than ours.")] = False,
     show_preview: Annotated[bool, typer.Option(
         "--preview", help="Show the first rows as they would load, the warnings and the notes; load nothing.")] = False,
+    max_length: Annotated[list[str] | None, typer.Option(
+        "--max-length", help="COLUMN=N: a longer text cell in COLUMN rejects its row (repeatable; defaults: "
+        "student_name=200, school=200, class_name=100, student_id=64, gender=50).")] = None,
 ) -> None:
     """Load flat export files; see `studentperf ingest --help`."""
     from studentperf.cli.watching import check_watch_args, run_watch
@@ -196,7 +214,8 @@ def ingest(
     database = open_database(settings)
     options = {"school": school, "dry_run": dry_run, "truncate": truncate, "batch_size": batch_size,
                "force": force, "id_prefix": id_prefix, "default_date": default_date,
-               "max_rejected_share": max_rejected_share, "accept_warnings": accept_warnings}
+               "max_rejected_share": max_rejected_share, "accept_warnings": accept_warnings,
+               "max_lengths": _max_lengths(max_length or [])}
     if watch is not None:
         with domain_errors():
             mapping = _mapping(database, mapping_name, maps or [], settings.pass_threshold)
