@@ -233,7 +233,7 @@ def _one_load_at_a_time(session: Session, path: Path) -> None:
     other's uncommitted rows; waiting costs nothing on two cores and turns a possible conflict into a queue.
     """
     if not session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": INGEST_LOCK}).scalar():
-        log.info("waiting for another load to finish", extra={"file": path.name})
+        log.warning(f"{path.name}: another load is running; this one waits for it to finish", extra={"file": path.name})
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": INGEST_LOCK})
 
 
@@ -241,8 +241,9 @@ def _load(session: Session, path: Path, fmt: FileFormat, opts: IngestOptions, re
           progress: Progress | None, started: float) -> None:
     """The whole load of one file inside ``session``'s transaction."""
     _one_load_at_a_time(session, path)
-    if opts.truncate:
-        session.execute(text(f"TRUNCATE {', '.join(DATA_TABLES)}"))
+    if opts.truncate:  # DELETE, not TRUNCATE: readers keep seeing the old rows until the commit instead of waiting
+        for table in DATA_TABLES:
+            session.execute(text(f"DELETE FROM {table}"))
     report.run_id = _start_run(session, path, fmt, opts, "running")
     create_staging(session)
     _stage_file(session, path, fmt, opts, report, progress)
@@ -359,28 +360,52 @@ def ingest_file(database: Database, path: str | PathLike[str], *, school: str = 
         report.status, report.message = "failed", str(exc)
         _carrying(exc, report)
         raise
-    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM under the CLI: rolled back; say so on a run of its own
+    except BaseException as exc:
         report.status, report.duration_s = "failed", time.perf_counter() - started
-        report.message = f"{path.name}: interrupted; nothing of it was committed."
-        _record_run(database, path, fmt, opts, report, report.message)
-        log.info("ingest interrupted", extra={"file": path.name, "run_id": report.run_id})
-        _carrying(exc, report)
-        raise
-    except Exception as exc:
-        report.status, report.duration_s = "failed", time.perf_counter() - started
-        report.message = str(exc) if isinstance(exc, DomainError) else f"{path.name} could not be loaded: {exc}"
-        _record_run(database, path, fmt, opts, report, report.message)
-        log.error("ingest failed", extra={"file": path.name, "run_id": report.run_id, "error": report.message})
-        if isinstance(exc, DomainError):
-            _carrying(exc, report)
+        out = _failed(database, path, fmt, opts, report, exc)
+        if out is exc:
             raise
-        raise _carrying(Unavailable(report.message), report) from exc
+        raise out from (None if isinstance(out, KeyboardInterrupt) else exc)
     report.duration_s = time.perf_counter() - started
     if dry_run:
         _record_run(database, path, fmt, opts, report)
     report.message = _message(report)
     log.info("ingest finished", extra={k: v for k, v in report.to_dict().items() if k not in ("format", "message")})
     return report
+
+
+def _failed(database: Database, path: Path, fmt: FileFormat, opts: IngestOptions, report: IngestReport,
+            exc: BaseException) -> BaseException:
+    """Record the failed run of a load that raised ``exc``; return what to raise (carrying the report).
+
+    Ctrl-C, or SIGTERM under the CLI (even when a library wrapped it in its own error, as an import does), becomes
+    the KeyboardInterrupt again; the product's errors stay as they are; anything else becomes ``Unavailable``.
+    """
+    interrupt = _interrupt_in(exc)
+    if interrupt is not None:
+        report.message = f"{path.name}: interrupted; nothing of it was committed."
+    elif isinstance(exc, DomainError):
+        report.message = str(exc)
+    elif isinstance(exc, Exception):
+        report.message = f"{path.name} could not be loaded: {exc}"
+    else:  # SystemExit and the like: nothing to record
+        return exc
+    _record_run(database, path, fmt, opts, report, report.message)
+    log.log(logging.INFO if interrupt else logging.ERROR, "ingest failed",
+            extra={"file": path.name, "run_id": report.run_id, "error": report.message})
+    return _carrying(interrupt or (exc if isinstance(exc, DomainError) else Unavailable(report.message)), report)
+
+
+def _interrupt_in(exc: BaseException) -> KeyboardInterrupt | None:
+    """The KeyboardInterrupt that ``exc`` is or was raised while handling (an import wraps it), if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 REPORT_ATTR = "ingest_report"

@@ -22,7 +22,15 @@ from core.errors import DomainError, InvalidInput, Unavailable
 from db.database import Database
 from db.summaries import refresh_class_weeks, refresh_summaries
 from etl.oneroster import Roster, age_on, read_roster
-from etl.pipeline import RUN_FINISH, RUN_INSERT, IngestReport, _carrying, _json, _one_load_at_a_time
+from etl.pipeline import (
+    RUN_FINISH,
+    RUN_INSERT,
+    IngestReport,
+    _carrying,
+    _interrupt_in,
+    _json,
+    _one_load_at_a_time,
+)
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +240,10 @@ def ingest_bundle(database: Database, path: Path, *, user_id: int | None = None,
         report.message = _failure(path, exc)
         _record_failed(database, path, report, user_id)
         log.error("oneroster import failed", extra={"file": path.name, "run_id": report.run_id, "error": report.message})
-        if isinstance(exc, DomainError | KeyboardInterrupt):
+        interrupt = _interrupt_in(exc)
+        if interrupt is not None:
+            raise _carrying(interrupt, report) from None
+        if isinstance(exc, DomainError):
             _carrying(exc, report)
             raise
         raise _carrying(Unavailable(report.message), report) from exc
@@ -247,6 +258,6 @@ def _failure(path: Path, exc: BaseException) -> str:
     """The one sentence recorded for a failed import."""
     if isinstance(exc, DomainError):
         return str(exc)
-    if isinstance(exc, KeyboardInterrupt):
-        return f"{path.name}: interrupted; nothing was committed."
+    if _interrupt_in(exc) is not None:
+        return f"{path.name}: interrupted; nothing of it was committed."
     return f"{path.name} could not be loaded: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
