@@ -30,7 +30,13 @@ A file in another format is mapped: --map SOURCE=TARGET[:TRANSFORM] (repeatable;
 
 Files without a student id column (such as the Kaggle StudentPerformanceFactors.csv) get ids "<id-prefix>-<line number, 7 digits>" (line-0000002 is the first data row); files without a date column get --date (default 2025-09-01). Re-ingesting such a file therefore updates, never duplicates.
 
-A file where every row, or more than --max-rejected-share of them (default 0.5), is rejected loads nothing: the run is recorded as failed with its rejected rows. Exit code 0 on success, 2 for a bad file, 1 for other failures.
+A file where every row, or more than --max-rejected-share of them (default 0.5), is rejected loads nothing: the run is recorded as failed with its rejected rows. A text cell longer than its limit (--max-length COLUMN=N; student_name 200 by default) is a rejected row with its reason.
+
+A OneRoster 1.1 or 1.2 CSV bundle (a .zip, or a folder, holding manifest.csv) is imported: schools, school years, classes, students, enrollments and demographics, and assessments and scores from lineItems and results; the report says what mapped to what and what was skipped, and why.
+
+Several files load in order, each in its own transaction; the first that fails stops the rest, and every file tried (those committed before it too) is reported and audited. A second ingest while one runs says at once that it waits for the first. Ctrl-C or SIGTERM stops the load in progress: nothing of that file is committed and its run is recorded as failed (exit 130, or 143 for SIGTERM).
+
+Exit code 0 on success, 2 for a bad file, 1 for other failures.
 """
 
 
@@ -175,7 +181,8 @@ def _audit_uploads(database, reports: list) -> None:  # noqa: ANN001
 
 
 def ingest(
-    paths: Annotated[list[Path] | None, typer.Argument(help="CSV files to load, in order (or --watch DIR).")] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="CSV/.csv.gz/.xlsx files or OneRoster bundles (zip or folder) to load, in order (or --watch DIR).")] = None,
     school: Annotated[str, typer.Option(help="School of rows without a school column.")] = "Demo School",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change, then roll back.")] = False,
     truncate: Annotated[bool, typer.Option("--truncate", help="Empty the student data tables first (same transaction).")] = False,
