@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
@@ -108,3 +109,29 @@ def test_cli_reports_and_audits_every_file_of_a_failed_batch(clean_db: Database,
     assert _scalar(clean_db, "SELECT count(*) FROM students") == 4
     table = CliRunner().invoke(app, ["ingest", str(good), str(bad), "--force"], env=env)
     assert table.exit_code == 2 and "first-good.csv: loaded" in table.stdout and "second-bad.csv" in table.stderr
+
+
+def test_a_second_load_says_at_once_that_it_waits(clean_db: Database, tmp_path: Path,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import threading
+
+    path = write_school(tmp_path / "queued.csv", 3, seed=4, years=1, as_of=dt.date(2026, 6, 1))
+    done: list[object] = []
+    with clean_db.engine.connect() as other:  # plays the first load: holds the load lock in an open transaction
+        other.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": INGEST_LOCK})
+        with caplog.at_level(logging.WARNING, logger="etl.pipeline"):
+            worker = threading.Thread(target=lambda: done.append(ingest_paths(clean_db, [path])))
+            worker.start()
+            deadline = time.monotonic() + 60
+            while not any("waits for it to finish" in r.getMessage() for r in caplog.records):
+                assert time.monotonic() < deadline, "the second load never said it was waiting"
+                time.sleep(0.05)
+            assert not done  # it said so while still waiting, before loading anything
+            assert _scalar(clean_db, "SELECT count(*) FROM students") == 0
+        other.rollback()  # the first load ends
+    worker.join(timeout=120)
+    [batch] = done
+    assert batch.error is None and batch.reports[0].status == "succeeded"
+    assert [r.getMessage() for r in caplog.records if "waits" in r.getMessage()] == [
+        "queued.csv: another load is running; this one waits for it to finish"]
