@@ -208,7 +208,8 @@ def _grade(grades: str) -> int | None:
 
 
 def _classes(bundle: Bundle, roster: Roster, years: dict[str, str]) -> None:
-    """Classes of a known school and school year."""
+    """Classes of a known school and school year (names made unique within a school year)."""
+    codes: dict[str, str] = {}
     for row in bundle.rows("classes"):
         roster.read["classes"] += 1
         school = roster.schools.get(row.get("schoolSourcedId", ""))
@@ -224,6 +225,17 @@ def _classes(bundle: Bundle, roster: Roster, years: dict[str, str]) -> None:
             roster.classes[row["sourcedId"]] = {
                 "name": title, "grade": _grade(row.get("grades", "")), "school": school, "year": years[terms[0]],
                 "homeroom": row.get("classType", "").lower() == "homeroom"}
+            codes[row["sourcedId"]] = row.get("classCode", "")
+    _unique_names(roster.classes, ("school", "year"), codes)
+
+
+def _unique_names(items: dict[str, dict], scope: tuple[str, ...], code: dict[str, str] | None = None) -> None:
+    """Where several items share a name within ``scope`` (e.g. two sections titled "Math 9" in one school year),
+    add each one's code (else its sourcedId) in brackets, so that every name is unique there."""
+    counts = Counter((*(item[k] for k in scope), item["name"]) for item in items.values())
+    for sid, item in items.items():
+        if counts[(*(item[k] for k in scope), item["name"])] > 1:
+            item["name"] = f"{item['name']} ({(code or {}).get(sid) or sid})"
 
 
 def _student_roles(bundle: Bundle) -> dict[str, list[str]]:
@@ -329,6 +341,7 @@ def _line_items(bundle: Bundle, roster: Roster) -> None:
             roster.skip("lineItems", "result range empty or title too long")
         else:
             roster.assessments[row["sourcedId"]] = {"school": cls["school"], "name": name, "date": day, "lo": lo, "hi": hi}
+    _unique_names(roster.assessments, ("school",))
 
 
 def _results(bundle: Bundle, roster: Roster) -> None:

@@ -223,3 +223,22 @@ def test_cli_ingests_a_bundle_with_the_report(clean_db: Database, tmp_path: Path
     assert as_json.exit_code == 0, as_json.output
     [report] = json.loads(as_json.stdout)
     assert report["format"]["mapped"]["students"] == 3 and report["status"] == "succeeded"
+
+
+def test_sections_and_line_items_sharing_a_title_stay_apart(clean_db: Database, tmp_path: Path) -> None:
+    folder = write_bundle(tmp_path / "b", "1.1")
+    twin = {**CLASSES[1], "sourcedId": "c2b", "classCode": "ALG-2"}  # a second section titled "Algebra"
+    _write(folder, "classes", [*CLASSES, twin])
+    _write(folder, "enrollments", [{"sourcedId": "e1", "status": "active", "classSourcedId": "c2", "schoolSourcedId": "",
+                                    "userSourcedId": "u1", "role": "student", "primary": "true"},
+                                   {"sourcedId": "e2", "status": "active", "classSourcedId": "c2b", "schoolSourcedId": "",
+                                    "userSourcedId": "u2", "role": "student", "primary": "true"}])
+    _write(folder, "lineItems", [*LINE_ITEMS, {**LINE_ITEMS[0], "sourcedId": "li1b"}])  # the same title twice
+    _write(folder, "results", [*RESULTS, {**RESULTS[1], "sourcedId": "r2b", "lineItemSourcedId": "li1b", "score": "20"}])
+    report = ingest_file(clean_db, folder)
+    assert report.status == "succeeded"
+    state = _state(clean_db)
+    assert [(src, cls) for src, cls, *_ in state["enrol"]] == [("S001", "Algebra (ALG)"), ("S002", "Algebra (ALG-2)")]
+    assert sorted((src, name) for src, name, *_ in state["scores"]) == [
+        ("S001", "Algebra (ALG): Unit test 1 (li1)"), ("S002", "Algebra (ALG): Unit test 1 (li1)"),
+        ("S002", "Algebra (ALG): Unit test 1 (li1b)"), ("S003", "9B: Quiz")]
