@@ -41,6 +41,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -214,13 +215,18 @@ def to_sql(url: str, path: Path, rows: int) -> float:
         engine.dispose()
 
 
+LOCK_TIMEOUT_MS = 1000
+"""A reader's call that waits this long for a lock is counted as blocked (then given up): a wait for the load's
+locks, told apart from a call that is merely slow because the load takes the CPU."""
+
+
 class Reader:
     """A dashboard user: calls the overview, at-risk and profile services in a loop on a thread; the longest call."""
 
     def __init__(self, url: str) -> None:
         self.db = connect(url, "/tmp", migrate=False)
         self.stop = threading.Event()
-        self.longest, self.calls, self.slowest = 0.0, 0, ""
+        self.longest, self.calls, self.slowest, self.blocked = 0.0, 0, "", 0
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def _calls(self) -> dict[str, Callable[..., object]]:
@@ -249,9 +255,14 @@ class Reader:
                 started = time.perf_counter()
                 try:
                     with self.db.begin() as s:
+                        s.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'"))
                         call(s)
                 except DomainError:  # e.g. no scoring run yet: the wait for the tables is measured all the same
                     pass
+                except OperationalError as exc:  # waited LOCK_TIMEOUT_MS for a lock the load holds
+                    if getattr(exc.orig, "pgcode", None) != "55P03":
+                        raise
+                    self.blocked += warm
                 took = time.perf_counter() - started
                 if warm:
                     self.calls += 1
@@ -273,7 +284,8 @@ class Reader:
 
     def note(self) -> str:
         """The figure for the bench's line."""
-        return f"reader: longest call {self.longest:.2f} s ({self.slowest}) of {self.calls}"
+        return (f"reader: longest call {self.longest:.2f} s ({self.slowest}) of {self.calls}, "
+                f"{self.blocked} blocked by a lock for {LOCK_TIMEOUT_MS / 1000:g} s")
 
 
 def ingest(url: str, path: Path, batch_size: int, empty_first: bool = True) -> dict:
