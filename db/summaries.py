@@ -30,7 +30,6 @@ from sqlalchemy import Boolean, Column, Integer, bindparam, column, table, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY, BIGINT, DATE
 from sqlalchemy.orm import Session
-from sqlalchemy.schema import CreateIndex
 
 from db.enrolment import current_enrolment
 from db.indicators import refresh_indicators_of_summary_ids
@@ -95,9 +94,6 @@ CLASS_SUMS = {f"{m}_{part}": ClassWeekSummary.__table__.c[f"{CLASS_NAMES.get(m, 
               for m in MEASURES for part in ("sum", "n")}
 """Each day sum's column in ``class_week_summary`` (``att_sum`` -> ``attendance_sum``)."""
 
-RUNNING_INDEXES = {ix.name: str(CreateIndex(ix).compile(dialect=postgresql.dialect())) for ix in WEEK.indexes}
-PK = WEEK.primary_key
-PK_SQL = f"ALTER TABLE {WEEK.name} ADD CONSTRAINT {PK.name} PRIMARY KEY ({', '.join(c.key for c in PK.columns)})"
 
 
 def _value(source: DaySource, name: str) -> str:
@@ -357,8 +353,9 @@ def _refresh_running(session: Session, everyone: bool, since: bool = False) -> N
 
     ``since``: only each student's rows from their ``since`` date on, starting from the running sums of ``summary_seed``.
     """
-    if everyone:
-        session.execute(text("TRUNCATE student_week_summary, summary_calendar"))
+    if everyone:  # DELETE, not TRUNCATE: the dashboard keeps reading the old rows until the commit instead of waiting
+        session.execute(text("DELETE FROM student_week_summary"))
+        session.execute(text("DELETE FROM summary_calendar"))
     session.execute(text("DROP TABLE IF EXISTS summary_new_dates"))
     session.execute(text(NEW_DATES_SQL))
     if not everyone:
@@ -370,14 +367,9 @@ def _refresh_running(session: Session, everyone: bool, since: bool = False) -> N
     if not everyone:
         session.execute(text(running))
         return
-    # The table was just emptied: filling it without indexes and building them once is several times faster.
-    for name in RUNNING_INDEXES:
-        session.execute(text(f"DROP INDEX {name}"))
-    session.execute(text(f"ALTER TABLE {WEEK.name} DROP CONSTRAINT {PK.name}"))
+    # No DROP INDEX / ALTER TABLE here: they would lock every reader out until the commit. Rows in key order keep
+    # the index inserts cheap (appends to the right of each B-tree).
     session.execute(text(running + " ORDER BY 1, 2"))
-    session.execute(text(PK_SQL))
-    for sql in RUNNING_INDEXES.values():
-        session.execute(text(sql))
     session.execute(text("ANALYZE student_week_summary"))
 
 

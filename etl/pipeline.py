@@ -52,8 +52,9 @@ from etl.load import (
     touched_students,
 )
 from etl.mapping import Mapping, apply, prepare, sample, scale_warnings
+from etl.oneroster import is_bundle as _is_bundle
 from etl.read import FileFormat, read_chunks
-from etl.validate import explain, validate
+from etl.validate import explain, text_limits, validate
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -98,6 +99,7 @@ class IngestOptions:
     mapping: Mapping | None = None
     max_rejected_share: float = 0.5
     accept_warnings: bool = False
+    max_lengths: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-friendly dict (stored on the run)."""
@@ -149,10 +151,10 @@ def _stage_file(session: Session, path: Path, fmt: FileFormat, opts: IngestOptio
                 progress: Progress | None) -> None:
     """Read, validate and clean the file chunk by chunk into the staging tables."""
     options = CleanOptions(school=opts.school, id_prefix=opts.id_prefix, default_date=opts.default_date)
-    estimate = 0
+    estimate, limits = 0, text_limits(opts.max_lengths)
     with background_copies(session):  # PostgreSQL loads a chunk while pandas reads and checks the next
         for chunk in read_chunks(path, fmt, opts.batch_size):
-            checked = validate(apply(chunk, opts.mapping))
+            checked = validate(apply(chunk, opts.mapping), limits)
             stage_chunk(session, clean(checked.rows, options))
             stage_rejects(session, checked.rejected)
             report.rows_read += len(chunk)
@@ -231,7 +233,7 @@ def _one_load_at_a_time(session: Session, path: Path) -> None:
     other's uncommitted rows; waiting costs nothing on two cores and turns a possible conflict into a queue.
     """
     if not session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": INGEST_LOCK}).scalar():
-        log.info("waiting for another load to finish", extra={"file": path.name})
+        log.warning(f"{path.name}: another load is running; this one waits for it to finish", extra={"file": path.name})
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": INGEST_LOCK})
 
 
@@ -239,8 +241,9 @@ def _load(session: Session, path: Path, fmt: FileFormat, opts: IngestOptions, re
           progress: Progress | None, started: float) -> None:
     """The whole load of one file inside ``session``'s transaction."""
     _one_load_at_a_time(session, path)
-    if opts.truncate:
-        session.execute(text(f"TRUNCATE {', '.join(DATA_TABLES)}"))
+    if opts.truncate:  # DELETE, not TRUNCATE: readers keep seeing the old rows until the commit instead of waiting
+        for table in DATA_TABLES:
+            session.execute(text(f"DELETE FROM {table}"))
     report.run_id = _start_run(session, path, fmt, opts, "running")
     create_staging(session)
     _stage_file(session, path, fmt, opts, report, progress)
@@ -299,13 +302,15 @@ def ingest_file(database: Database, path: str | PathLike[str], *, school: str = 
                 truncate: bool = False, batch_size: int = 100_000, force: bool = False, user_id: int | None = None,
                 progress: Progress | None = None, id_prefix: str = DEFAULT_ID_PREFIX,
                 default_date: dt.date = DEFAULT_DATE, mapping: Mapping | None = None,
-                max_rejected_share: float = 0.5, accept_warnings: bool = False) -> IngestReport:
+                max_rejected_share: float = 0.5, accept_warnings: bool = False,
+                max_lengths: dict[str, int] | None = None) -> IngestReport:
     """Load one flat export file into the database, all or nothing.
 
     Parameters
     ----------
     database : the product's database.
-    path : a CSV file in the format of docs/EXPORT_FORMAT.md (aliases, ``;``/tab, Latin-1 accepted).
+    path : a CSV file in the format of docs/EXPORT_FORMAT.md (aliases, ``;``/tab, Latin-1 accepted), or a OneRoster
+        bundle (a zip or folder with ``manifest.csv``: see ``etl.oneroster``; only ``user_id`` and ``dry_run`` apply).
     school : school of rows without a ``school`` column.
     dry_run : compute what would change, then roll back (the run is recorded as ``dry_run``).
     truncate : empty ``db.models.DATA_TABLES`` first, in the same transaction.
@@ -317,12 +322,18 @@ def ingest_file(database: Database, path: str | PathLike[str], *, school: str = 
     mapping : headers and transforms for a file in another format (``etl.mapping``).
     max_rejected_share : more rejected rows than this share (or every row) fails the load.
     accept_warnings : load even if the first rows look like another scale than ours.
+    max_lengths : the longest text allowed per column, over ``etl.validate.MAX_LENGTH`` (a longer cell is a rejected
+        row with its reason, e.g. ``{"student_name": 100}``).
 
     Raises
     ------
     InvalidInput : the file is unusable (missing, empty, unreadable, lacks a required column, looks like another
         scale), nothing changes; or too many rows were rejected (``RejectedFile``), the run is recorded as failed.
     """
+    if _is_bundle(Path(path)):
+        from etl.roster_load import ingest_bundle
+
+        return ingest_bundle(database, Path(path), user_id=user_id, dry_run=dry_run)
     if batch_size < 1:
         raise InvalidInput("batch_size must be at least 1.")
     if not 0 <= max_rejected_share <= 1:
@@ -331,7 +342,8 @@ def ingest_file(database: Database, path: str | PathLike[str], *, school: str = 
     path = Path(path)
     fmt = prepare(path, mapping)
     opts = IngestOptions(school, dry_run, truncate, batch_size, force, user_id, id_prefix, default_date, mapping,
-                         max_rejected_share, accept_warnings)
+                         max_rejected_share, accept_warnings, dict(max_lengths or {}))
+    text_limits(opts.max_lengths)  # refuse a bad limit before anything is read
     _refuse_scale_warnings(path, fmt, opts)
     report = IngestReport(None, path.name, fmt.sha256, "running", format=fmt.to_dict())
     previous = None if (force or dry_run) else _already_loaded(database, fmt.sha256, mapping)
@@ -343,17 +355,17 @@ def ingest_file(database: Database, path: str | PathLike[str], *, school: str = 
         _run(database, path, fmt, opts, report, progress, started)
     except RejectedFile as exc:
         report.duration_s = time.perf_counter() - started
-        raise RejectedFile(_record_rejected_file(database, path, fmt, opts, report, exc), []) from None
-    except InvalidInput:
+        raise _carrying(RejectedFile(_record_rejected_file(database, path, fmt, opts, report, exc), []), report) from None
+    except InvalidInput as exc:
+        report.status, report.message = "failed", str(exc)
+        _carrying(exc, report)
         raise
-    except Exception as exc:
+    except BaseException as exc:
         report.status, report.duration_s = "failed", time.perf_counter() - started
-        report.message = str(exc) if isinstance(exc, DomainError) else f"{path.name} could not be loaded: {exc}"
-        _record_run(database, path, fmt, opts, report, report.message)
-        log.error("ingest failed", extra={"file": path.name, "run_id": report.run_id, "error": report.message})
-        if isinstance(exc, DomainError):
+        out = _failed(database, path, fmt, opts, report, exc)
+        if out is exc:
             raise
-        raise Unavailable(report.message) from exc
+        raise out from (None if isinstance(out, KeyboardInterrupt) else exc)
     report.duration_s = time.perf_counter() - started
     if dry_run:
         _record_run(database, path, fmt, opts, report)
@@ -362,6 +374,82 @@ def ingest_file(database: Database, path: str | PathLike[str], *, school: str = 
     return report
 
 
-def ingest_paths(database: Database, paths: Iterable[str | PathLike[str]], **options: object) -> list[IngestReport]:
-    """Ingest several files in order, each in its own transaction; stop at the first bad file."""
-    return [ingest_file(database, p, **options) for p in paths]  # type: ignore[arg-type]
+def _failed(database: Database, path: Path, fmt: FileFormat, opts: IngestOptions, report: IngestReport,
+            exc: BaseException) -> BaseException:
+    """Record the failed run of a load that raised ``exc``; return what to raise (carrying the report).
+
+    Ctrl-C, or SIGTERM under the CLI (even when a library wrapped it in its own error, as an import does), becomes
+    the KeyboardInterrupt again; the product's errors stay as they are; anything else becomes ``Unavailable``.
+    """
+    interrupt = _interrupt_in(exc)
+    if interrupt is not None:
+        report.message = f"{path.name}: interrupted; nothing of it was committed."
+    elif isinstance(exc, DomainError):
+        report.message = str(exc)
+    elif isinstance(exc, Exception):
+        report.message = f"{path.name} could not be loaded: {exc}"
+    else:  # SystemExit and the like: nothing to record
+        return exc
+    _record_run(database, path, fmt, opts, report, report.message)
+    log.log(logging.INFO if interrupt else logging.ERROR, "ingest failed",
+            extra={"file": path.name, "run_id": report.run_id, "error": report.message})
+    return _carrying(interrupt or (exc if isinstance(exc, DomainError) else Unavailable(report.message)), report)
+
+
+def _interrupt_in(exc: BaseException) -> KeyboardInterrupt | None:
+    """The KeyboardInterrupt that ``exc`` is or was raised while handling (an import wraps it), if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+REPORT_ATTR = "ingest_report"
+"""A failure raised by :func:`ingest_file` carries the failed file's report under this attribute."""
+
+
+def _carrying(exc: BaseException, report: IngestReport) -> BaseException:
+    """``exc`` with the failed file's report attached (see :func:`failed_report`)."""
+    setattr(exc, REPORT_ATTR, report)
+    return exc
+
+
+def failed_report(exc: BaseException, path: str | PathLike[str]) -> IngestReport:
+    """The report of the file whose load raised ``exc`` (run id set when a failed run was recorded)."""
+    report = getattr(exc, REPORT_ATTR, None)
+    if isinstance(report, IngestReport):
+        return report
+    message = str(exc) if isinstance(exc, DomainError) else f"{Path(path).name}: interrupted; nothing of it was committed."
+    return IngestReport(None, Path(path).name, "", "failed", message=message)
+
+
+@dataclass
+class Batch:
+    """The outcome of several files: one report per file tried, and the failure that stopped the batch, if any."""
+
+    reports: list[IngestReport]
+    error: BaseException | None = None
+
+
+def ingest_paths(database: Database, paths: Iterable[str | PathLike[str]],
+                 progress_for: Callable[[Path], Progress | None] | None = None, **options: object) -> Batch:
+    """Ingest several files in order, each in its own transaction; stop at the first failure.
+
+    The files before it stay committed; every file tried has its report, the failed one included (status
+    ``failed``), so the caller can report and audit each one. ``progress_for(path)`` gives a file's progress callback.
+    Errors other than the product's own (and Ctrl-C) propagate as they are.
+    """
+    batch = Batch([])
+    for p in paths:
+        try:
+            progress = progress_for(Path(p)) if progress_for is not None else None
+            batch.reports.append(ingest_file(database, p, progress=progress, **options))  # type: ignore[arg-type]
+        except (DomainError, KeyboardInterrupt) as exc:
+            batch.reports.append(failed_report(exc, p))
+            batch.error = exc
+            break
+    return batch

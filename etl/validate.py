@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from core.errors import InvalidInput
+
 NA_TOKENS = ("", "na", "n/a", "null", "none", "nan", "-", "?")
 RANGES: dict[str, tuple[float, float]] = {
     "age": (10, 25),  # secondary students repeating years: the UCI files have students of 21 and 22
@@ -31,7 +33,7 @@ YES = ("yes", "y", "true", "t", "1")
 NO = ("no", "n", "false", "f", "0")
 TEXT = ("student_id", "student_name", "gender", "class_name", "school")
 MAX_LENGTH = {"student_id": 64, "student_name": 200, "gender": 50, "class_name": 100, "school": 200}
-"""A longer text cell rejects its row (it is not stored as is)."""
+"""A longer text cell rejects its row (it is not stored as is); ``ingest_file(max_lengths=...)`` changes them."""
 SHOWN = 60
 """A value quoted in a reason is cut to this many characters; a raw value kept for a rejected row to ``MAX_RAW``."""
 MAX_RAW = 500
@@ -107,8 +109,21 @@ def _parse_yes_no(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     return values, bad
 
 
-def parse(chunk: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[str]]]:
-    """Typed columns for a raw chunk, and the parse errors per row index."""
+def text_limits(overrides: dict[str, int] | None = None) -> dict[str, int]:
+    """The longest text allowed per column: ``MAX_LENGTH`` with ``overrides``; refuses unknown columns or limits < 1."""
+    limits = dict(MAX_LENGTH)
+    for column, limit in (overrides or {}).items():
+        if column not in MAX_LENGTH:
+            raise InvalidInput(f"no length limit can be set for {column!r}; the text columns are {', '.join(TEXT)}.")
+        if int(limit) < 1:
+            raise InvalidInput(f"the length limit of {column} must be at least 1.")
+        limits[column] = int(limit)
+    return limits
+
+
+def parse(chunk: pd.DataFrame, limits: dict[str, int] | None = None) -> tuple[pd.DataFrame, dict[int, list[str]]]:
+    """Typed columns for a raw chunk, and the parse errors per row index (text longer than ``limits`` included)."""
+    limits = limits or MAX_LENGTH
     out = pd.DataFrame({"_line": chunk["_line"]}, index=chunk.index)
     errors: dict[int, list[str]] = {}
 
@@ -119,8 +134,7 @@ def parse(chunk: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[str]]]:
     for name in TEXT:
         if name in chunk:
             out[name] = _strip_or_none(chunk[name])
-            note(out[name].str.len().fillna(0) > MAX_LENGTH[name], name,
-                 f"{name} is longer than {MAX_LENGTH[name]} characters")
+            note(out[name].str.len().fillna(0) > limits[name], name, f"{name} is longer than {limits[name]} characters")
     if "student_id" in out:
         note(out["student_id"].isna(), "student_id", "student_id is blank")
     for name in RANGES:
@@ -164,14 +178,15 @@ def _range_errors(parsed: pd.DataFrame, errors: dict[int, list[str]]) -> None:
             errors.setdefault(int(idx), []).append(reason)
 
 
-def validate(chunk: pd.DataFrame) -> Validated:
+def validate(chunk: pd.DataFrame, limits: dict[str, int] | None = None) -> Validated:
     """Split a raw chunk into typed valid rows and rejected rows with every reason.
 
     Parameters
     ----------
     chunk : raw text rows from ``etl.read.read_chunks`` (our column names plus ``_line``).
+    limits : the longest text allowed per column (``text_limits``; default ``MAX_LENGTH``).
     """
-    parsed, errors = parse(chunk)
+    parsed, errors = parse(chunk, limits)
     _range_errors(parsed, errors)
     bad = pd.Index(sorted(errors))
     raw_cols = [c for c in chunk.columns if c != "_line"]

@@ -62,8 +62,37 @@ def domain_errors() -> Iterator[None]:
         fail(str(exc), code=2)
     except DomainError as exc:
         fail(str(exc))
+    except Terminated:
+        fail("stopped (SIGTERM); nothing was committed by the step in progress", code=143)
     except KeyboardInterrupt:
         fail("interrupted; nothing was committed by the step in progress", code=130)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: the step in progress is rolled back."""
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM raises :class:`Terminated` (once; a second one is ignored while cleaning up)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    fired = []
+
+    def handler(signum: int, frame: object) -> None:  # noqa: ARG001
+        if not fired:
+            fired.append(signum)
+            raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def is_terminal() -> bool:

@@ -9,7 +9,15 @@ from typing import Annotated
 
 import typer
 
-from studentperf.cli.common import cli_actor, domain_errors, fail, is_terminal, load_settings, open_database
+from studentperf.cli.common import (
+    cli_actor,
+    domain_errors,
+    fail,
+    is_terminal,
+    load_settings,
+    open_database,
+    terminate_as_interrupt,
+)
 from studentperf.cli.ml_cmds import score_after_ingest
 
 INGEST_HELP = """Load flat export files (docs/EXPORT_FORMAT.md) into the database, one transaction per file.
@@ -22,7 +30,13 @@ A file in another format is mapped: --map SOURCE=TARGET[:TRANSFORM] (repeatable;
 
 Files without a student id column (such as the Kaggle StudentPerformanceFactors.csv) get ids "<id-prefix>-<line number, 7 digits>" (line-0000002 is the first data row); files without a date column get --date (default 2025-09-01). Re-ingesting such a file therefore updates, never duplicates.
 
-A file where every row, or more than --max-rejected-share of them (default 0.5), is rejected loads nothing: the run is recorded as failed with its rejected rows. Exit code 0 on success, 2 for a bad file, 1 for other failures.
+A file where every row, or more than --max-rejected-share of them (default 0.5), is rejected loads nothing: the run is recorded as failed with its rejected rows. A text cell longer than its limit (--max-length COLUMN=N; student_name 200 by default) is a rejected row with its reason.
+
+A OneRoster 1.1 or 1.2 CSV bundle (a .zip, or a folder, holding manifest.csv) is imported: schools, school years, classes, students, enrollments and demographics, and assessments and scores from lineItems and results; the report says what mapped to what and what was skipped, and why.
+
+Several files load in order, each in its own transaction; the first that fails stops the rest, and every file tried (those committed before it too) is reported and audited. A second ingest while one runs says at once that it waits for the first. Ctrl-C or SIGTERM stops the load in progress: nothing of that file is committed and its run is recorded as failed (exit 130, or 143 for SIGTERM).
+
+Exit code 0 on success, 2 for a bad file, 1 for other failures.
 """
 
 
@@ -121,22 +135,36 @@ def _save_mapping(database, name: str, mapping) -> None:  # noqa: ANN001
     typer.echo(f"saved mapping {name} ({len(mapping.rules)} rules)")
 
 
-def _ingest_all(database, paths: list[Path], options: dict, show_progress: bool) -> list:  # noqa: ANN001
-    """Ingest each path, with a progress bar on a terminal."""
-    from etl.pipeline import ingest_file
+def _ingest_all(database, paths: list[Path], options: dict, show_progress: bool):  # noqa: ANN001, ANN202
+    """Ingest each path in order (a progress bar on a terminal) until one fails; return the batch."""
+    from etl.pipeline import ingest_paths
 
     if not show_progress:
-        return [ingest_file(database, p, **options) for p in paths]
+        return ingest_paths(database, paths, **options)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    reports = []
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   transient=True) as bar:
-        for p in paths:
+        def progress_for(p: Path):  # noqa: ANN202
             task = bar.add_task(p.name, total=None)
-            reports.append(ingest_file(database, p, progress=lambda done, total, t=task: bar.update(
-                t, completed=done, total=total), **options))
-    return reports
+            return lambda done, total: bar.update(task, completed=done, total=total)
+
+        return ingest_paths(database, paths, progress_for=progress_for, **options)
+
+
+def _max_lengths(specs: list[str]) -> dict[str, int]:
+    """``--max-length COLUMN=N`` rules as a dict (checked), exit 2 with a sentence when one is malformed."""
+    from etl.validate import text_limits
+
+    limits: dict[str, int] = {}
+    for spec in specs:
+        column, _, value = spec.partition("=")
+        if not value.strip().isdigit():
+            fail(f"--max-length {spec!r}: write COLUMN=N, e.g. student_name=100.", code=2)
+        limits[column.strip()] = int(value)
+    with domain_errors():
+        text_limits(limits)
+    return limits
 
 
 def _audit_uploads(database, reports: list) -> None:  # noqa: ANN001
@@ -147,11 +175,14 @@ def _audit_uploads(database, reports: list) -> None:  # noqa: ANN001
         for r in reports:
             details = {"run_id": r.run_id, "status": r.status, "sha256": r.sha256, "rows_read": r.rows_read,
                        "rows_inserted": r.rows_inserted, "rows_updated": r.rows_updated, "rows_rejected": r.rows_rejected}
+            if r.status == "failed":
+                details["error"] = r.message[:500]
             audit.record(session, action=audit.UPLOAD, actor=cli_actor(), target=r.file_name, details=details)
 
 
 def ingest(
-    paths: Annotated[list[Path] | None, typer.Argument(help="CSV files to load, in order (or --watch DIR).")] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="CSV/.csv.gz/.xlsx files or OneRoster bundles (zip or folder) to load, in order (or --watch DIR).")] = None,
     school: Annotated[str, typer.Option(help="School of rows without a school column.")] = "Demo School",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change, then roll back.")] = False,
     truncate: Annotated[bool, typer.Option("--truncate", help="Empty the student data tables first (same transaction).")] = False,
@@ -174,6 +205,9 @@ def ingest(
         "--accept-warnings", help="Load even if the first rows look like another scale than ours.")] = False,
     show_preview: Annotated[bool, typer.Option(
         "--preview", help="Show the first rows as they would load, the warnings and the notes; load nothing.")] = False,
+    max_length: Annotated[list[str] | None, typer.Option(
+        "--max-length", help="COLUMN=N: a longer text cell in COLUMN rejects its row (repeatable; defaults: "
+        "student_name=200, school=200, class_name=100, student_id=64, gender=50).")] = None,
 ) -> None:
     """Load flat export files; see `studentperf ingest --help`."""
     from studentperf.cli.watching import check_watch_args, run_watch
@@ -187,25 +221,30 @@ def ingest(
     database = open_database(settings)
     options = {"school": school, "dry_run": dry_run, "truncate": truncate, "batch_size": batch_size,
                "force": force, "id_prefix": id_prefix, "default_date": default_date,
-               "max_rejected_share": max_rejected_share, "accept_warnings": accept_warnings}
+               "max_rejected_share": max_rejected_share, "accept_warnings": accept_warnings,
+               "max_lengths": _max_lengths(max_length or [])}
     if watch is not None:
         with domain_errors():
             mapping = _mapping(database, mapping_name, maps or [], settings.pass_threshold)
         return run_watch(database, watch, {**options, "mapping": mapping}, once=once, interval=interval,
                          as_json=as_json, audit=_audit_uploads)
-    with domain_errors():
+    with domain_errors(), terminate_as_interrupt():
         mapping = _mapping(database, mapping_name, maps or [], settings.pass_threshold)
         if show_preview:
             for p in paths:
                 _print_preview(p, mapping, options)
+            batch = None
         else:
-            reports = _ingest_all(database, paths, {**options, "mapping": mapping},
-                                  show_progress=is_terminal() and not as_json)
-        if save_as:
+            batch = _ingest_all(database, paths, {**options, "mapping": mapping},
+                                show_progress=is_terminal() and not as_json)
+        if save_as and (batch is None or batch.error is None):
             _save_mapping(database, save_as, mapping)
-    if not show_preview:
-        _report(database, reports, as_json, options)
-        score_after_ingest(database, settings, reports, err=as_json)
+    if batch is not None:
+        _report(database, batch.reports, as_json, options)
+        with domain_errors():
+            if batch.error is not None:  # the files before it are committed, reported and audited
+                raise batch.error
+        score_after_ingest(database, settings, batch.reports, err=as_json)
 
 
 def _report(database, reports: list, as_json: bool, options: dict) -> None:  # noqa: ANN001
@@ -216,9 +255,11 @@ def _report(database, reports: list, as_json: bool, options: dict) -> None:  # n
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in reports], default=str))
         return
-    _print_table(reports)
+    if any(r.status != "failed" for r in reports):
+        _print_table(reports)
     for r in reports:
-        typer.echo(r.message)
+        if r.status != "failed":  # a failed file's sentence is the error printed last
+            typer.echo(r.message)
         if r.status in ("succeeded", "dry_run"):
             for note in id_and_date_notes(r.format.get("columns", {}).values(), options["id_prefix"],
                                           options["default_date"]):

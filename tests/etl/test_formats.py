@@ -170,3 +170,20 @@ def test_an_unusable_workbook_and_an_empty_gzip_get_one_sentence(tmp_path: Path)
     (tmp_path / "cut.csv.gz").write_bytes(gzip.compress(_csv(_rows(50)).encode())[:40])
     with pytest.raises(InvalidInput, match="damaged gzip|cannot be read"):
         sniff(tmp_path / "cut.csv.gz")
+
+
+def test_the_cell_length_limit_is_configurable(clean_db: Database, tmp_path: Path) -> None:
+    rows = _rows(4)
+    rows[0][1] = "A rather long name"  # 18 characters
+    path = tmp_path / "limits.csv"
+    path.write_text(_csv(rows))
+    report = ingest_file(clean_db, path, max_lengths={"student_name": 12})
+    assert (report.rows_inserted, report.rows_rejected) == (3, 1)
+    assert _count(clean_db, "SELECT reasons[1] FROM rejected_rows") == "student_name is longer than 12 characters"
+    with pytest.raises(InvalidInput, match="no length limit can be set for 'age'"):
+        ingest_file(clean_db, path, max_lengths={"age": 3})
+    res = runner.invoke(app, ["ingest", str(path), "--force", "--json", "--max-length", "student_name=40"],
+                        env=_env(clean_db, tmp_path))
+    assert res.exit_code == 0 and json.loads(res.stdout)[0]["rows_rejected"] == 0, res.output
+    bad = runner.invoke(app, ["ingest", str(path), "--max-length", "student_name"], env=_env(clean_db, tmp_path))
+    assert bad.exit_code == 2 and "COLUMN=N" in bad.stderr

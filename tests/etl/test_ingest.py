@@ -273,8 +273,9 @@ def test_dry_run_and_truncate(clean_db: Database, school_csv: Path, tmp_path: Pa
     assert scalar(clean_db, "SELECT status FROM ingestion_runs WHERE id = :i", i=dry.run_id) == "dry_run"
     ingest_file(clean_db, school_csv)
     other = write_school(tmp_path / "other.csv", 10, seed=5)
-    reports = ingest_paths(clean_db, [other], truncate=True, school="Other School")
-    assert reports[0].rows_inserted == 400
+    batch = ingest_paths(clean_db, [other], truncate=True, school="Other School")
+    reports = batch.reports
+    assert batch.error is None and reports[0].rows_inserted == 400
     assert scalar(clean_db, "SELECT count(*) FROM students") == 10
     assert scalar(clean_db, "SELECT count(*) FROM student_summary") == 10
     assert json.loads(json.dumps(reports[0].to_dict()))["status"] == "succeeded"
