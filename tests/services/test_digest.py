@@ -57,6 +57,7 @@ def smtp() -> Iterator[tuple[Inbox, str]]:
 @pytest.fixture()
 def school(session: Session):
     session.execute(text("UPDATE users SET is_active = false"))  # only this test's users get digests
+    session.info["audit_floor"] = session.execute(text("SELECT coalesce(max(id), 0) FROM audit_log")).scalar_one()
     world = seed_workflow(session)
     people = {
         "teacher": _user(session, "dg-teacher@example.org", "teacher", (world.classes[0],)),
@@ -83,7 +84,8 @@ def test_each_recipient_gets_only_their_students(session, school, smtp, settings
     assert "Chlo" not in body and "Dan Moreau" not in body  # another class's student; a student with no alert
     assert run.skipped["dg-quiet@example.org"] == "opted out"
     assert run.skipped["dg-teacher2@example.org"] == "no unread alerts"  # Chloé stayed High: nothing new
-    assert session.execute(text("SELECT count(*) FROM audit_log WHERE action = 'digest.sent'")).scalar_one() == 1
+    sent = text("SELECT count(*) FROM audit_log WHERE action = 'digest.sent' AND id > :f")
+    assert session.execute(sent, {"f": session.info["audit_floor"]}).scalar_one() == 1
     again = digest.send_digests(session, settings.with_(smtp_url=url))
     assert again.sent == [] and again.skipped["dg-teacher@example.org"] == "sent less than a week ago"
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=7)
@@ -106,7 +108,8 @@ def test_opt_out_is_audited_once(session, school) -> None:
     assert digest.set_digest(session=session, viewer=viewer, enabled=False) is False
     assert digest.set_digest(session=session, viewer=viewer, enabled=False) is False
     assert digest.digest_enabled(session, viewer.user_id) is False
-    n = session.execute(text("SELECT count(*) FROM audit_log WHERE action = 'digest.preference'")).scalar_one()
+    changes = text("SELECT count(*) FROM audit_log WHERE action = 'digest.preference' AND id > :f")
+    n = session.execute(changes, {"f": session.info["audit_floor"]}).scalar_one()
     assert n == 1
 
 

@@ -30,6 +30,7 @@ def _user(session: Session, email: str, role: str, classes: tuple[int, ...] = ()
 
 @pytest.fixture()
 def wf(session: Session) -> tuple[Session, WorkflowWorld, dict[str, Viewer]]:
+    session.info["audit_floor"] = session.execute(text("SELECT coalesce(max(id), 0) FROM audit_log")).scalar_one()
     world = seed_workflow(session)
     people = {
         "teacher": _user(session, "wf-teacher@example.org", "teacher", (world.classes[0],)),
@@ -40,7 +41,10 @@ def wf(session: Session) -> tuple[Session, WorkflowWorld, dict[str, Viewer]]:
 
 
 def audits(session: Session, action: str) -> list[dict]:
-    return list(session.execute(text("SELECT details FROM audit_log WHERE action = :a ORDER BY id"), {"a": action}).scalars())
+    """This test's audit entries of ``action`` (other tests' committed entries are left out)."""
+    floor = session.info.get("audit_floor", 0)
+    return list(session.execute(text("SELECT details FROM audit_log WHERE action = :a AND id > :f ORDER BY id"),
+                                {"a": action, "f": floor}).scalars())
 
 
 def test_add_and_edit_an_intervention_each_writes_one_audit_entry(wf) -> None:

@@ -46,6 +46,7 @@ def seed_workflow(session: Session) -> WorkflowWorld:
     school = _one(session, "INSERT INTO schools (name) VALUES ('Workflow School') RETURNING id")
     classes = tuple(_one(session, "INSERT INTO classes (school_id, name, grade_level, school_year) "
                                   "VALUES (:s, :n, 9, :y) RETURNING id", s=school, n=n, y=YEAR) for n in ("9A", "9B"))
+    session.execute(text("UPDATE model_versions SET is_active = false"))  # models other tests left behind
     model = _one(session, "INSERT INTO model_versions (version, model_type, data_hash, code_version, threshold, "
                           "artifact_path, is_active) VALUES ('wf-model', 'xgboost', 'h', 'c', 0.5, '/nowhere', true) "
                           "RETURNING id")
