@@ -103,6 +103,10 @@ def test_openapi_document_describes_every_endpoint_and_problem_errors(admin_clie
     assert list(at_risk["responses"]["404"]["content"]) == [PROBLEM]
     assert "bearer" in spec["components"]["securitySchemes"]
     assert "multipart/form-data" in spec["paths"]["/api/v1/ingest"]["post"]["requestBody"]["content"]
+    add_note = spec["paths"]["/api/v1/students/{student_id}/notes"]["post"]
+    assert add_note["tags"] == ["workflow"] and "application/json" in add_note["requestBody"]["content"]
+    assert "201" in add_note["responses"] and list(add_note["responses"]["400"]["content"]) == [PROBLEM]
+    assert spec["paths"]["/api/v1/me/alerts"]["get"]["parameters"][0]["name"] == "unread"
 
 
 def test_document_and_docs_page_are_behind_the_login(anon_client):
