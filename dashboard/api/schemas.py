@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from flask import request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic.json_schema import SkipJsonSchema
 
 from core.errors import InvalidInput
+from services.alerts import KEY as ALERT_KEY_RE
 from services.at_risk import MAX_LIMIT, SORT_KEYS, TIERS
+from services.feedback import FEEDBACK_VERDICTS
+from services.interventions import INTERVENTION_STATUSES
+from services.notes import NOTE_KINDS
 from services.students import MAX_PER_PAGE
+from services.workflow_input import MAX_TEXT
 
 Q = TypeVar("Q", bound=BaseModel)
 MAX_ID = 2**31 - 1
 SortKey = Literal[SORT_KEYS]  # type: ignore[valid-type]
 Tier = Literal[TIERS]  # type: ignore[valid-type]
+InterventionStatus = Literal[INTERVENTION_STATUSES]  # type: ignore[valid-type]
+NoteKind = Literal[NOTE_KINDS]  # type: ignore[valid-type]
+Verdict = Literal[FEEDBACK_VERDICTS]  # type: ignore[valid-type]
+ALERT_KEY = ALERT_KEY_RE.pattern
+MAX_COMMENT = 1000  # the feedback sentence's limit in services.feedback
 
 
 class Query(BaseModel):
@@ -255,3 +266,224 @@ class IngestReport(Answer):
     rows_duplicate: int
     message: str
     scoring: dict[str, Any] | None = Field(None, description="Students scored per tier after the load, or a note.")
+
+
+# --------------------------------------------------------------------------- workflow (bodies are checked by the services)
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def optional(**kwargs: Any) -> Any:
+    """A key that may be left out (not null): ``Field(None)`` without ``default: null`` in the document."""
+    return Field(None, json_schema_extra=_no_default, **kwargs)
+
+
+class Body(BaseModel):
+    """A JSON body as the document describes it: the service reads it and answers 400 with a sentence if it is wrong."""
+
+
+class Fields(Body):
+    """A JSON body whose unknown keys are refused (400 naming the first one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Text = Annotated[str, Field(max_length=MAX_TEXT)]
+Kind = Annotated[str, Field(max_length=200)]
+AlertKey = Annotated[str, StringConstraints(pattern=ALERT_KEY)]
+
+
+class InterventionNew(Fields):
+    """A new intervention for the student."""
+
+    type: Kind = Field(description="One of the configured kinds (``types`` of the list), e.g. tutoring.")
+    owner_id: Id = Field(description="Who owns it: a user who can see the student (digits as text are accepted too).")
+    start_date: dt.date | SkipJsonSchema[None] = optional(description="When it starts (default today).")
+    next_review: dt.date | None = optional(description="When to review it (not before the start date).")
+    status: InterventionStatus | SkipJsonSchema[None] = optional(  # type: ignore[valid-type]
+        description="Its status (default planned).")
+    outcome: Text | None = optional(description="What came of it, in words.")
+
+
+class InterventionChanges(Fields):
+    """Some fields of an intervention to change (at least one)."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    type: Kind | SkipJsonSchema[None] = optional(description="One of the configured kinds.")
+    owner_id: Id | SkipJsonSchema[None] = optional(description="A user who can see the student.")
+    start_date: dt.date | SkipJsonSchema[None] = optional(description="When it started.")
+    next_review: dt.date | None = optional(description="When to review it (null: no review date).")
+    status: InterventionStatus | SkipJsonSchema[None] = optional(description="Its status.")  # type: ignore[valid-type]
+    outcome: Text | None = optional(description="What came of it (null: none).")
+
+
+class NoteNew(Fields):
+    """A new case note or contact."""
+
+    body: Text = Field(min_length=1, description="What happened, in words.")
+    kind: NoteKind | SkipJsonSchema[None] = optional(description="Its kind (default note).")  # type: ignore[valid-type]
+    occurred_on: dt.date | SkipJsonSchema[None] = optional(description="When (default today).")
+    outcome: Text | None = optional(description="What came of it.")
+
+
+class NoteChanges(Fields):
+    """Some fields of a note to change."""
+
+    body: Annotated[Text, Field(min_length=1)] | SkipJsonSchema[None] = optional(description="The new text.")
+    kind: NoteKind | SkipJsonSchema[None] = optional(description="Its kind.")  # type: ignore[valid-type]
+    occurred_on: dt.date | SkipJsonSchema[None] = optional(description="When it happened.")
+    outcome: Text | None = optional(description="What came of it (null: none).")
+
+
+class FeedbackNew(Fields):
+    """Feedback on the student's latest flag (Moderate or High in the latest scoring run)."""
+
+    verdict: Verdict = Field(description="What is wrong with the flag.")  # type: ignore[valid-type]
+    comment: str = Field(min_length=1, max_length=MAX_COMMENT, description="One sentence explaining it.")
+
+
+class StarBody(Body):
+    """Star or unstar a student."""
+
+    starred: bool = Field(description="true: star (the student joins my caseload); false: unstar.")
+
+
+class AlertsRead(Body):
+    """Which of my alerts to mark read: ``keys`` or ``all``."""
+
+    keys: Annotated[list[AlertKey], Field(min_length=1)] | SkipJsonSchema[None] = optional(
+        description="Keys of my alerts (a key that is not one of mine: 404).")
+    all: bool | SkipJsonSchema[None] = optional(description="true: every alert of mine (then keys is ignored).")
+
+
+class PreferencesBody(Body):
+    """My preferences."""
+
+    digest: bool = Field(description="Whether I get the weekly e-mail digest.")
+
+
+class AlertsQuery(Query):
+    """Which alerts to list."""
+
+    unread: Annotated[str, Field(max_length=10)] | SkipJsonSchema[None] = optional(
+        description="1 (or true, yes): only unread alerts; anything else: all of them.")
+
+
+class Intervention(Answer):
+    """One intervention, with its owner's name and whether its review is overdue."""
+
+    id: int
+    student_id: int
+    type: str
+    owner_id: int
+    owner: str
+    start_date: str
+    next_review: str | None = None
+    status: str
+    outcome: str | None = None
+    overdue: bool
+
+
+class InterventionList(Answer):
+    """A student's interventions, newest first, and the kinds a new one may have."""
+
+    items: list[Intervention]
+    types: list[str]
+
+
+class Note(Answer):
+    """One case note or contact, with its author's name."""
+
+    id: int
+    student_id: int
+    kind: str
+    body: str
+    outcome: str | None = None
+    occurred_on: str
+    author_id: int | None = None
+    author: str
+    updated_at: str
+
+
+class NoteList(Answer):
+    """A student's notes and contacts, newest first."""
+
+    items: list[Note]
+
+
+class Feedback(Answer):
+    """One piece of feedback on a flag, with the flag's tier and model version."""
+
+    id: int
+    student_id: int
+    verdict: str
+    comment: str
+    tier: str
+    model_version: str
+    author: str
+    created_at: str
+
+
+class Star(Answer):
+    """Whether the student is starred now."""
+
+    student_id: int
+    starred: bool
+
+
+class CaseloadRow(Answer):
+    """One student of my caseload: tier, next review, last note, and why it is mine (owned, starred)."""
+
+    student_id: int
+    source_id: str
+    name: str | None = None
+    class_name: str | None = None
+    tier: str | None = None
+    next_review: str | None = None
+    last_note: str | None = None
+    last_note_on: str | None = None
+    owned: bool
+    starred: bool
+
+
+class Caseload(Answer):
+    """My caseload and its size."""
+
+    items: list[CaseloadRow]
+    total: int
+
+
+class Alert(Answer):
+    """One alert: a student's risk rose or became High, or a review of mine is due."""
+
+    key: str
+    kind: str
+    student_id: int
+    student: str
+    text: str
+    on: str
+    read: bool
+    href: str
+
+
+class Alerts(Answer):
+    """My alerts and how many are unread."""
+
+    items: list[Alert]
+    unread: int
+
+
+class Marked(Answer):
+    """How many alerts were newly marked read."""
+
+    marked: int
+
+
+class Preferences(Answer):
+    """My preferences now."""
+
+    digest: bool

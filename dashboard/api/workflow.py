@@ -13,12 +13,36 @@ from flask import Response, jsonify, request
 
 from core.errors import InvalidInput
 from dashboard.api import api_bp
+from dashboard.api.schemas import (
+    Alerts,
+    AlertsQuery,
+    AlertsRead,
+    Caseload,
+    Feedback,
+    FeedbackNew,
+    Intervention,
+    InterventionChanges,
+    InterventionList,
+    InterventionNew,
+    Marked,
+    Note,
+    NoteChanges,
+    NoteList,
+    NoteNew,
+    Preferences,
+    PreferencesBody,
+    Star,
+    StarBody,
+)
+from dashboard.api.spec import documented
 from dashboard.auth import current_viewer
 from dashboard.deps import read_session
 from dashboard.security import client_address
 from services import alerts, caseload, digest, feedback, interventions, notes
 
 NOT_JSON = "The request body must be a JSON object."
+TAGS = ["workflow"]
+READS = ("HTTP_401", "HTTP_404", "HTTP_429", "HTTP_503")
 
 
 def _body() -> dict[str, Any]:
@@ -35,6 +59,7 @@ def _created(payload: dict[str, Any]) -> Response:
 
 
 @api_bp.get("/students/<int:student_id>/interventions")
+@documented(resp={"HTTP_200": InterventionList}, errors=READS, tags=TAGS)
 def list_interventions(student_id: int) -> Response:
     """A student's interventions, newest first, and the types a new one may have."""
     viewer = current_viewer()
@@ -45,6 +70,7 @@ def list_interventions(student_id: int) -> Response:
 
 
 @api_bp.post("/students/<int:student_id>/interventions")
+@documented(json=InterventionNew, resp={"HTTP_201": Intervention}, tags=TAGS)
 def add_intervention(student_id: int) -> Response:
     """Add an intervention: ``type``, ``owner_id``, ``start_date``, ``next_review``, ``status``, ``outcome``."""
     viewer = current_viewer()
@@ -56,6 +82,7 @@ def add_intervention(student_id: int) -> Response:
 
 
 @api_bp.patch("/interventions/<int:intervention_id>")
+@documented(json=InterventionChanges, resp={"HTTP_200": Intervention}, tags=TAGS)
 def update_intervention(intervention_id: int) -> Response:
     """Change some fields of an intervention (its status, review date, outcome, owner...)."""
     viewer = current_viewer()
@@ -67,6 +94,7 @@ def update_intervention(intervention_id: int) -> Response:
 
 
 @api_bp.get("/students/<int:student_id>/notes")
+@documented(resp={"HTTP_200": NoteList}, errors=READS, tags=TAGS)
 def list_notes(student_id: int) -> Response:
     """A student's case notes and contacts, newest first."""
     viewer = current_viewer()
@@ -76,6 +104,7 @@ def list_notes(student_id: int) -> Response:
 
 
 @api_bp.post("/students/<int:student_id>/notes")
+@documented(json=NoteNew, resp={"HTTP_201": Note}, tags=TAGS)
 def add_note(student_id: int) -> Response:
     """Add a note or contact: ``body``, ``kind`` (note, parent call, meeting, letter), ``occurred_on``, ``outcome``."""
     viewer = current_viewer()
@@ -86,6 +115,7 @@ def add_note(student_id: int) -> Response:
 
 
 @api_bp.patch("/notes/<int:note_id>")
+@documented(json=NoteChanges, resp={"HTTP_200": Note}, tags=TAGS)
 def edit_note(note_id: int) -> Response:
     """Change a note (its author or an administrator); the previous text stays in the audit log."""
     viewer = current_viewer()
@@ -96,6 +126,7 @@ def edit_note(note_id: int) -> Response:
 
 
 @api_bp.post("/students/<int:student_id>/feedback")
+@documented(json=FeedbackNew, resp={"HTTP_201": Feedback}, tags=TAGS)
 def give_feedback(student_id: int) -> Response:
     """Feedback on a flag: ``verdict`` (not at risk, already supported, data is wrong) and a ``comment``."""
     viewer = current_viewer()
@@ -107,6 +138,7 @@ def give_feedback(student_id: int) -> Response:
 
 
 @api_bp.put("/students/<int:student_id>/star")
+@documented(json=StarBody, resp={"HTTP_200": Star}, tags=TAGS)
 def set_star(student_id: int) -> Response:
     """Star (``{"starred": true}``) or unstar a student: starred students join my caseload."""
     viewer = current_viewer()
@@ -120,6 +152,7 @@ def set_star(student_id: int) -> Response:
 
 
 @api_bp.get("/me/caseload")
+@documented(resp={"HTTP_200": Caseload}, errors=("HTTP_401", "HTTP_429", "HTTP_503"), tags=TAGS)
 def my_caseload() -> Response:
     """My students: those whose open interventions I own and those I starred, with tier, next review, last note."""
     viewer = current_viewer()
@@ -129,6 +162,8 @@ def my_caseload() -> Response:
 
 
 @api_bp.get("/me/alerts")
+@documented(query=AlertsQuery, resp={"HTTP_200": Alerts}, errors=("HTTP_400", "HTTP_401", "HTTP_429", "HTTP_503"),
+            tags=TAGS)
 def my_alerts() -> Response:
     """My alerts (``unread=1``: only unread ones) and how many are unread."""
     viewer = current_viewer()
@@ -140,6 +175,7 @@ def my_alerts() -> Response:
 
 
 @api_bp.post("/me/alerts/read")
+@documented(json=AlertsRead, resp={"HTTP_200": Marked}, tags=TAGS)
 def mark_alerts_read() -> Response:
     """Mark alerts read: ``{"keys": [...]}`` or ``{"all": true}``."""
     viewer = current_viewer()
@@ -151,6 +187,7 @@ def mark_alerts_read() -> Response:
 
 
 @api_bp.put("/me/preferences")
+@documented(json=PreferencesBody, resp={"HTTP_200": Preferences}, tags=TAGS)
 def my_preferences() -> Response:
     """Turn my weekly e-mail digest on or off: ``{"digest": false}``."""
     viewer = current_viewer()

@@ -28,6 +28,7 @@ from services import audit  # noqa: E402
 from services.tokens import create_token  # noqa: E402
 
 PROBLEM = "application/problem+json"
+SINCE = {"id": 0}  # the last audit entry before the current test
 NEW_PATHS = ("/api/v1/kpis", "/api/v1/at-risk", "/api/v1/students/{student_id}/risk",
              "/api/v1/students/{student_id}/risk/history", "/api/v1/ingest", "/api/v1/students", "/api/v1/me")
 
@@ -61,11 +62,18 @@ def student_in(database: Database, class_id: int) -> int:
         return s.execute(text("SELECT min(student_id) FROM student_summary WHERE class_id = :c"), {"c": class_id}).scalar_one()
 
 
-def audit_rows(database: Database, action: str, user_id: int) -> list[tuple[str, dict]]:
-    """(target, details) of a user's audit entries of one action, oldest first."""
+@pytest.fixture(autouse=True)
+def audit_since(database: Database) -> None:
+    """Audit entries of the current test only (earlier test files, e.g. test_api_schema.py, audit the same users)."""
     with database.begin() as s:
-        rows = s.execute(text("SELECT target, details FROM audit_log WHERE action = :a AND user_id = :u ORDER BY id"),
-                         {"a": action, "u": user_id}).all()
+        SINCE["id"] = s.execute(text("SELECT coalesce(max(id), 0) FROM audit_log")).scalar_one()
+
+
+def audit_rows(database: Database, action: str, user_id: int) -> list[tuple[str, dict]]:
+    """(target, details) of a user's audit entries of one action in this test, oldest first."""
+    with database.begin() as s:
+        rows = s.execute(text("SELECT target, details FROM audit_log WHERE action = :a AND user_id = :u AND id > :i "
+                              "ORDER BY id"), {"a": action, "u": user_id, "i": SINCE["id"]}).all()
     return [(r.target, r.details) for r in rows]
 
 
@@ -95,6 +103,10 @@ def test_openapi_document_describes_every_endpoint_and_problem_errors(admin_clie
     assert list(at_risk["responses"]["404"]["content"]) == [PROBLEM]
     assert "bearer" in spec["components"]["securitySchemes"]
     assert "multipart/form-data" in spec["paths"]["/api/v1/ingest"]["post"]["requestBody"]["content"]
+    add_note = spec["paths"]["/api/v1/students/{student_id}/notes"]["post"]
+    assert add_note["tags"] == ["workflow"] and "application/json" in add_note["requestBody"]["content"]
+    assert "201" in add_note["responses"] and list(add_note["responses"]["400"]["content"]) == [PROBLEM]
+    assert spec["paths"]["/api/v1/me/alerts"]["get"]["parameters"][0]["name"] == "unread"
 
 
 def test_document_and_docs_page_are_behind_the_login(anon_client):

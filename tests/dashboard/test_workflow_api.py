@@ -82,7 +82,7 @@ def test_out_of_scope_students_get_the_same_404_as_missing_ids(wf, client_for, d
     for method, url, body in calls:
         hidden, absent = send(other, method, url.format(ada), body), send(other, method, url.format(missing), body)
         assert hidden.status_code == absent.status_code == 404, (method, url, hidden.get_data(as_text=True))
-        assert hidden.get_json() == absent.get_json()
+        assert hidden.get_json() == absent.get_json(), (method, url)
         assert hidden.get_json()["detail"] == "No such student in your classes." and hidden.get_json()["status"] == 404
     admin = client_for("admin")
     made = send(admin, "POST", f"/api/v1/students/{ada}/interventions", {"type": "tutoring",
