@@ -206,7 +206,8 @@ def _verdict(rows: list[Week], shares: dict[str, float]) -> None:
     print(f"\nweek {REPORT_WEEK}: rule precision {week.rule_precision:.2f} recall {week.rule_recall:.2f}; model recall at "
           f"that precision {week.recall_at_rule_precision:.2f} = {ratio:.2f}x the rule's (target >= {TARGET_RATIO}x: "
           f"{'MET' if ratio >= TARGET_RATIO else 'MISSED'}; a recall of 1.00 would be {1 / week.rule_recall:.2f}x); "
-          f"the model reaches the rule's recall flagging {week.flagged_at_rule_recall} students, the rule {week.rule}")
+          f"the model reaches the rule's recall flagging {week.flagged_at_rule_recall} students, the rule {week.rule} "
+          f"(precision at the same recall {week.rule / week.flagged_at_rule_recall:.2f}x the rule's)")
     for drop in ("for_good", "first_below"):
         share = shares[f"model {drop}"]
         print(f"failures flagged High >= {LEAD_WEEKS} weeks before the drop ({drop}): {share:.0%} (target >= 50 %: "

@@ -32,7 +32,9 @@ from sqlalchemy.orm import Session
 
 RECENT_DAYS = 28
 TRAIN_FRACTION = 0.6
-SNAPSHOT_WEEKS: tuple[int, ...] = (6, 12, 20, 28)
+SNAPSHOT_WEEKS: tuple[int, ...] = (4, 8, 12, 16, 20, 28)
+"""Every fourth week up to week 20, then week 28: the first half of the year, when a warning is still early, is
+sampled densely (bench/lead_time.py: more of the eventual failures flagged 8 weeks or more ahead)."""
 
 NUMERIC_FEATURES: tuple[str, ...] = (
     "grade_level",

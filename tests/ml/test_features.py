@@ -81,7 +81,7 @@ def test_a_past_year_has_its_own_students_classes_and_weeks(school, session) -> 
 
 
 def test_label_is_that_years_final_grade_below_threshold(school, session) -> None:
-    as_of = snapshot_dates(session, PAST)[6]
+    as_of = snapshot_dates(session, PAST)[4]
     frame = training_frame(session, as_of, 60.0, school_year=PAST)
     finals = final_outcomes(session, PAST)
     assert (pd.to_datetime(finals["final_date"]) == pd.Timestamp(dt.date(2024, 9, 2) + dt.timedelta(weeks=39))).all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from types import SimpleNamespace
 
 import numpy as np
@@ -22,6 +23,10 @@ def _run_rows(session, run_id: int) -> dict[int, tuple[float, float, float, str]
     rows = session.execute(text("SELECT student_id, probability, low, high, tier FROM predictions "
                                 "WHERE scoring_run_id = :r"), {"r": run_id}).all()
     return {r.student_id: (r.probability, r.low, r.high, r.tier) for r in rows}
+
+
+def _half_up(probability: float) -> int:
+    return math.floor(probability * 100 + 0.5)
 
 
 def test_tier_from_interval_follows_dews() -> None:
@@ -57,7 +62,7 @@ def test_two_runs_give_two_points_and_the_change(scored, school, ml_settings, se
     assert table.run.id == latest.run_id and table.run.previous_id == earlier.run_id
     for row in table.items:
         assert row.previous == old[row.student_id][0] and row.previous_tier == old[row.student_id][3]
-        points = round(new[row.student_id][0] * 100) - round(old[row.student_id][0] * 100)
+        points = _half_up(new[row.student_id][0]) - _half_up(old[row.student_id][0])  # whole points, as shown
         if row.tier == "High" and row.previous_tier != "High":
             assert row.change == "new"
         elif points > 0:
