@@ -13,7 +13,8 @@ that year's outcome; rows whose outcome was already known at the snapshot are dr
 outcomes are unknown and never reach training.
 
 The one feature from before the school year is ``prior_final``: the student's final running grade of the
-previous school year (missing for a student new to the school), known from the first day of the year; early
+previous school year, their last one in its last four weeks (missing for a student new to the school or who
+left before then; only those weeks are read), known from the first day of the year; early
 in the year, when this year's marks are still few and noisy, it is what the Wisconsin DEWS leans on too.
 """
 
@@ -150,7 +151,9 @@ sc AS (
 prior AS (
     SELECT s.student_id, (max(ARRAY[(s.date - DATE '2000-01-01')::float8, s.score]))[2] AS prior_final
     FROM scores s {event_join}
-    WHERE s.date < :year_start AND s.date >= :prior_start GROUP BY s.student_id
+    WHERE s.date < :year_start AND s.date >= :prior_start
+      AND s.date > (SELECT max(l.date) FROM scores l WHERE l.date < :year_start AND l.date >= :prior_start) - 28
+    GROUP BY s.student_id
 ),
 base AS (
     SELECT cur.student_id, cur.class_id, cur.school_id, cur.grade_level::float8 AS grade_level,
