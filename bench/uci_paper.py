@@ -6,9 +6,8 @@ levels, regression of G3) and three input setups (A: all but G3; B: A without G2
 of 10-fold cross-validation, and prints the mean beside the paper's best.
 
 Nothing is chosen on the file: every outer training fold picks its own model by an inner 3-fold
-cross-validation over a small, fixed list of candidates (nested cross-validation), with the one-standard-error
-rule (the simplest candidate within one standard error of the best), refits it on the whole outer training fold
-and predicts the outer test fold, which it never saw. The candidates are the method, fixed
+cross-validation over a small, fixed list of candidates (nested cross-validation), refits it on the whole
+outer training fold and predicts the outer test fold, which it never saw. The candidates are the method, fixed
 in advance for every file and the same for every setup:
 
 * XGBoost with monotone constraints where the direction is known (a better period grade ``G1``/``G2`` never
@@ -64,9 +63,9 @@ CANDIDATES: dict[str, dict[str, dict[str, Any]]] = {  # name -> {"xgb": params, 
     "rule": {"rule": {}},
 }
 TASK_CANDIDATES = {
-    "binary": ("rule", "xgb-d2", "grade-model", "xgb+rf"),  # simplest first (the one-standard-error rule)
-    "five_level": ("xgb-d2", "grade-model", "xgb+rf"),
-    "regression": ("xgb-d2", "rf", "xgb+rf"),
+    "binary": ("xgb-d2", "xgb+rf", "grade-model", "rule"),
+    "five_level": ("xgb-d2", "xgb+rf", "grade-model"),
+    "regression": ("xgb-d2", "xgb+rf", "rf"),
 }
 INNER_FOLDS = 3
 PAPER_CSV = "cortez_silva_2008_published_results.csv"
@@ -151,29 +150,15 @@ def _rows(x: pd.DataFrame, index: np.ndarray) -> pd.DataFrame:
     return part
 
 
-def _losses(task: str, y: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    """Per-student loss: 1 for a wrong class, the squared error of a grade."""
-    return (predicted - y) ** 2 if task == "regression" else (predicted != y).astype(float)
-
-
 def choose(task: str, x: pd.DataFrame, y: np.ndarray, numeric: list[str], categorical: list[str], seed: int) -> str:
-    """The simplest candidate within one standard error of the best inner cross-validated one (these rows only).
-
-    The one-standard-error rule: the candidates are listed simplest first (``TASK_CANDIDATES``); a more complex
-    one is taken only when it beats every simpler one by more than the standard error of the paired difference
-    of the students' losses, so a fold does not chase the noise of a few inner students.
-    """
-    losses = {}
+    """The candidate with the best inner cross-validated score on these (outer training) rows only."""
+    scores = {}
     for name in TASK_CANDIDATES[task]:
         predicted = _cv_predict(lambda n=name: Candidate(n, task, numeric, categorical, seed), task, x, y,
                                 INNER_FOLDS, seed + 1)
-        losses[name] = _losses(task, y, predicted)
-    best = min(losses, key=lambda k: losses[k].mean())
-    for name, loss in losses.items():
-        diff = loss - losses[best]
-        if diff.mean() <= diff.std(ddof=1) / np.sqrt(len(diff)):
-            return name
-    return best
+        scores[name] = score(task, y, predicted)
+    pick = min if task == "regression" else max
+    return pick(scores, key=lambda k: scores[k])
 
 
 def read_uci(path: Path) -> pd.DataFrame:
