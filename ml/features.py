@@ -11,6 +11,11 @@ only, whose outcomes are known: for each past year, features as of several snaps
 (``SNAPSHOT_WEEKS``: the week's score date, the same point of the year a school scores at), each joined to
 that year's outcome; rows whose outcome was already known at the snapshot are dropped. The current year's
 outcomes are unknown and never reach training.
+
+The one feature from before the school year is ``prior_final``: the student's final running grade of the
+previous school year, their last one in its last four weeks (missing for a student new to the school or who
+left before then; only those weeks are read), known from the first day of the year; early
+in the year, when this year's marks are still few and noisy, it is what the Wisconsin DEWS leans on too.
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ from sqlalchemy.orm import Session
 
 RECENT_DAYS = 28
 TRAIN_FRACTION = 0.6
-SNAPSHOT_WEEKS: tuple[int, ...] = (6, 12, 20, 28)
+SNAPSHOT_WEEKS: tuple[int, ...] = (4, 8, 12, 16, 20, 28)
+"""Every fourth week up to week 20, then week 28: the first half of the year, when a warning is still early, is
+sampled densely (bench/lead_time.py: more of the eventual failures flagged 8 weeks or more ahead)."""
 
 NUMERIC_FEATURES: tuple[str, ...] = (
     "grade_level",
@@ -48,12 +55,14 @@ NUMERIC_FEATURES: tuple[str, ...] = (
     "score_slope",
     "score_trend",
     "score_vs_class",
+    "prior_final",
 )
 RISK_DIRECTION: dict[str, int] = {
     **dict.fromkeys(("att_rate", "att_recent", "att_trend", "att_vs_class"), -1),
     **dict.fromkeys(("study_mean", "study_trend", "study_vs_class"), -1),
     **dict.fromkeys(("score_latest", "score_mean", "score_min", "score_slope", "score_trend", "score_vs_class"), -1),
     "att_low_share": 1,
+    "prior_final": -1,
 }
 """Known directions (XGBoost monotone constraints): more attendance, study or grade never raises risk."""
 DEMOGRAPHIC_NUMERIC: tuple[str, ...] = ("age",)
@@ -71,6 +80,7 @@ CONTEXT_COLUMNS: tuple[str, ...] = (
     "class_score_trend",
     "class_grade_level",
     "class_n_weeks",
+    "class_prior_final",
 )
 """Class medians kept beside the features so reasons can say "class median 94 %"."""
 
@@ -138,6 +148,13 @@ sc AS (
     FROM scores s {event_join}
     WHERE s.date <= :as_of AND s.date >= :year_start GROUP BY s.student_id
 ),
+prior AS (
+    SELECT s.student_id, (max(ARRAY[(s.date - DATE '2000-01-01')::float8, s.score]))[2] AS prior_final
+    FROM scores s {event_join}
+    WHERE s.date < :year_start AND s.date >= :prior_start
+      AND s.date > (SELECT max(l.date) FROM scores l WHERE l.date < :year_start AND l.date >= :prior_start) - 28
+    GROUP BY s.student_id
+),
 base AS (
     SELECT cur.student_id, cur.class_id, cur.school_id, cur.grade_level::float8 AS grade_level,
            st.gender, st.age::float8 AS age,
@@ -146,13 +163,15 @@ base AS (
            sh.study_mean, sh.study_recent - sh.study_before AS study_trend,
            sp.sports_share,
            sc.score_latest, sc.score_mean, sc.score_min, sc.score_slope,
-           sc.score_recent - sc.score_before AS score_trend
+           sc.score_recent - sc.score_before AS score_trend,
+           prior.prior_final
     FROM cur
     JOIN students st ON st.id = cur.student_id
     LEFT JOIN att ON att.student_id = cur.student_id
     LEFT JOIN sh ON sh.student_id = cur.student_id
     LEFT JOIN sp ON sp.student_id = cur.student_id
     LEFT JOIN sc ON sc.student_id = cur.student_id
+    LEFT JOIN prior ON prior.student_id = cur.student_id
 ),
 cls AS (
     SELECT class_id,
@@ -167,7 +186,8 @@ cls AS (
            percentile_cont(0.5) WITHIN GROUP (ORDER BY score_slope) AS class_score_slope,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY score_trend) AS class_score_trend,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY grade_level) AS class_grade_level,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY n_weeks) AS class_n_weeks
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY n_weeks) AS class_n_weeks,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY prior_final) AS class_prior_final
     FROM base GROUP BY class_id
 )
 SELECT base.*,
@@ -176,7 +196,7 @@ SELECT base.*,
        base.score_latest - cls.class_score_latest AS score_vs_class,
        cls.class_att_rate, cls.class_att_recent, cls.class_att_trend, cls.class_study_mean,
        cls.class_study_trend, cls.class_sports_share, cls.class_score_latest, cls.class_score_mean,
-       cls.class_score_slope, cls.class_score_trend, cls.class_grade_level, cls.class_n_weeks
+       cls.class_score_slope, cls.class_score_trend, cls.class_grade_level, cls.class_n_weeks, cls.class_prior_final
 FROM base JOIN cls ON cls.class_id = base.class_id
 ORDER BY base.student_id
 """
@@ -235,7 +255,8 @@ def build_features(
     class_filter = "AND e.class_id = ANY(:class_ids)" if class_ids is not None else ""
     event_join = "JOIN cur USING (student_id)" if class_ids is not None else ""
     params: dict[str, object] = {"as_of": as_of, "recent_start": as_of - dt.timedelta(days=RECENT_DAYS),
-                                 "school_year": school_year, "year_start": year_start(school_year)}
+                                 "school_year": school_year, "year_start": year_start(school_year),
+                                 "prior_start": year_start(f"{int(school_year[:4]) - 1}-{school_year[:4]}")}
     if class_ids is not None:
         params["class_ids"] = [int(c) for c in class_ids]
     sql = _FEATURES_SQL.format(class_filter=class_filter, event_join=event_join)

@@ -41,8 +41,9 @@ def _numeric_steps(model: str) -> Pipeline | str:
     if model == "xgboost":
         return "passthrough"  # trees split on missing values natively
     if model == "logreg":
-        return Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True)), ("scale", StandardScaler())])
-    return SimpleImputer(strategy="median")
+        return Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+                         ("scale", StandardScaler())])
+    return SimpleImputer(strategy="median", keep_empty_features=True)  # a year with no prior grades keeps the column
 
 
 def build_preprocessor(model: str, numeric: list[str], categorical: list[str]) -> ColumnTransformer:

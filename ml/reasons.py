@@ -64,6 +64,8 @@ FACTORS: tuple[Factor, ...] = (
            _signed),
     Factor("study", "study", ("study_mean", "study_vs_class", "study_trend"), "study_mean", "class_study_mean", _hours),
     Factor("sports", "sports in", ("sports_share",), "sports_share", "class_sports_share", lambda v: f"{_pct(v)} of weeks"),
+    Factor("last_year", "last year's final grade", ("prior_final",), "prior_final", "class_prior_final", _num,
+           actionable=False),
     Factor("grade_level", "grade level", ("grade_level",), "grade_level", None, _num, actionable=False),
     Factor("weeks", "weeks on record", ("n_weeks",), "n_weeks", "class_n_weeks", _num, actionable=False),
     Factor("age", "age", ("age",), "age", None, _num, actionable=False),

@@ -190,6 +190,7 @@ class ScoringRunInfo:
     method: str = "cutoffs"
     threshold: float | None = None
     previous_id: int | None = None
+    model_trained: dt.date | None = None  # the day the model was trained (what teachers are told, not its version)
 
 
 def record_run(
@@ -204,10 +205,12 @@ def record_run(
     return _run_info(row, model.version)
 
 
-def _run_info(row: ScoringRun, version: str, previous_id: int | None = None) -> ScoringRunInfo:
+def _run_info(row: ScoringRun, version: str, previous_id: int | None = None,
+              trained: dt.datetime | None = None) -> ScoringRunInfo:
     return ScoringRunInfo(id=row.id, model_version_id=row.model_version_id, model_version=version, as_of=row.as_of,
                           high=row.high, low=row.low, n_scored=row.n_scored, created_at=row.created_at,
-                          method=row.method, threshold=row.threshold, previous_id=previous_id)
+                          method=row.method, threshold=row.threshold, previous_id=previous_id,
+                          model_trained=None if trained is None else trained.date())
 
 
 def scored_run(session: Session) -> ScoringRunInfo:
@@ -231,17 +234,17 @@ def scored_run(session: Session) -> ScoringRunInfo:
         .correlate(ScoringRun).scalar_subquery()
     )
     latest = (
-        select(ModelVersion.version, ScoringRun, previous).where(ModelVersion.is_active)
+        select(ModelVersion.version, ScoringRun, previous, ModelVersion.created_at).where(ModelVersion.is_active)
         .outerjoin(ScoringRun, ScoringRun.model_version_id == ModelVersion.id)
         .order_by(ScoringRun.id.desc().nulls_last()).limit(1)
     )
     found = session.execute(latest).first()  # one query: this runs on every page and API call
     if found is None:
         raise NoActiveModel(NO_ACTIVE_MODEL)
-    version, row, previous_id = found
+    version, row, previous_id, trained = found
     if row is None:
         raise NotScoredYet(NOT_SCORED_YET)
-    return _run_info(row, version, previous_id)
+    return _run_info(row, version, previous_id, trained)
 
 
 def load_model(session: Session, version: str | None = None) -> LoadedModel:

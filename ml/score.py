@@ -99,8 +99,11 @@ Interval = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def predict_interval(model: LoadedModel, frame: pd.DataFrame) -> Interval:
-    """Calibrated probability and its interval (low, high) for every row (``ml.uncertainty.predict_with_interval``)."""
-    return predict_with_interval(model, require_columns(model, frame))
+    """Calibrated probability and its interval (low, high) for every row (``ml.uncertainty.predict_with_interval``),
+    rounded to the 6 places they are stored with, so the tiers set from them follow the stored values exactly."""
+    probability, low, high = (np.round(np.asarray(a, dtype=float), 6)
+                              for a in predict_with_interval(model, require_columns(model, frame)))
+    return probability, np.minimum(low, probability), np.maximum(high, probability)
 
 
 def set_tiers(scores: Interval, threshold: float, cutoffs: TierCutoffs | None) -> tuple[np.ndarray, str, float, float]:

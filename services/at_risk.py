@@ -38,7 +38,7 @@ __all__ = [  # the tier words and the "no scores" sentences are ml's, re-exporte
     "BOM", "CSV_COLUMNS", "CsvExport", "DEFAULT_LIMIT", "HIGH", "LOW", "MAX_LIMIT", "MODERATE", "NOT_SCORED_YET",
     "NO_ACTIVE_MODEL", "SORT_KEYS", "TIERS", "RiskExplanation", "RiskHistory", "RiskPoint", "RiskRow", "RiskTable",
     "ScoringRun", "StudentRisk", "change_words", "check_tier", "explain_student", "export_risk_csv", "iter_risk_rows",
-    "percent_words", "risk_history", "risk_table", "risk_words", "student_risk",
+    "percent_words", "risk_history", "risk_table", "risk_words", "run_words", "student_risk",
 ]
 
 ScoringRun = ScoringRunInfo
@@ -46,8 +46,9 @@ DEFAULT_LIMIT = 25
 MAX_LIMIT = 500
 BOM = "\ufeff"  # the UTF-8 byte-order mark: Excel then reads the CSV as UTF-8
 SORT_KEYS = ("probability", "tier", "name", "class", "grade", "latest_score", "attendance")
-CSV_COLUMNS = ("student_id", "source_id", "name", "class", "grade", "risk_probability", "tier", "reason_1", "reason_2",
-               "reason_3", "latest_score", "attendance_percent", "scored_as_of", "model_version", "indicators")
+CSV_COLUMNS = ("student_id", "source_id", "name", "class", "grade", "risk", "tier", "indicators", "reason_1",
+               "reason_2", "reason_3", "latest_score", "attendance_percent", "scored_as_of", "model_trained_on",
+               "risk_probability", "risk_low", "risk_high")
 
 
 ROSE_BY = 0.005  # "rose since the last run": up by at least one whole percentage point once rounded
@@ -107,6 +108,24 @@ def change_words(probability: float, previous: float | None, previous_tier: str 
     if points < 0:
         return f"▼ {-points} pts"
     return "no change"
+
+
+def date_words(day: dt.date, *, year: bool = True) -> str:
+    """A date as teachers write it: ``1 June 2026`` (``1 June`` without the year)."""
+    return f"{day.day} {day:%B %Y}" if year else f"{day.day} {day:%B}"
+
+
+def run_words(run: ScoringRun) -> str:
+    """Which run a page shows, in plain words: ``scored on 1 June 2026 by the model trained on 3 May``.
+
+    The model is named by the day it was trained (its year only when it differs from the scoring date's), never
+    by its version string.
+    """
+    scored = f"scored on {date_words(run.as_of)}"
+    trained = run.model_trained
+    if trained is None:
+        return scored
+    return f"{scored} by the model trained on {date_words(trained, year=trained.year != run.as_of.year)}"
 
 
 def check_tier(tier: str | None) -> None:
@@ -355,13 +374,18 @@ def _text_id(source_id: str) -> str:
     return "'" + source_id if source_id.isdigit() and (source_id.startswith("0") or len(source_id) > 15) else source_id
 
 
-def _csv_line(row: RiskRow, version: str) -> list[Any]:
+def _fraction(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _csv_line(row: RiskRow, trained: dt.date | None) -> list[Any]:
     reasons = (row.reasons + ["", "", ""])[:3]
     attendance = None if row.attendance is None else round(row.attendance * 100)  # a whole percent, like the screen
     return [neutralise(v) for v in (
-        row.student_id, _text_id(row.source_id), row.name, row.class_name, row.grade_level, round(row.probability, 4),
-        row.tier, *reasons, row.latest_score, attendance, row.as_of.isoformat(), version,
+        row.student_id, _text_id(row.source_id), row.name, row.class_name, row.grade_level, row.words, row.tier,
         words_of(row.indicators) if row.indicators else "",
+        *reasons, row.latest_score, attendance, row.as_of.isoformat(), None if trained is None else trained.isoformat(),
+        _fraction(row.probability), _fraction(row.low), _fraction(row.high),
     )]
 
 
@@ -379,8 +403,10 @@ def export_risk_csv(
 ) -> CsvExport:
     """The whole filtered, scoped at-risk list as CSV text (header first), written the way spreadsheets open it.
 
-    The text starts with a UTF-8 byte-order mark, so Excel reads accented names as UTF-8. Attendance is a whole
-    percent (``86``, as the screen's "86 %"). A source id that a spreadsheet would read as a number and so lose
+    The text starts with a UTF-8 byte-order mark, so Excel reads accented names as UTF-8. ``risk`` is the
+    screen's words (``62 %, likely 48-75 %``); ``risk_probability``, ``risk_low`` and ``risk_high`` keep the
+    stored numbers (fractions, 4 places) for sorting and charts. The model is named by the day it was trained
+    (``model_trained_on``), never by a version string. Attendance is a whole percent (``86``, as the screen's "86 %"). A source id that a spreadsheet would read as a number and so lose
     its leading zeros (``00123``) is written ``'00123``: the quote is visible, but the id's digits stay whole
     and it is never a formula (``="00123"`` would be one, which the CSV-injection rule of
     :mod:`services.csv_safety` forbids); a program reading the file drops one leading ``'``. ``student_id``
@@ -398,7 +424,7 @@ def export_risk_csv(
     writer.writerow(CSV_COLUMNS)
     n = 0
     for row in _iter_rows(session, run, viewer, filters, tier, sort, descending, indicator, workflow):
-        writer.writerow(_csv_line(row, run.model_version))
+        writer.writerow(_csv_line(row, run.model_trained))
         n += 1
     return CsvExport(buffer.getvalue(), n, run.as_of)
 
@@ -528,6 +554,16 @@ class RiskHistory:
 
     points: list[RiskPoint] = field(default_factory=list)
     first_high: dt.date | None = None
+    other_models: int = 0  # the student's runs by models other than the active one (not shown)
+
+    @property
+    def caption(self) -> str | None:
+        """Says that only the current model's runs are shown, when a previous model also scored the student."""
+        if not self.other_models:
+            return None
+        runs = f"{self.other_models} earlier run{'s' if self.other_models != 1 else ''}"
+        return (f"Only the current model's runs are shown: {runs} by a previous model "
+                "used other rules, so they are left out.")
 
     @property
     def sentence(self) -> str:
@@ -561,4 +597,6 @@ def risk_history(session: Session, student: StudentInScope) -> RiskHistory:
     )
     points = [RiskPoint(*row) for row in session.execute(stmt)]
     first_high = next((p.as_of for p in points if p.tier == HIGH), None)
-    return RiskHistory(points, first_high)
+    others = session.scalar(select(func.count()).select_from(Prediction).where(
+        Prediction.student_id == student.student_id, Prediction.model_version_id != run.model_version_id))
+    return RiskHistory(points, first_high, int(others or 0))

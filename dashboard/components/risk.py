@@ -33,6 +33,7 @@ from services.at_risk import (
     RiskTable,
     ScoringRun,
     percent_words,
+    run_words,
 )
 from services.indicators import ICONS, SHORT_LABELS, Indicator
 from services.profile import StudentProfile
@@ -87,6 +88,10 @@ def md_escape(text: str) -> str:
 
 def _pct(value: float | None, digits: int = 0) -> str:
     return "–" if value is None else f"{value * 100:.{digits}f} %"
+
+
+def _sentence(words: str) -> str:
+    return words[:1].upper() + words[1:]
 
 
 def _score(value: float | None) -> str:
@@ -174,8 +179,8 @@ def status_line(table: RiskTable, as_of: dt.date | None, dates_ignored: bool) ->
     shown = f"Showing {first:,}–{last:,} of {table.total:,} students" if table.items else "No student on this page"
     parts: list[Any] = [html.Span(shown, className="risk-shown"), tier_counts(table)]
     if as_of is not None:
-        parts.append(html.Span(f"Scored as of {as_of.isoformat()} (model {table.model_version}; {cutoffs(table.run)})",
-                               className="risk-asof"))
+        words = run_words(table.run)
+        parts.append(html.Span(f"{_sentence(words)} ({cutoffs(table.run)})", className="risk-asof"))
     if dates_ignored:
         parts.append(html.Div("The week range does not apply here: each score uses the data up to its scoring date.",
                               className="risk-note"))
@@ -237,8 +242,7 @@ def risk_card(p: StudentProfile) -> dbc.Card:
             html.H3("Current risk", className="panel-title"),
             html.Div([_fact("estimated risk", row.words), tier_badge(row.tier, large=True)],
                      className="profile-risk-row"),
-            html.P(f"Scored as of {row.as_of.isoformat()} by model {run.model_version} ({cutoffs(run)}).",
-                   className="risk-asof"),
+            html.P(f"{_sentence(run_words(run))} ({cutoffs(run)}).", className="risk-asof"),
             html.P(PROFILE_NOTE, className="stats-note"),
         ]
         if p.risk.note:
@@ -297,6 +301,8 @@ def risk_history_card(history: RiskHistory, run: ScoringRun | None) -> dbc.Card:
         latest = points[-1]
         body = [title, html.P(f"{history.sentence} Latest: {latest.words} ({latest.tier}).", className="risk-asof"),
                 _sized(graph(ids.STUDENT_RISK_HISTORY_GRAPH, figure), RISK_HISTORY_HEIGHT)]
+        if history.caption:
+            body.append(html.P(history.caption, className="stats-note"))
     return dbc.Card(dbc.CardBody(body), id=ids.STUDENT_RISK_HISTORY, className="analytics-panel mt-3")
 
 

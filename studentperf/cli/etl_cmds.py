@@ -227,7 +227,7 @@ def ingest(
         with domain_errors():
             mapping = _mapping(database, mapping_name, maps or [], settings.pass_threshold)
         return run_watch(database, watch, {**options, "mapping": mapping}, once=once, interval=interval,
-                         as_json=as_json, audit=_audit_uploads)
+                         as_json=as_json, audit=_audit_uploads, settings=settings)
     with domain_errors(), terminate_as_interrupt():
         mapping = _mapping(database, mapping_name, maps or [], settings.pass_threshold)
         if show_preview:

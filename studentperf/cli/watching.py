@@ -26,9 +26,14 @@ def check_watch_args(paths: list[Path] | None, watch: Path | None, once: bool, d
 
 
 def run_watch(database, folder: Path, options: dict, *, once: bool, interval: float, as_json: bool,  # noqa: ANN001
-              audit) -> None:  # noqa: ANN001
-    """Watch ``folder`` until SIGTERM/Ctrl-C (or one pass with ``once``); exit 1 after a pass with a failure."""
+              audit, settings=None) -> None:  # noqa: ANN001
+    """Watch ``folder`` until SIGTERM/Ctrl-C (or one pass with ``once``); exit 1 after a pass with a failure.
+
+    With ``settings`` given, each loaded file is followed by a scoring run, as after a normal ingest
+    (``SCORE_AFTER_INGEST``; see :func:`studentperf.cli.ml_cmds.score_after_ingest`).
+    """
     from etl.watch import DropResult, stop_on_signals, watch
+    from studentperf.cli.ml_cmds import score_after_ingest
 
     def show(result: DropResult) -> None:
         if result.report is not None:
@@ -38,6 +43,8 @@ def run_watch(database, folder: Path, options: dict, *, once: bool, interval: fl
         else:
             where = f" -> {result.moved_to}" if result.moved_to else ""
             typer.echo(f"{result.status}: {result.message}{where}")
+        if result.report is not None and settings is not None:
+            score_after_ingest(database, settings, [result.report], err=as_json)
 
     stop = threading.Event()
     with domain_errors(), stop_on_signals(stop):

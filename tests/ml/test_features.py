@@ -81,7 +81,7 @@ def test_a_past_year_has_its_own_students_classes_and_weeks(school, session) -> 
 
 
 def test_label_is_that_years_final_grade_below_threshold(school, session) -> None:
-    as_of = snapshot_dates(session, PAST)[6]
+    as_of = snapshot_dates(session, PAST)[4]
     frame = training_frame(session, as_of, 60.0, school_year=PAST)
     finals = final_outcomes(session, PAST)
     assert (pd.to_datetime(finals["final_date"]) == pd.Timestamp(dt.date(2024, 9, 2) + dt.timedelta(weeks=39))).all()
@@ -129,3 +129,20 @@ def test_whole_school_and_one_class_paths_agree(school, session) -> None:
     one = build_features(session, AS_OF, class_ids=[class_id])
     assert len(one) > 10 and set(one["class_id"]) == {class_id}
     pd.testing.assert_frame_equal(one, everyone.loc[one.index], check_exact=False, rtol=1e-12)
+
+
+def test_last_years_final_grade_is_known_from_the_first_day_and_only_from_last_year(school, session) -> None:
+    now = build_features(session, AS_OF)
+    finals = final_outcomes(session, PAST)["final_score"]
+    returning = now.index.intersection(finals.index)
+    new = now.index.difference(finals.index)
+    assert len(returning) > 100 and len(new) > 50  # grade 9 enters each year
+    assert (now.loc[returning, "prior_final"] == finals.loc[returning]).all()
+    assert now.loc[new, "prior_final"].isna().all()
+    first_day = build_features(session, dt.date(2025, 9, 1))
+    assert (first_day.loc[returning, "prior_final"] == finals.loc[returning]).all()
+    # This year's marks never change it (a late zero for everyone moves the running grade, not last year's grade).
+    _add_data(session, [int(i) for i in returning[:20]], AS_OF, score=0.0)
+    after = build_features(session, AS_OF)
+    pd.testing.assert_series_equal(now["prior_final"], after["prior_final"])
+    assert (after.loc[returning[:20], "score_min"] == 0).all()

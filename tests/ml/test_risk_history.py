@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from types import SimpleNamespace
 
 import numpy as np
@@ -22,6 +23,10 @@ def _run_rows(session, run_id: int) -> dict[int, tuple[float, float, float, str]
     rows = session.execute(text("SELECT student_id, probability, low, high, tier FROM predictions "
                                 "WHERE scoring_run_id = :r"), {"r": run_id}).all()
     return {r.student_id: (r.probability, r.low, r.high, r.tier) for r in rows}
+
+
+def _half_up(probability: float) -> int:
+    return math.floor(probability * 100 + 0.5)
 
 
 def test_tier_from_interval_follows_dews() -> None:
@@ -57,7 +62,7 @@ def test_two_runs_give_two_points_and_the_change(scored, school, ml_settings, se
     assert table.run.id == latest.run_id and table.run.previous_id == earlier.run_id
     for row in table.items:
         assert row.previous == old[row.student_id][0] and row.previous_tier == old[row.student_id][3]
-        points = round(new[row.student_id][0] * 100) - round(old[row.student_id][0] * 100)
+        points = _half_up(new[row.student_id][0]) - _half_up(old[row.student_id][0])  # whole points, as shown
         if row.tier == "High" and row.previous_tier != "High":
             assert row.change == "new"
         elif points > 0:
@@ -97,3 +102,86 @@ def test_ingest_scores_after_a_successful_load_unless_switched_off(trained, scho
     score_after_ingest(school, ml_settings, [skipped, loaded])
     assert session.execute(text(runs)).scalar() == before + 1
     assert "scored " in capsys.readouterr().out
+
+
+def test_the_export_says_the_risk_in_the_screens_words_and_names_the_model_by_its_training_day(scored, session) -> None:
+    import csv
+    import io
+
+    from services.at_risk import BOM, export_risk_csv, run_words
+
+    table = risk_table(session=session, viewer=ADMIN, limit=500)
+    export = export_risk_csv(session=session, viewer=ADMIN)
+    rows = {int(r["student_id"]): r for r in csv.DictReader(io.StringIO(export.text.removeprefix(BOM)))}
+    assert len(rows) == table.total == export.rows
+    for row in table.items:
+        line = rows[row.student_id]
+        assert line["risk"] == row.words and "%" in line["risk"]
+        assert float(line["risk_probability"]) == round(row.probability, 4)
+        assert float(line["risk_low"]) <= float(line["risk_probability"]) <= float(line["risk_high"])
+    trained = session.execute(text("SELECT created_at::date FROM model_versions WHERE is_active")).scalar_one()
+    assert {r["model_trained_on"] for r in rows.values()} == {trained.isoformat()}
+    assert "model_version" not in next(iter(rows.values()))
+    assert table.run.model_version not in export.text  # no raw model id anywhere in the file
+
+    words = run_words(table.run)
+    assert words.startswith(f"scored on {table.run.as_of.day} {table.run.as_of:%B %Y} by the model trained on ")
+    assert table.run.model_version not in words
+
+
+def test_run_words_give_the_training_year_only_when_it_differs() -> None:
+    from services.at_risk import ScoringRun, run_words
+
+    def run(trained: dt.date | None) -> ScoringRun:
+        return ScoringRun(id=1, model_version_id=1, model_version="xgb-20260503-abcdef", as_of=dt.date(2026, 6, 1),
+                          high=0.5, low=0.5, n_scored=1, created_at=dt.datetime(2026, 6, 1), model_trained=trained)
+
+    assert run_words(run(dt.date(2026, 5, 3))) == "scored on 1 June 2026 by the model trained on 3 May"
+    assert run_words(run(dt.date(2025, 9, 14))) == "scored on 1 June 2026 by the model trained on 14 September 2025"
+    assert run_words(run(None)) == "scored on 1 June 2026"
+
+
+def test_the_history_says_when_a_previous_models_runs_are_left_out(scored, session) -> None:
+    student = session.execute(text("SELECT student_id FROM predictions WHERE scoring_run_id = :r LIMIT 1"),
+                              {"r": scored.run_id}).scalar_one()
+    checked = require_in_scope(session, ADMIN, student)
+    alone = risk_history(session, checked)
+    assert alone.other_models == 0 and alone.caption is None
+    old = session.execute(text(
+        "INSERT INTO model_versions (version, model_type, data_hash, code_version, threshold, artifact_path) "
+        "VALUES ('old-model', 'xgboost', 'x', 'x', 0.4, '/nowhere') RETURNING id")).scalar_one()
+    run = session.execute(text("INSERT INTO scoring_runs (model_version_id, as_of, high, low, n_scored) "
+                               "VALUES (:m, :d, 0.4, 0.4, 1) RETURNING id"), {"m": old, "d": AS_OF}).scalar_one()
+    session.execute(text("INSERT INTO predictions (scoring_run_id, student_id, model_version_id, as_of, probability, "
+                         "low, high, tier) VALUES (:r, :s, :m, :d, 0.5, 0.5, 0.5, 'High')"),
+                    {"r": run, "s": student, "m": old, "d": AS_OF})
+    history = risk_history(session, checked)
+    assert [p.run_id for p in history.points] == [p.run_id for p in alone.points]  # still the active model's only
+    assert history.other_models == 1
+    assert history.caption is not None and "1 earlier run by a previous model" in history.caption
+
+
+def test_watch_scores_after_each_loaded_file(trained, school, ml_settings, session, monkeypatch, tmp_path) -> None:
+    import etl.watch
+    from etl.watch import DropResult
+    from studentperf.cli.watching import run_watch
+
+    loaded = [DropResult(f"f{i}.csv", "succeeded", "loaded", report=SimpleNamespace(status="succeeded"))
+              for i in range(2)]
+    failed = DropResult("bad.csv", "failed", "refused")
+
+    def fake_watch(database, folder, *, on_result, **_kwargs):  # noqa: ANN001, ANN003, ANN202
+        for result in (loaded[0], failed, loaded[1]):
+            on_result(result)
+        return {"failed": 0, "retry": 0}
+
+    monkeypatch.setattr(etl.watch, "watch", fake_watch)
+    runs = "SELECT count(*) FROM scoring_runs"
+    before = session.execute(text(runs)).scalar()
+    audited: list[object] = []
+    run_watch(school, tmp_path, {}, once=True, interval=0.01, as_json=False,
+              audit=lambda _db, reports: audited.extend(reports), settings=ml_settings.with_(score_after_ingest=False))
+    assert session.execute(text(runs)).scalar() == before and len(audited) == 2
+    run_watch(school, tmp_path, {}, once=True, interval=0.01, as_json=False,
+              audit=lambda _db, reports: audited.extend(reports), settings=ml_settings)
+    assert session.execute(text(runs)).scalar() == before + 2  # one run per loaded file, none for the refused one
