@@ -15,6 +15,7 @@ from core.errors import InvalidInput, Unavailable
 from db.models import Intervention, Prediction, SchoolClass, Student, StudentStar, StudentSummary
 from ml.registry import scored_run
 from services import audit
+from services.indicators import indicators_of
 from services.interventions import OPEN
 from services.notes import last_notes
 from services.queries import scoped_summary
@@ -41,6 +42,7 @@ class CaseloadRow:
     last_note_on: dt.date | None
     owned: bool
     starred: bool
+    indicators: tuple[str, ...] = ()  # the keys of the indicators that are on (services.indicators.KEYS)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-friendly dict."""
@@ -48,7 +50,7 @@ class CaseloadRow:
                 "class_name": self.class_name, "tier": self.tier,
                 "next_review": self.next_review.isoformat() if self.next_review else None,
                 "last_note": self.last_note, "last_note_on": self.last_note_on.isoformat() if self.last_note_on else None,
-                "owned": self.owned, "starred": self.starred}
+                "owned": self.owned, "starred": self.starred, "indicators": list(self.indicators)}
 
 
 def is_starred(session: Session, viewer: Viewer, student_id: int) -> bool:
@@ -122,13 +124,14 @@ def caseload(*, session: Session, viewer: Viewer) -> list[CaseloadRow]:
     ids = [int(p[0]) for p in people]
     tiers, reviews, notes = _tiers(session, ids), _reviews(session, viewer, ids), last_notes(session, ids)
     stars = set(session.scalars(starred))
+    flags = indicators_of(session, ids)
     rows = []
     for student_id, source_id, name, class_name in people:
         review, mine = reviews.get(student_id, (None, False))
         note = notes.get(student_id)
         rows.append(CaseloadRow(student_id, source_id, name, class_name, tiers.get(student_id), review,
                                 note.body if note else None, note.occurred_on if note else None, mine,
-                                student_id in stars))
+                                student_id in stars, flags.get(student_id, ())))
     return rows
 
 

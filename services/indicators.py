@@ -132,6 +132,14 @@ def flags_of(row_flags: tuple[Any, ...]) -> tuple[str, ...]:
     return tuple(k for k, on in zip(KEYS, row_flags, strict=True) if on)
 
 
+def indicators_of(session: Session, student_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    """The indicators that are on for each of ``student_ids`` (already scope-checked by the caller)."""
+    if not student_ids:
+        return {}
+    stmt = select(SI.student_id, *COLUMNS.values()).where(SI.student_id.in_(student_ids))
+    return {int(row[0]): flags_of(tuple(row[1:])) for row in session.execute(stmt)}
+
+
 def words_of(keys: tuple[str, ...]) -> str:
     """A combination of indicators in words: ``Chronic absence + Low study time``, or ``No indicator``."""
     return " + ".join(LABELS[k] for k in keys) if keys else "No indicator"

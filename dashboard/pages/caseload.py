@@ -14,6 +14,7 @@ from dashboard.auth import current_viewer
 from dashboard.components.risk import tier_badge
 from dashboard.deps import read_session
 from services.caseload import CaseloadRow, caseload
+from services.indicators import words_of
 
 PATH = "/caseload"
 dash.register_page(__name__, path=PATH, name="My students", title="My students", order=5)
@@ -43,7 +44,7 @@ def _row(row: CaseloadRow) -> html.Tr:
     return html.Tr([
         html.Td(dcc.Link(f"{row.name or 'Unnamed'} ({row.source_id})", href=f"/students/{row.student_id}")),
         html.Td(row.class_name or "–"), html.Td(tier_badge(row.tier) if row.tier else "not scored"),
-        html.Td(_when(row)), html.Td(note[:160], className="small"), html.Td(why, className="small"),
+        html.Td(words_of(row.indicators), className="small"), html.Td(_when(row)), html.Td(note[:160], className="small"), html.Td(why, className="small"),
     ], className="caseload-row")
 
 
@@ -54,6 +55,7 @@ def show_caseload(_load: Any) -> Any:
         rows = caseload(session=session, viewer=current_viewer())
     if not rows:
         return html.P(EMPTY, className="empty-state", role="status")
-    head = html.Thead(html.Tr([html.Th(h) for h in ("Student", "Class", "Tier", "Next review", "Last note", "Why")]))
+    head = html.Thead(html.Tr([html.Th(h) for h in ("Student", "Class", "Tier", "Indicators", "Next review", "Last note",
+                                                        "Why")]))
     return dbc.Table([head, html.Tbody([_row(r) for r in rows])], hover=True, responsive=True, size="sm",
                      className="caseload-table")

@@ -161,7 +161,11 @@ def test_caseload_holds_owned_and_starred_students_in_scope(wf) -> None:
     assert caseload.set_star(session=s, viewer=t, student_id=world.students["dan"], starred=True) is True
     assert len(audits(s, caseload.STAR)) == 1
     notes.add_note(session=s, viewer=t, student_id=world.students["ada"], data={"body": "Doing better."})
+    s.execute(text("INSERT INTO student_indicators (student_id, attendance, chronic_absence, low_study, study_hours) "
+                   "VALUES (:s, 0.8, true, true, 1.0)"), {"s": world.students["ada"]})
     rows = {r.student_id: r for r in caseload.caseload(session=s, viewer=t)}
+    assert rows[world.students["ada"]].indicators == ("absence", "study")
+    assert rows[world.students["dan"]].indicators == ()
     assert set(rows) == {world.students["ada"], world.students["dan"]}
     ada = rows[world.students["ada"]]
     assert (ada.tier, ada.next_review, ada.last_note, ada.owned, ada.starred) == (
