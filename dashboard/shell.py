@@ -28,6 +28,7 @@ HEALTH_POLL_MS = 10_000
 BANNER_TEXT = "The database is unreachable: numbers may be out of date; retrying..."
 
 FRESHNESS = "shell-freshness"
+ADMIN_MENU = "shell-admin-menu"
 NAV_PAGES = (("Overview", "/"), ("Study hours", "/effects/study-hours"), ("Sports", "/effects/sports"), ("At risk", "/at-risk"),
              ("My students", "/caseload"))
 ADMIN_NAV_PAGES = (("Users", "/admin/users"), ("Audit log", "/admin/audit"))
@@ -57,14 +58,17 @@ def _identity() -> tuple[str, str]:
     return str(user.get("email") or ""), str(groups[0])
 
 
-def _nav_links(role: str = "") -> list[dbc.NavItem]:
+def _nav_links(role: str = "") -> list[Any]:
+    """The pages every user sees, then the administrators' pages gathered in one "Admin" menu (a compact navbar)."""
     registered = {page["path"] for page in dash.page_registry.values()}
-    pages = NAV_PAGES + (ADMIN_NAV_PAGES if role in ADMIN_ROLES else ()) + (DISTRICT_NAV_PAGES if role == ADMIN else ())
-    return [
-        dbc.NavItem(dbc.NavLink(label, href=path, active="exact"))
-        for label, path in pages
-        if path in registered
-    ]
+    links: list[Any] = [dbc.NavItem(dbc.NavLink(label, href=path, active="exact"))
+                        for label, path in NAV_PAGES if path in registered]
+    admin = (ADMIN_NAV_PAGES if role in ADMIN_ROLES else ()) + (DISTRICT_NAV_PAGES if role == ADMIN else ())
+    items = [dbc.DropdownMenuItem(label, href=path) for label, path in admin if path in registered]
+    if items:
+        links.append(dbc.DropdownMenu(items, label="Admin", nav=True, in_navbar=True, align_end=True,
+                                      id=ADMIN_MENU, className="shell-admin-menu"))
+    return links
 
 
 def _logout_form() -> html.Form:
@@ -93,7 +97,8 @@ def navbar() -> dbc.Navbar:
                         dbc.Nav(_nav_links(role), navbar=True, className="me-auto"),
                         search_box(),
                         dbc.Nav([bell()], navbar=True),
-                        html.Span([email, " ", dbc.Badge(role, color="light", text_color="dark")], id=USER_BADGE, className="shell-user"),
+                        html.Span([html.Span(email, className="shell-user-email", title=email), " ",
+                                   dbc.Badge(role, color="light", text_color="dark")], id=USER_BADGE, className="shell-user"),
                         _logout_form(),
                     ],
                     id=f"{NAVBAR}-collapse",
@@ -106,8 +111,8 @@ def navbar() -> dbc.Navbar:
         id=NAVBAR,
         color="dark",
         dark=True,
-        expand="lg",
-        className="mb-3",
+        expand="xl",
+        className="mb-3 shell-navbar",
     )
 
 
@@ -115,7 +120,7 @@ def search_box() -> html.Div:
     """Find a student by name or id (within the viewer's scope): matches appear below as links to the profile."""
     return html.Div(
         [html.Label("Find a student", htmlFor=ids.SEARCH_INPUT, className="visually-hidden"),
-         dcc.Input(id=ids.SEARCH_INPUT, type="search", placeholder="Find a student (name or id)", value="",
+         dcc.Input(id=ids.SEARCH_INPUT, type="search", placeholder="Find a student", value="",
                    debounce=False, maxLength=60, className="form-control form-control-sm"),
          html.Div(id=ids.SEARCH_RESULTS, className="shell-search-results", role="listbox")],
         className="shell-search me-2",
@@ -124,7 +129,8 @@ def search_box() -> html.Div:
 
 def bell() -> dbc.NavItem:
     """The alerts link with the number of unread alerts (filled on every navigation)."""
-    return dbc.NavItem(dbc.NavLink(["🔔 Alerts ", dbc.Badge("", id=ids.BELL_COUNT, color="danger", pill=True)],
+    return dbc.NavItem(dbc.NavLink([html.Span("🔔", **{"aria-hidden": "true"}), html.Span(" Alerts ", className="shell-bell-word"),
+                                    dbc.Badge("", id=ids.BELL_COUNT, color="danger", pill=True)],
                                    href="/alerts", id=ids.BELL, active="exact"))
 
 

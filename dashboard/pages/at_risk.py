@@ -162,6 +162,9 @@ def _indicator_filter(query: dict[str, str]) -> dcc.Dropdown:
 def _table(query: dict[str, Any]) -> Any:
     table = parts.risk_table(read_url_sort(query.get("sort"), query.get("dir")))
     table.page_current = read_url_page(query.get("page"))
+    # A page count that holds the URL's page until the first answer: the DataTable would otherwise pull a
+    # page_current past its page_count back to the first page, and the reload would lose the page.
+    table.page_count = table.page_current + 1
     return table
 
 

@@ -30,10 +30,11 @@ INDICATOR_CELLS = f"#{ids.RISK_TABLE} td[data-dash-column=indicators]"
 
 @pytest.fixture(scope="module")
 def staff_email(scored: ScoredSchool, database: Database) -> str:
-    """A staff member of the scored school."""
+    """A staff member of the scored school (staff are school-scoped: they see only the schools they are given)."""
     email = f"indicators-staff-{uuid.uuid4().hex[:6]}@test.school"
     with database.begin() as s:
-        add_user(s, email=email, password=PASSWORD, role="staff")
+        schools = [str(i) for i in s.execute(text("SELECT id FROM schools")).scalars()]
+        add_user(s, email=email, password=PASSWORD, role="staff", schools=schools)
     return email
 
 
