@@ -63,14 +63,9 @@ CASES = (
 )
 
 
-def _database_url(base: str, name: str) -> str:
-    return make_url(normalise_url(base)).set(database=name).render_as_string(hide_password=False)
-
-
-def prepare(base_url: str, name: str, n_students: int, reuse: bool) -> Database:
-    """Create (or reuse) the bench database with ``n_students`` generated and ingested."""
+def bench_database(base_url: str, name: str, reuse: bool) -> str:
+    """The URL of database ``name`` on ``base_url``'s server, made afresh (dropped first) unless ``reuse``."""
     admin = create_engine(normalise_url(base_url), isolation_level="AUTOCOMMIT")
-    url = _database_url(base_url, name)
     with admin.connect() as conn:
         exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar()
         if exists and not reuse:
@@ -78,6 +73,12 @@ def prepare(base_url: str, name: str, n_students: int, reuse: bool) -> Database:
         if not exists or not reuse:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
+    return make_url(normalise_url(base_url)).set(database=name).render_as_string(hide_password=False)
+
+
+def prepare(base_url: str, name: str, n_students: int, reuse: bool) -> Database:
+    """Create (or reuse) the bench database with ``n_students`` generated and ingested."""
+    url = bench_database(base_url, name, reuse)
     db = connect(url, tempfile.gettempdir())
     with db.begin() as s:
         have = s.execute(text("SELECT count(*) FROM student_summary")).scalar()

@@ -43,13 +43,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from core.settings import Settings
 from db.database import Database, connect
 from db.engine import normalise_url
 from db.models import SchoolClass, ScoringRun, Student
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from dashboard_bench import bench_database  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -64,16 +67,7 @@ SECRET = "load-bench-secret-key-" + "x" * 40
 
 def prepare(base_url: str, name: str, n_students: int, reuse: bool, home: Path) -> Database:
     """Create (or reuse) the bench database: a generated district with a trained model and a scoring run."""
-    admin = create_engine(normalise_url(base_url), isolation_level="AUTOCOMMIT")
-    url = make_url(normalise_url(base_url)).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar()
-        if exists and not reuse:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        if not exists or not reuse:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    db = connect(url, str(home), migrate=True)
+    db = connect(bench_database(base_url, name, reuse), str(home), migrate=True)
     with db.begin() as s:
         students = s.scalar(select(func.count()).select_from(Student))
         scored = s.scalar(select(func.count()).select_from(ScoringRun))
