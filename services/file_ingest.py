@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -13,7 +15,7 @@ from core.settings import Settings
 from db.database import Database
 from etl.pipeline import IngestReport, ingest_file
 from ml.errors import NoActiveModel
-from ml.score import score_all
+from ml.score import ScoreResult, score_all
 from services import audit
 from services.scope import Viewer
 
@@ -77,25 +79,49 @@ def ingest_upload(database: Database, *, viewer: Viewer, file_name: str, stream:
     return report
 
 
-def score_after_load(database: Database, settings: Settings, report: IngestReport) -> dict[str, object] | None:
-    """After a load that changed data, score with the active model, as ``studentperf ingest`` does.
+@dataclass(frozen=True)
+class AfterLoad:
+    """What scoring after a load came to: the scoring run's result, or why the model could not score the data."""
+
+    result: ScoreResult | None = None
+    reason: str | None = None
+
+
+def score_after_loads(database: Database, settings: Settings, reports: Sequence[IngestReport]) -> AfterLoad | None:
+    """After loads that changed data, score with the active model (``SCORE_AFTER_INGEST``): every surface's policy.
 
     Parameters
     ----------
     database : the product's database (scoring commits its own run).
     settings : ``score_after_ingest`` off, or no active model yet: nothing is scored (None).
-    report : the load's report; only a ``succeeded`` load is followed by scoring.
+    reports : the loads' reports; scoring follows only when one of them ``succeeded``.
 
     Returns
     -------
-    ``{"scored": n, "as_of": date, "tiers": {...}}``, or ``{"note": sentence}`` when the model cannot score the data.
+    None when nothing was scored, else the run's result, or the reason the model cannot score the data.
     """
-    if not settings.score_after_ingest or report.status != "succeeded":
+    if not settings.score_after_ingest or not any(r.status == "succeeded" for r in reports):
         return None
     try:
-        result = score_all(database, settings)
+        return AfterLoad(result=score_all(database, settings))
     except NoActiveModel:
         return None
     except DomainError as exc:
-        return {"note": f"Not scored after the load: {exc}"}
+        return AfterLoad(reason=str(exc))
+
+
+def score_after_load(database: Database, settings: Settings, report: IngestReport) -> dict[str, object] | None:
+    """:func:`score_after_loads` for one load, as the API answers it.
+
+    Returns
+    -------
+    ``{"scored": n, "as_of": date, "tiers": {...}}``, ``{"note": sentence}`` when the model cannot score the data,
+    or None when nothing was scored.
+    """
+    outcome = score_after_loads(database, settings, [report])
+    if outcome is None:
+        return None
+    if outcome.result is None:
+        return {"note": f"Not scored after the load: {outcome.reason}"}
+    result = outcome.result
     return {"scored": result.n_scored, "as_of": str(result.as_of), "tiers": dict(result.tiers)}

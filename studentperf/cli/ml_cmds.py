@@ -71,23 +71,18 @@ def score(
 def score_after_ingest(database, settings, reports: list, *, err: bool = False) -> None:  # noqa: ANN001
     """After a load that changed data, score with the active model (``SCORE_AFTER_INGEST``, default on).
 
-    No active model, or a model that cannot score this data, leaves the load as it is with a one-line note;
-    ``err`` prints to stderr (when stdout carries JSON).
+    The policy is :func:`services.file_ingest.score_after_loads`'s. No active model, or a model that cannot score
+    this data, leaves the load as it is with a one-line note; ``err`` prints to stderr (when stdout carries JSON).
     """
-    from core.errors import DomainError
-    from ml.errors import NoActiveModel
-    from ml.score import score_all
+    from services.file_ingest import score_after_loads
 
-    if not settings.score_after_ingest or not any(r.status == "succeeded" for r in reports):
+    outcome = score_after_loads(database, settings, reports)
+    if outcome is None:
+        return  # scoring off, nothing loaded, or nothing to score with yet
+    if outcome.result is None:
+        typer.echo(f"note: not scored after the load: {outcome.reason}", err=err)
         return
-    try:
-        result = score_all(database, settings)
-    except NoActiveModel:
-        return  # nothing to score with yet
-    except DomainError as exc:
-        typer.echo(f"note: not scored after the load: {exc}", err=err)
-        return
-    typer.echo(result.summary(), err=err)
+    typer.echo(outcome.result.summary(), err=err)
 
 
 @models_app.command("list")
