@@ -107,6 +107,9 @@ class FeatureSpec:
         return self.numeric + self.categorical
 
 
+FEATURE_DECIMALS = 9
+"""Features are rounded to this many decimals, far below any real difference and far above float noise."""
+
 _FEATURES_SQL = """
 WITH cur AS (
     SELECT DISTINCT ON (e.student_id) e.student_id, e.class_id, c.school_id, c.grade_level, e.school_year
@@ -282,7 +285,9 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     numeric = [*NUMERIC_FEATURES, *DEMOGRAPHIC_NUMERIC, *CONTEXT_COLUMNS]
     out = frame.copy()
     for column in numeric:
-        out[column] = pd.to_numeric(out[column], errors="coerce").astype("float64")
+        # Rounded: averages of float columns differ in their last bits with the order PostgreSQL adds the rows in
+        # (a new plan after autoanalyze), and the same data must give the same features, hence the same model.
+        out[column] = pd.to_numeric(out[column], errors="coerce").astype("float64").round(FEATURE_DECIMALS)
     out["gender"] = out["gender"].astype(object).where(out["gender"].notna(), "Unknown")
     for column in ("student_id", "class_id", "school_id"):
         out[column] = out[column].astype("int64")

@@ -14,7 +14,7 @@ from db.models import ModelVersion
 from ml.errors import ModelMismatch, NotEnoughData
 from ml.explain import contributions, probability_from_margin
 from ml.features import SNAPSHOT_WEEKS, FeatureSpec, build_features, latest_data_date, training_rows
-from ml.registry import list_models, load_model, require_columns, save_model
+from ml.registry import data_hash, list_models, load_model, require_columns, save_model
 from ml.train import fit_and_evaluate, holdout_split
 from ml.uncertainty import RISK_KEY, predict_with_interval, tier_from_interval
 
@@ -100,6 +100,7 @@ def test_same_seed_same_model(frame, trained, session) -> None:
     again = fit_and_evaluate(frame, "xgboost", spec, seed=0, members=2)
     registered = load_model(session, trained.version)
     x = frame[spec.columns]
+    assert data_hash(frame[[*spec.columns, "at_risk"]]) == registered.info.data_hash  # the same rows, bit for bit
     assert again.params.items() <= registered.info.params.items()
     assert again.threshold == registered.threshold
     np.testing.assert_array_equal(again.pipeline.predict_proba(x), registered.pipeline.predict_proba(x))
