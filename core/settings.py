@@ -73,6 +73,7 @@ class Settings:
     upload_max_mb: int = 40  # /admin/uploads: the most one upload may hold (all its files), in megabytes
     api_rate_limit: str = "600/minute"  # per user (session or API token) on /api/v1, Flask-Limiter notation
     stale_after_days: int = 14  # the freshness banner warns when the latest data or scoring run is older than this
+    proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted (never when clients reach Gunicorn)
 
     def __post_init__(self) -> None:
         if self.log_format not in LOG_FORMATS:
@@ -88,6 +89,8 @@ class Settings:
         if not 1 <= self.upload_max_mb <= 45:
             raise SettingsError(f"UPLOAD_MAX_MB must lie between 1 and 45 (a browser upload is sent base64-encoded, "
                                 f"a third larger, within the 64 MB request limit), not {self.upload_max_mb}.")
+        if not 0 <= self.proxy_hops <= 5:
+            raise SettingsError(f"STUDENTPERF_PROXY_HOPS is the number of reverse proxies in front (0-5), not {self.proxy_hops}.")
         if self.stale_after_days < 1:
             raise SettingsError(f"STALE_AFTER_DAYS must be a whole number of days, 1 or more, not {self.stale_after_days}.")
 
@@ -115,6 +118,7 @@ class Settings:
             upload_max_mb=_int(env, "UPLOAD_MAX_MB", 40),
             api_rate_limit=env.get("API_RATE_LIMIT") or "600/minute",
             stale_after_days=_int(env, "STALE_AFTER_DAYS", 14),
+            proxy_hops=_int(env, "STUDENTPERF_PROXY_HOPS", 0),
         )
 
     def with_(self, **changes: object) -> Settings:

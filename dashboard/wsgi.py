@@ -7,8 +7,6 @@ engine and connection pool. ``STUDENTPERF_PROXY_HOPS`` (default 0) trusts that m
 
 from __future__ import annotations
 
-import os
-
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.logging import configure_logging
@@ -18,6 +16,6 @@ from dashboard.app import create_app
 settings = Settings.from_env()
 configure_logging(settings)
 app = create_app(settings)
-_hops = int(os.environ.get("STUDENTPERF_PROXY_HOPS") or 0)
-if _hops:
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=_hops, x_proto=_hops, x_host=_hops)  # type: ignore[method-assign]
+if settings.proxy_hops:
+    hops = settings.proxy_hops
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]

@@ -108,6 +108,15 @@ def test_slow_query_threshold_setting():
         Settings.from_env({"SLOW_QUERY_MS": "soon"})
 
 
+def test_proxy_hops_setting():
+    """Trusted proxies are a setting like the others (dashboard.wsgi reads it there, not from the environment)."""
+    assert Settings.from_env({}).proxy_hops == 0
+    assert Settings.from_env({"STUDENTPERF_PROXY_HOPS": "1"}).proxy_hops == 1
+    for bad in ("-1", "many", "9"):
+        with pytest.raises(SettingsError, match="STUDENTPERF_PROXY_HOPS"):
+            Settings.from_env({"STUDENTPERF_PROXY_HOPS": bad})
+
+
 # --------------------------------------------------------------------------- hostile input
 
 
