@@ -44,12 +44,13 @@ def connect(database_url: str | None, home: PathLike[str] | str, *, migrate: boo
     return Database(url=url, engine=engine, Session=session_factory(engine))
 
 
-def open_database(settings: Settings, *, migrate: bool = True, required: bool = True) -> Database:
+def open_database(settings: Settings, *, migrate: bool = True, required: bool = True, batch: bool = False) -> Database:
     """The product's one way in: connect (embedded server when DATABASE_URL is unset) and migrate.
 
     When the server cannot be reached, ``Unavailable`` says so in one sentence; with ``required=False``
     (a web server that must come up and answer 503 until the database returns) a warning is logged instead
-    and a lazy handle is returned that reconnects by itself on the next request.
+    and a lazy handle is returned that reconnects by itself on the next request. ``batch`` (the command line's loads,
+    training and scoring) logs slow statements at debug level: bulk statements are long by nature.
     """
     try:
         database = connect(settings.database_url, settings.home, migrate=migrate)
@@ -59,5 +60,5 @@ def open_database(settings: Settings, *, migrate: bool = True, required: bool = 
             raise Unavailable(f"Cannot reach the database: {reason}") from exc
         log.warning("database unreachable at start-up; serving anyway and retrying on each request: %s", reason)
         database = connect(settings.database_url, settings.home, migrate=False)
-    log_slow_queries(database.engine, settings.slow_query_ms)
+    log_slow_queries(database.engine, settings.slow_query_ms, logging.DEBUG if batch else logging.WARNING)
     return database

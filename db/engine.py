@@ -54,14 +54,18 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
 
 slow_log = logging.getLogger("studentperf.db.slow")
 _SLOW_MS = "studentperf_slow_query_ms"
+_SLOW_LEVEL = "studentperf_slow_query_level"
 _STARTED = "studentperf_query_started"
 
 
-def log_slow_queries(engine: Engine, threshold_ms: int) -> None:
-    """Log (warning ``slow query``, with ``duration_ms`` and the statement, never its parameters) every statement
-    of ``engine`` slower than ``threshold_ms``; 0 turns it off. Listeners are added once per engine."""
+def log_slow_queries(engine: Engine, threshold_ms: int, level: int = logging.WARNING) -> None:
+    """Log (``slow query``, with ``duration_ms`` and the statement, never its parameters) every statement of
+    ``engine`` slower than ``threshold_ms``; 0 turns it off. Listeners are added once per engine; the last call sets
+    the threshold and the level (a warning when serving; debug in batch commands, whose bulk statements are long by
+    nature and report their own durations)."""
     first = not hasattr(engine, _SLOW_MS)
     setattr(engine, _SLOW_MS, threshold_ms)
+    setattr(engine, _SLOW_LEVEL, level)
     if not first:
         return
 
@@ -77,7 +81,8 @@ def log_slow_queries(engine: Engine, threshold_ms: int) -> None:
         elapsed_ms = (time.perf_counter() - started.pop()) * 1000
         limit = getattr(engine, _SLOW_MS, 0)
         if limit and elapsed_ms >= limit:
-            slow_log.warning("slow query", extra=_slow_fields(statement, elapsed_ms, limit, many))
+            slow_log.log(getattr(engine, _SLOW_LEVEL, logging.WARNING), "slow query",
+                         extra=_slow_fields(statement, elapsed_ms, limit, many))
 
     @event.listens_for(engine, "handle_error")
     def _failed(context):  # noqa: ANN001

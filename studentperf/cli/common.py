@@ -28,11 +28,12 @@ def load_settings() -> Settings:
 
 
 def open_database(settings: Settings, *, migrate: bool = True):  # noqa: ANN201
-    """:func:`db.database.open_database`, its one-sentence failure printed and exit code 1."""
+    """:func:`db.database.open_database` for a batch command (slow statements logged at debug level), its
+    one-sentence failure printed and exit code 1."""
     from db.database import open_database as open_db
 
     with domain_errors():
-        return open_db(settings, migrate=migrate)
+        return open_db(settings, migrate=migrate, batch=True)
 
 
 def cli_actor() -> str:

@@ -140,8 +140,8 @@ def test_request_id_is_echoed_generated_and_logged(app, database, users):
 
 
 class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
+    def __init__(self, level: int = logging.WARNING) -> None:
+        super().__init__(level)
         self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -163,4 +163,23 @@ def test_slow_queries_are_logged_with_their_duration(database):
     slow = [r for r in records.records if "pg_sleep" in r.statement or r.statement == "SELECT 1"]
     assert len(slow) == 1
     assert slow[0].getMessage() == "slow query" and slow[0].duration_ms >= 50 and slow[0].threshold_ms == 20
-    assert "pg_sleep" in slow[0].statement
+    assert "pg_sleep" in slow[0].statement and slow[0].levelno == logging.WARNING
+
+
+def test_batch_commands_log_slow_queries_at_debug_level(database):
+    """The command line's bulk statements are long by nature: at debug level, so a load does not print warnings."""
+    records = _Records(logging.DEBUG)
+    logger = logging.getLogger("studentperf.db.slow")
+    logger.addHandler(records)
+    old_level = logger.level
+    logger.setLevel(logging.DEBUG)
+    log_slow_queries(database.engine, 20, logging.DEBUG)
+    try:
+        with database.engine.connect() as conn:
+            conn.execute(text("SELECT pg_sleep(0.05)"))
+    finally:
+        log_slow_queries(database.engine, 500)
+        logger.setLevel(old_level)
+        logger.removeHandler(records)
+    slow = [r for r in records.records if "pg_sleep" in r.statement]
+    assert len(slow) == 1 and slow[0].levelno == logging.DEBUG
