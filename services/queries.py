@@ -25,6 +25,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.orm import Session
@@ -175,9 +176,21 @@ def _class_conditions(viewer: Viewer, filters: Filters, *, class_id, school_id, 
     return conds
 
 
+def current_students() -> ColumnElement[bool]:
+    """``student_summary`` rows of each school's current school year (its latest year with classes).
+
+    A school with a history keeps last year's leavers and graduates in ``student_summary`` (their latest year is a
+    past one); today's figures, lists and alerts are about the students on roll now.
+    """
+    latest = select(SchoolClass.school_id, func.max(SchoolClass.school_year)).group_by(SchoolClass.school_id)
+    return or_(SS.school_year.is_(None), tuple_(SS.school_id, SS.school_year).in_(latest))  # no year: no history known
+
+
 def scoped_summary(viewer: Viewer, filters: Filters) -> list[ColumnElement[bool]]:
-    """Conditions on ``student_summary`` for the viewer's scope and the school/grade/class filters."""
-    return _class_conditions(viewer, filters, class_id=SS.class_id, school_id=SS.school_id, grade=SS.grade_level)
+    """Conditions on ``student_summary`` for the viewer's scope, the current school year and the school/grade/class
+    filters."""
+    return [*_class_conditions(viewer, filters, class_id=SS.class_id, school_id=SS.school_id, grade=SS.grade_level),
+            current_students()]
 
 
 def summary_filters(viewer: Viewer, filters: Filters) -> list[ColumnElement[bool]]:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from core.errors import InvalidInput, NotFound
 from db.enrolment import current_enrolment
 from db.models import Enrollment, SchoolClass, Student, StudentSummary
+from services.queries import current_students
 from services.scope import Viewer
 from services.wording import no_such_student
 
@@ -134,7 +135,8 @@ def _scoped(viewer: Viewer, class_id: int | None = None) -> Select[Any]:
 
 
 def list_students(*, session: Session, viewer: Viewer, page: int = 1, per_page: int = 50, class_id: int | None = None) -> StudentPage:
-    """The students the viewer may see, ordered by class then name, one page at a time.
+    """The students on roll (each school's current year) the viewer may see, ordered by class then name, one page at
+    a time; a former student is still found by id (``get_student``).
 
     Parameters
     ----------
@@ -148,7 +150,7 @@ def list_students(*, session: Session, viewer: Viewer, page: int = 1, per_page: 
         raise InvalidInput("The page number must be 1 or more.")
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise InvalidInput(f"per_page must be between 1 and {MAX_PER_PAGE}.")
-    query = _scoped(viewer, class_id)
+    query = _scoped(viewer, class_id).where(current_students())  # on roll now, as every figure; an id still opens a leaver
     total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
     ordered = query.order_by(SchoolClass.name, Student.name, StudentSummary.student_id)
     rows = session.execute(ordered.limit(per_page).offset((page - 1) * per_page)).all()

@@ -60,7 +60,9 @@ def two_schools(database: Database, settings, tmp_path_factory) -> Iterator[TwoS
     score_all(database, ml_settings)
     with database.begin() as s:
         schools = dict(s.execute(text("SELECT name, id FROM schools")).tuples().all())
-        sizes = dict(s.execute(text("SELECT school_id, count(*) FROM student_summary GROUP BY 1")).tuples().all())
+        sizes = dict(s.execute(text(  # the students on roll: last year's graduates are history, not today's figures
+            "SELECT school_id, count(*) FROM student_summary WHERE school_year = (SELECT max(school_year) FROM classes) "
+            "GROUP BY 1")).tuples().all())
         latest = "SELECT st.school_id, {} FROM predictions p JOIN students st ON st.id = p.student_id " \
                  "WHERE p.scoring_run_id = (SELECT max(id) FROM scoring_runs) GROUP BY 1"
         scored = dict(s.execute(text(latest.format("count(*)"))).tuples().all())
