@@ -19,3 +19,7 @@ class InvalidInput(DomainError):
 
 class Unavailable(DomainError):
     """A dependency (the database, the model) is not available right now."""
+
+
+class TooLarge(InvalidInput):
+    """The input is larger than the product accepts (an upload over its limit); answered 413 over HTTP."""

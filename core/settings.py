@@ -9,6 +9,10 @@ from pathlib import Path
 
 LOG_FORMATS = ("console", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MAX_UPLOAD_MB = 200
+"""The largest UPLOAD_MAX_MB: a browser holds the whole upload in memory, base64-encoded."""
+REQUEST_MARGIN = 1 << 20
+"""Bytes a request may carry beside its files (the callback's other values, multipart headers)."""
 MIN_SECRET_KEY_LENGTH = 32
 MIN_SECRET_KEY_CHARACTERS = 10  # distinct characters: "a" * 40 is long but not secret
 PLACEHOLDER_SECRETS = frozenset(
@@ -70,7 +74,7 @@ class Settings:
     smtp_url: str | None = None  # smtp://[user:password@]host:port (smtps:// for TLS): the weekly digest is off without it
     mail_from: str = "studentperf@localhost"  # the digest's sender
     public_url: str | None = None  # e.g. https://analytics.school.example: the digest's links start with it
-    upload_max_mb: int = 40  # /admin/uploads: the most one upload may hold (all its files), in megabytes
+    upload_max_mb: int = 40  # the most one upload may hold (all its files), in megabytes: /admin/uploads and the API
     api_rate_limit: str = "600/minute"  # per user (session or API token) on /api/v1, Flask-Limiter notation
     stale_after_days: int = 14  # the freshness banner warns when the latest data or scoring run is older than this
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted (never when clients reach Gunicorn)
@@ -86,9 +90,9 @@ class Settings:
             raise SettingsError("SMTP_URL must look like smtp://host:port (or smtps://user:password@host:465).")
         if self.slow_query_ms < 0:
             raise SettingsError(f"SLOW_QUERY_MS must be 0 (off) or a positive number of milliseconds, not {self.slow_query_ms}.")
-        if not 1 <= self.upload_max_mb <= 45:
-            raise SettingsError(f"UPLOAD_MAX_MB must lie between 1 and 45 (a browser upload is sent base64-encoded, "
-                                f"a third larger, within the 64 MB request limit), not {self.upload_max_mb}.")
+        if not 1 <= self.upload_max_mb <= MAX_UPLOAD_MB:
+            raise SettingsError(f"UPLOAD_MAX_MB must lie between 1 and {MAX_UPLOAD_MB} (a larger export loads with "
+                                f"`studentperf ingest`), not {self.upload_max_mb}.")
         if not 0 <= self.proxy_hops <= 5:
             raise SettingsError(f"STUDENTPERF_PROXY_HOPS is the number of reverse proxies in front (0-5), not {self.proxy_hops}.")
         if self.stale_after_days < 1:
@@ -124,6 +128,17 @@ class Settings:
     def with_(self, **changes: object) -> Settings:
         """Return a copy with some fields changed."""
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def upload_max_bytes(self) -> int:
+        """The most one upload may hold (all its files), in bytes."""
+        return self.upload_max_mb * 1_000_000
+
+    @property
+    def request_max_bytes(self) -> int:
+        """The largest request body accepted (Flask's MAX_CONTENT_LENGTH): an upload at the limit, base64-encoded as
+        the browser sends it (4 bytes for every 3), plus a margin."""
+        return -(-self.upload_max_bytes * 4 // 3) + REQUEST_MARGIN
 
     @property
     def models_dir(self) -> Path:

@@ -5,25 +5,26 @@ from __future__ import annotations
 import logging
 
 from dash.exceptions import DependencyException
-from flask import Flask, Response, render_template
+from flask import Flask, Response, current_app, render_template
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from core.errors import DomainError, Forbidden, InvalidInput, NotFound, Unavailable
+from core.errors import DomainError, Forbidden, InvalidInput, NotFound, TooLarge, Unavailable
+from dashboard.deps import SETTINGS_KEY
 from dashboard.security import DB_DOWN, error_json, wants_json
+from services.uploads import too_large
 from services.users import TooManyAttempts
 
 log = logging.getLogger("studentperf.web")
 
 OUT_OF_RANGE = "A value in the request is out of range."
-STATUS = {NotFound: 404, Forbidden: 403, InvalidInput: 400, Unavailable: 503, TooManyAttempts: 429}
+STATUS = {NotFound: 404, Forbidden: 403, TooLarge: 413, InvalidInput: 400, Unavailable: 503, TooManyAttempts: 429}
 SENTENCES = {
     400: "The request is malformed.",
     401: "Log in to use this.",
     403: "You may not do this.",
     404: "There is nothing at this address.",
     405: "This address does not accept that method.",
-    413: "The upload is too large.",
     415: "The request body must be JSON.",
     429: "Too many requests: wait a little and try again.",
     500: "Something went wrong on our side; it was logged.",
@@ -58,6 +59,11 @@ def register_error_handlers(server: Flask) -> None:
     def _http(exc: HTTPException) -> Response:
         status = exc.code or 500
         return error_response(SENTENCES.get(status, exc.name + "."), status)
+
+    @server.errorhandler(413)
+    def _too_large(_exc: HTTPException) -> Response:
+        # a body over MAX_CONTENT_LENGTH (the API's file, the upload page's callback): the sentence names the limit
+        return error_response(too_large(current_app.extensions[SETTINGS_KEY].upload_max_mb), 413)
 
     @server.errorhandler(DependencyException)
     def _no_such_resource(_exc: DependencyException) -> Response:

@@ -62,7 +62,7 @@ def configure_cookies(server: Flask, settings: Settings) -> None:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SECURE=settings.secure_cookies,
         REMEMBER_COOKIE_SAMESITE="Lax",
-        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=settings.request_max_bytes,  # a 413 names the upload limit (dashboard.errors)
     )
 
 

@@ -86,21 +86,64 @@ def comparison(metrics: dict[str, Any], kind: str) -> list[dict[str, str]]:
              "logreg": _number(logreg.get(key))} for key, label in METRICS]
 
 
+def _stored_groups(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The per-group rates wherever a training report stored them: under ``model`` (today), or at its top (older)."""
+    found = (metrics.get("model") or {}).get("groups") or metrics.get("groups")
+    return found if isinstance(found, dict) else {}
+
+
+def _group_rows(found: Any) -> list[dict[str, Any]]:
+    """One attribute's rows: ``{"rows": [...], gaps}`` (today), a bare list of rows, or ``{group: rates}`` (older)."""
+    if isinstance(found, dict) and isinstance(found.get("rows"), list):
+        found = found["rows"]
+    elif isinstance(found, dict):
+        found = [{**rates, "group": group} for group, rates in found.items() if isinstance(rates, dict)]
+    rows = [r for r in found if isinstance(r, dict) and "group" in r] if isinstance(found, list) else []
+    return [r for r in rows if r.get("fpr") is not None or r.get("fnr") is not None]
+
+
+def _gap(found: Any, rows: list[dict[str, Any]], rate: str) -> float | None:
+    """The stored gap between groups, else the one the rows give (groups of known size, ``MIN_GROUP`` or more)."""
+    stored = found.get(f"{rate}_gap") if isinstance(found, dict) else None
+    if stored is not None:
+        return float(stored)
+    values = [float(r[rate]) for r in rows if r.get(rate) is not None and (r.get("n") or 0) >= MIN_GROUP]
+    return max(values) - min(values) if len(values) >= 2 else None
+
+
 def group_table(metrics: dict[str, Any]) -> tuple[list[dict[str, str]], list[str]]:
-    """False-positive and false-negative rates by gender and grade level, and the gap between groups, in words."""
-    rows, gaps = [], []
+    """False-positive and false-negative rates by gender and grade level, and the gap between groups, in words.
+
+    Reports of every age are read: what a report stored is shown, what it lacks is left out (see
+    :func:`group_source`)."""
+    rows, gaps, stored = [], [], _stored_groups(metrics)
     for key, label in GROUPS.items():
-        found = ((metrics.get("model") or {}).get("groups") or {}).get(key)
-        if not found:
-            continue
-        for r in found.get("rows", []):
-            small = " (too few to compare)" if r.get("n", 0) < MIN_GROUP else ""
-            rows.append({"attribute": label, "group": f"{r['group']}{small}", "students": f"{r.get('n', 0):,}",
+        found = stored.get(key)
+        found_rows = _group_rows(found)
+        for r in found_rows:
+            n = r.get("n")
+            small = " (too few to compare)" if n is not None and n < MIN_GROUP else ""
+            rows.append({"attribute": label, "group": f"{r['group']}{small}",
+                         "students": "n/a" if n is None else f"{n:,}",
                          "false_positive": _rate(r.get("fpr")), "false_negative": _rate(r.get("fnr"))})
-        for rate, words in (("fpr_gap", "false-positive"), ("fnr_gap", "false-negative")):
-            if found.get(rate) is not None:
-                gaps.append(f"{label}: the {words} rates differ by {round(found[rate] * 100)} points between groups.")
+        for rate, words in (("fpr", "false-positive"), ("fnr", "false-negative")):
+            gap = _gap(found, found_rows, rate) if found_rows else None
+            if gap is not None:
+                gaps.append(f"{label}: the {words} rates differ by {round(gap * 100)} points between groups.")
     return rows, gaps
+
+
+def group_source(metrics: dict[str, Any], rows: list[dict[str, str]]) -> str:
+    """Where the group rates come from, and what an older report lacks (retraining computes it)."""
+    if not rows:
+        return "The stored training report has no per-group rates: retrain to compute them."
+    shown = {r["attribute"] for r in rows}
+    missing = [label.lower() for label in GROUPS.values() if label not in shown]
+    source = ("Computed on the held-out school year of the training report." if metrics.get("holdout") else
+              "From the stored training report, an older one that does not say which rows were held out.")
+    if missing:
+        source += f" It has no rates by {' or '.join(missing)}: retrain to compute them."
+    return source
 
 
 def _holdout(metrics: dict[str, Any]) -> str:
@@ -143,8 +186,7 @@ def model_page(session: Session, *, viewer: Any) -> ModelPage:
         return ModelPage(None, [], [], [], [], "", "", None, feedback, versions)
     metrics = active.metrics or {}
     groups, gaps = group_table(metrics)
-    source = ("Computed on the held-out school year of the training report." if groups else
-              "The stored training report has no per-group rates: retrain to compute them.")
+    source = group_source(metrics, groups)
     calibration = [{"predicted": b["mean_predicted"], "observed": b["observed"], "n": b["n"]}
                    for b in (metrics.get("model") or {}).get("calibration", [])]
     return ModelPage(_version_row(active), comparison(metrics, active.model_type), calibration, groups, gaps, source,

@@ -1,9 +1,14 @@
-"""Uploads on /admin/uploads: files saved server-side, previewed with a column mapping, loaded as a background job.
+"""Uploaded export files, whichever surface they come through: the one owner of saving, checking, loading, auditing
+and scoring after a load.
 
-The browser's bytes are checked (kind and size) and saved under ``Settings.uploads_dir`` in a folder named by a
-random ticket; the browser only ever holds the ticket. The folder's ``manifest.json`` (written here, never by the
-browser) says who uploaded which files, so the background job (another process, or a Celery worker) knows whose
-load it runs. Each file is loaded by ``etl.pipeline.ingest_file`` in its own transaction, and its outcome audited.
+Two surfaces send files: the admin page ``/admin/uploads`` (the browser's bytes, base64 in a Dash callback, loaded
+later by a background job) and the REST API's ``POST /api/v1/ingest`` (a multipart stream, loaded at once). Both
+save through :func:`save_uploads` (one list of kinds, one size limit ``Settings.upload_max_mb``, the bytes checked
+against the name, the same sentences) into ``Settings.uploads_dir``, in a folder named by a random ticket; the
+browser only ever holds the ticket. The folder's ``manifest.json`` (written here, never by the browser) says who
+uploaded which files, so the background job (another process, or a Celery worker) knows whose load it runs.
+:func:`run_upload` loads each file with ``etl.pipeline.ingest_file`` in its own transaction, audits its outcome,
+then scores with the active model (:func:`score_after_loads`, the policy ``studentperf ingest`` follows too).
 Only administrators may do any of it (``Forbidden`` otherwise).
 """
 
@@ -15,6 +20,7 @@ import csv
 import datetime as dt
 import io
 import json
+import logging
 import re
 import secrets
 import shutil
@@ -22,24 +28,33 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import Forbidden, InvalidInput, NotFound
+from core.errors import DomainError, Forbidden, InvalidInput, NotFound, TooLarge
+from core.settings import Settings
 from db.database import Database
 from db.models import IngestionRun, RejectedRow, User
 from etl.clean import CleanOptions
 from etl.mapping import PROFILES, Mapping, Rule, get_mapping, preview, save_mapping, saved_names, suggest
-from etl.pipeline import ingest_file
+from etl.pipeline import IngestReport, ingest_file
 from etl.read import KNOWN, REQUIRED, MissingColumns, map_columns, sniff
+from etl.read import file_kind as content_kind
+from ml.errors import NoActiveModel
+from ml.score import ScoreResult, score_all
 from services import audit
 from services.csv_safety import neutralise
 from services.scope import Viewer
 
-KINDS = (".csv.gz", ".csv", ".xlsx")
-"""The kinds of file an upload may hold (longest suffix first)."""
+log = logging.getLogger("studentperf.uploads")
+
+KINDS = {".csv.gz": "csv.gz", ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx"}
+"""The kinds of file an upload may hold (longest suffix first), and what their bytes must be (``etl.read``)."""
+KIND_LIST = ".csv, .tsv, .txt, .csv.gz or .xlsx"
+ACCEPT = ",".join([".csv", ".tsv", ".txt", ".gz", ".xlsx"])
+"""The browser's file chooser filter (``accept``)."""
 MAX_FILES = 10
 KEEP_S = 24 * 3600
 """An upload left unloaded this long is removed (at the next upload)."""
@@ -49,6 +64,7 @@ REQUIRED_COLUMNS = REQUIRED
 TICKET = re.compile(r"^[A-Za-z0-9_-]{32}$")
 ADMINS_ONLY = "Only administrators may upload data or change the model."
 UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
+CHUNK = 1 << 20
 TRANSFORMS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "": ("As it is", "", {}),
     "rescale20": ("Out of 20: rescale to 100 (10 of 20 is the pass mark)", "rescale", {"from_max": 20, "from_pass": 10}),
@@ -73,7 +89,13 @@ def require_admin(viewer: Viewer) -> None:
         raise Forbidden(ADMINS_ONLY)
 
 
-# --------------------------------------------------------------------------- saving the browser's files
+def too_large(max_mb: float) -> str:
+    """The one sentence for an upload over the limit (the page, the API, and a request Flask refuses)."""
+    return (f"The upload is larger than the {max_mb:g} MB allowed: split it into smaller files or load it with "
+            "`studentperf ingest`.")
+
+
+# --------------------------------------------------------------------------- saving the files
 
 
 @dataclass(frozen=True)
@@ -99,19 +121,19 @@ class Ticket:
 
 
 def safe_name(name: Any) -> str:
-    """A browser's file name as one harmless path component (its folder parts, odd characters and dots removed)."""
+    """A client's file name as one harmless path component (its folder parts, odd characters and dots removed)."""
     base = re.split(r"[\\/]", str(name or ""))[-1]
     cleaned = UNSAFE.sub("_", base).strip(" ._")[-100:].lstrip(" ._")
     return cleaned or "upload.csv"
 
 
 def file_kind(name: str) -> str:
-    """The kind (``.csv``, ``.csv.gz``, ``.xlsx``) of a file name; InvalidInput for any other."""
+    """The suffix (``.csv``, ``.tsv``, ``.txt``, ``.csv.gz``, ``.xlsx``) of a file name; InvalidInput for any other."""
     lower = name.lower()
     for kind in KINDS:
         if lower.endswith(kind):
             return kind
-    raise InvalidInput(f"{name[:80]} is not a file we can load: upload .csv, .csv.gz or .xlsx files.")
+    raise InvalidInput(f"{name[:80]} is not a file we can load: upload {KIND_LIST} files.")
 
 
 def decode_contents(name: str, contents: Any) -> bytes:
@@ -127,54 +149,79 @@ def decode_contents(name: str, contents: Any) -> bytes:
         raise InvalidInput(f"{name[:80]} did not arrive whole: upload it again.") from None
 
 
-def _check_bytes(name: str, kind: str, data: bytes) -> None:
-    """The bytes are of the kind the name says (gzip, a zip workbook) and not empty."""
-    if not data:
+def _stream(name: str, contents: Any) -> BinaryIO:
+    """The file's bytes as a stream: a browser's ``data:`` address, bytes, or a stream (the API's) as it is."""
+    if isinstance(contents, bytes):
+        return io.BytesIO(contents)
+    if isinstance(contents, str) or contents is None:
+        return io.BytesIO(decode_contents(name, contents))
+    return contents
+
+
+def _copy(stream: BinaryIO, path: Path, budget: int, max_bytes: int) -> int:
+    """Copy ``stream`` to ``path``, at most ``budget`` bytes (TooLarge beyond); return how many."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with path.open("wb") as out:
+        while block := stream.read(CHUNK):
+            written += len(block)
+            if written > budget:
+                raise TooLarge(too_large(max_bytes / 1e6))
+            out.write(block)
+    return written
+
+
+def _check_content(name: str, kind: str, path: Path) -> None:
+    """Not empty, a gzip or a workbook when the name says so, and not some other binary file."""
+    if path.stat().st_size == 0:
         raise InvalidInput(f"{name[:80]} is empty.")
-    if kind == ".csv.gz" and not data.startswith(b"\x1f\x8b"):
+    expected = KINDS[kind]
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if expected == "csv.gz" and not head.startswith(b"\x1f\x8b"):
         raise InvalidInput(f"{name[:80]} is not a gzip file although its name ends in .gz.")
-    if kind == ".xlsx" and not data.startswith(b"PK"):
+    if expected == "xlsx" and not head.startswith(b"PK"):
         raise InvalidInput(f"{name[:80]} is not an Excel .xlsx workbook although its name says so.")
+    content_kind(path)  # a binary file: "this is not a CSV file (it looks like ...)"; else read by its bytes, as the CLI
 
 
 def save_uploads(*, viewer: Viewer, folder: Path, files: Sequence[tuple[Any, Any]], max_bytes: int) -> Ticket:
-    """Check and save the browser's files (name, ``data:`` contents) in a new ticket folder; nothing is loaded yet.
+    """Check and save uploaded files (name, contents) in a new ticket folder; nothing is loaded yet.
 
     Parameters
     ----------
     viewer : who uploads (an administrator, else Forbidden).
     folder : ``Settings.uploads_dir``.
-    files : the names and contents ``dcc.Upload`` sent.
-    max_bytes : the most the files may hold together (``Settings.upload_max_mb``).
+    files : the names the client gave and the contents: a browser's ``data:`` address (what ``dcc.Upload`` sends),
+        bytes, or a binary stream (the API's multipart file).
+    max_bytes : the most the files may hold together (``Settings.upload_max_bytes``).
 
     Raises
     ------
-    InvalidInput : no file, too many, a kind we do not load, a malformed or empty file, or too large (one sentence).
+    InvalidInput : no file, too many, a kind we do not load, a malformed or empty file, or bytes that are not what
+        the name says (one sentence); nothing is kept.
+    TooLarge : the files hold more than ``max_bytes`` together; nothing is kept.
     """
     require_admin(viewer)
     if not files:
         raise InvalidInput("Choose at least one file to upload.")
     if len(files) > MAX_FILES:
         raise InvalidInput(f"Upload at most {MAX_FILES} files at a time.")
-    decoded = []
-    for raw_name, contents in files:
-        name = safe_name(raw_name)
-        kind = file_kind(name)
-        data = decode_contents(name, contents)
-        _check_bytes(name, kind, data)
-        decoded.append((name, data))
+    named = [(name, file_kind(name), contents) for name, contents in ((safe_name(n), c) for n, c in files)]
+    streams = [(name, kind, _stream(name, contents)) for name, kind, contents in named]
     prune(folder)
-    total = sum(len(d) for _, d in decoded)
-    if total > max_bytes:
-        raise InvalidInput(f"The upload holds {total / 1e6:.1f} MB, more than the {max_bytes / 1e6:.0f} MB allowed: "
-                           "split it into smaller files or load it with `studentperf ingest`.")
-    ticket = Ticket(secrets.token_urlsafe(24), viewer.user_id, viewer.email,
-                    tuple(StagedFile(n, len(d)) for n, d in decoded))
-    for index, (_, data) in enumerate(decoded):
-        path = ticket.path(folder, index)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    return _write_manifest(folder, ticket)
+    token, staged, budget = secrets.token_urlsafe(24), [], max_bytes
+    try:
+        for index, (name, kind, stream) in enumerate(streams):
+            path = folder / token / str(index) / name
+            size = _copy(stream, path, budget, max_bytes)
+            budget -= size
+            _check_content(name, kind, path)
+            staged.append(StagedFile(name, size))
+    except DomainError:
+        shutil.rmtree(folder / token, ignore_errors=True)
+        raise
+    return _write_manifest(folder, Ticket(token, viewer.user_id, viewer.email, tuple(staged)))
 
 
 def _write_manifest(folder: Path, ticket: Ticket) -> Ticket:
@@ -352,12 +399,12 @@ def check_upload(session: Session, *, viewer: Viewer, folder: Path, token: Any, 
     return [check_file(ticket.path(folder, i), mapping) for i in range(len(ticket.files))]
 
 
-# --------------------------------------------------------------------------- the load (a background job)
+# --------------------------------------------------------------------------- the load, its audit, then scoring
 
 
 @dataclass
 class FileOutcome:
-    """How one file of an upload went."""
+    """How one file of an upload went (``report`` is the pipeline's, when it got that far)."""
 
     name: str
     status: str
@@ -367,8 +414,28 @@ class FileOutcome:
     rows_inserted: int = 0
     rows_updated: int = 0
     rows_rejected: int = 0
+    rows_duplicate: int = 0
     duration_s: float = 0.0
     message: str = ""
+    sha256: str = ""
+    fault: bool = False  # the load failed on our side (the database, the disk), not because of the file
+    report: IngestReport | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, r: IngestReport) -> FileOutcome:
+        """The outcome of a pipeline report (``rows_loaded``: read, less rejected and duplicate rows)."""
+        return cls(r.file_name, r.status, r.run_id, r.rows_read, r.rows_read - r.rows_rejected - r.rows_duplicate,
+                   r.rows_inserted, r.rows_updated, r.rows_rejected, r.rows_duplicate, round(r.duration_s, 2),
+                   r.message, r.sha256, report=r)
+
+    @property
+    def refused(self) -> bool:
+        """True when nothing of the file was loaded (refused, or its load failed)."""
+        return self.status in ("refused", "failed")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict (without the pipeline's report)."""
+        return {k: v for k, v in asdict(self).items() if k != "report"}
 
 
 @dataclass
@@ -377,6 +444,8 @@ class UploadReport:
 
     files: list[FileOutcome]
     duration_s: float
+    scoring: dict[str, Any] | None = None  # {"scored", "as_of", "tiers"} or {"note"}: see scoring_answer
+    scoring_note: str = ""  # what was scored after the load, in one sentence
 
     @property
     def ok(self) -> bool:
@@ -385,7 +454,20 @@ class UploadReport:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict."""
-        return {"files": [asdict(f) for f in self.files], "duration_s": self.duration_s, "ok": self.ok}
+        return {"files": [f.to_dict() for f in self.files], "duration_s": self.duration_s, "ok": self.ok,
+                "scoring": self.scoring, "scoring_note": self.scoring_note}
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How an upload's files are loaded, and by which surface (for the audit log)."""
+
+    spec: MappingSpec | None = None  # the mapping form's values, if any
+    accept_warnings: bool = False  # load although the first rows look like another scale
+    school: str | None = None  # school of rows without a school column (default: the pipeline's)
+    force: bool = False  # load even if the same bytes were loaded successfully before
+    via: str = "page"  # "page" (/admin/uploads) or "api" (POST /api/v1/ingest)
+    address: str | None = None  # the client's address
 
 
 def _latest_run_id(database: Database, name: str, user_id: int, after: int = 0) -> int | None:
@@ -396,29 +478,35 @@ def _latest_run_id(database: Database, name: str, user_id: int, after: int = 0) 
                          .order_by(IngestionRun.id.desc()).limit(1)).scalar()
 
 
-def _load_one(database: Database, path: Path, ticket: Ticket, mapping: Mapping | None, accept_warnings: bool,
+def _load_one(database: Database, path: Path, ticket: Ticket, options: dict[str, Any],
               progress: Callable[[int, int], None]) -> FileOutcome:
     """Load one file; a refused or failed file becomes an outcome with its sentence, not an exception."""
     before = _latest_run_id(database, path.name, ticket.user_id) or 0
     try:
-        r = ingest_file(database, path, user_id=ticket.user_id, mapping=mapping, accept_warnings=accept_warnings,
-                        progress=progress)
+        report = ingest_file(database, path, user_id=ticket.user_id, progress=progress, **options)
     except (InvalidInput, NotFound) as exc:
         run_id = _latest_run_id(database, path.name, ticket.user_id, before)
         return FileOutcome(path.name, "failed" if run_id else "refused", run_id, message=str(exc))
-    except Exception as exc:  # noqa: BLE001 - a database or disk failure: the sentence is the report
+    except Exception:  # noqa: BLE001 - a database or disk failure: logged, and the report says so
+        log.exception("upload %s failed", path.name)
         return FileOutcome(path.name, "failed", _latest_run_id(database, path.name, ticket.user_id, before),
-                           message=str(exc))
-    loaded = r.rows_read - r.rows_rejected - r.rows_duplicate
-    return FileOutcome(path.name, r.status, r.run_id, r.rows_read, loaded, r.rows_inserted, r.rows_updated,
-                       r.rows_rejected, round(r.duration_s, 2), r.message)
+                           message="The load failed on our side (it was logged); nothing of this file was written.",
+                           fault=True)
+    return FileOutcome.of(report)
 
 
-def _audit_outcome(database: Database, ticket: Ticket, outcome: FileOutcome) -> None:
+def audit_details(outcome: FileOutcome, via: str) -> dict[str, Any]:
+    """What the audit log keeps of one file's load (every surface: the page, the API, the command line)."""
+    return {"via": via, "status": outcome.status, "run_id": outcome.run_id, "sha256": outcome.sha256,
+            "rows_read": outcome.rows_read, "rows_loaded": outcome.rows_loaded, "rows_inserted": outcome.rows_inserted,
+            "rows_updated": outcome.rows_updated, "rows_rejected": outcome.rows_rejected,
+            "error": outcome.message[:500] if outcome.refused else None}
+
+
+def _audit_outcome(database: Database, ticket: Ticket, outcome: FileOutcome, options: LoadOptions) -> None:
     with database.begin() as s:
         audit.record(s, action=audit.UPLOAD, user_id=ticket.user_id, actor=ticket.email, target=outcome.name,
-                     details={"status": outcome.status, "run_id": outcome.run_id, "rows_loaded": outcome.rows_loaded,
-                              "rows_rejected": outcome.rows_rejected, "page": "admin/uploads"})
+                     details=audit_details(outcome, options.via), address=options.address)
 
 
 def _still_admin(database: Database, user_id: int) -> bool:
@@ -427,38 +515,113 @@ def _still_admin(database: Database, user_id: int) -> bool:
     return row is not None and row.role == "admin" and bool(row.is_active)
 
 
-def run_upload(database: Database, *, folder: Path, token: Any, spec: MappingSpec | None = None,
-               accept_warnings: bool = False, progress: Progress | None = None, pass_mark: float = 60.0) -> UploadReport:
-    """Load every file of a saved upload, each in its own transaction, audited; then remove the saved files.
+def _ingest_options(database: Database, options: LoadOptions, pass_mark: float) -> dict[str, Any]:
+    """The pipeline's keyword arguments for every file of the upload (the mapping built once)."""
+    with database.begin() as s:
+        mapping = build_mapping(s, options.spec, pass_mark)
+    chosen: dict[str, Any] = {"mapping": mapping, "accept_warnings": options.accept_warnings, "force": options.force}
+    if options.school:
+        chosen["school"] = options.school
+    return chosen
+
+
+def run_upload(database: Database, settings: Settings, *, token: Any, options: LoadOptions | None = None,
+               progress: Progress | None = None) -> UploadReport:
+    """Load every file of a saved upload, each in its own transaction, audited; score; remove the saved files.
 
     Parameters
     ----------
     database : the product's database (the job opens its own sessions).
-    folder : ``Settings.uploads_dir``.
+    settings : ``uploads_dir`` (where the files were saved), ``pass_threshold`` (where a rescaled file's pass mark
+        lands) and ``score_after_ingest`` (see :func:`score_after_loads`).
     token : the upload's ticket (from the browser: looked up, never trusted).
-    spec : the mapping form's values, if any.
-    accept_warnings : load although the first rows look like another scale.
+    options : the mapping, the flags and the surface (:class:`LoadOptions`).
     progress : called with (percent, sentence) as rows are read.
-    pass_mark : ``Settings.pass_threshold`` (where a rescaled file's pass mark lands).
     """
+    options = options or LoadOptions()
+    folder = settings.uploads_dir
     ticket = ticket_of_admin(database, folder, token)
-    with database.begin() as s:
-        mapping = build_mapping(s, spec, pass_mark)
+    chosen = _ingest_options(database, options, settings.pass_threshold)
     started, outcomes, count = time.perf_counter(), [], len(ticket.files)
+    tell = progress or (lambda _pct, _text: None)
     for index, staged in enumerate(ticket.files):
         def step(read: int, total: int, index: int = index, name: str = staged.name) -> None:
-            if progress is not None:
-                share = (index + min(read / max(total, 1), 1.0)) / count
-                progress(int(share * 100), f"{name}: {read:,} of about {total:,} rows read")
-        if progress is not None:
-            progress(int(index * 100 / count), f"{staged.name}: reading")
-        outcome = _load_one(database, ticket.path(folder, index), ticket, mapping, accept_warnings, step)
-        _audit_outcome(database, ticket, outcome)
+            share = (index + min(read / max(total, 1), 1.0)) / count
+            tell(int(share * 100), f"{name}: {read:,} of about {total:,} rows read")
+        tell(int(index * 100 / count), f"{staged.name}: reading")
+        outcome = _load_one(database, ticket.path(folder, index), ticket, chosen, step)
+        _audit_outcome(database, ticket, outcome, options)
         outcomes.append(outcome)
-    if progress is not None:
-        progress(100, "Done")
     discard(folder, ticket)
-    return UploadReport(outcomes, round(time.perf_counter() - started, 2))
+    if any(f.status == "succeeded" for f in outcomes) and settings.score_after_ingest:
+        tell(99, "Scoring with the active model")
+    after = score_after_loads(database, settings, outcomes)
+    tell(100, "Done")
+    return UploadReport(outcomes, round(time.perf_counter() - started, 2), scoring_answer(after),
+                        scoring_note(settings, outcomes, after))
+
+
+@dataclass(frozen=True)
+class AfterLoad:
+    """What scoring after a load came to: the scoring run's result, or why the model could not score the data."""
+
+    result: ScoreResult | None = None
+    reason: str | None = None
+
+
+def score_after_loads(database: Database, settings: Settings,
+                      reports: Sequence[IngestReport | FileOutcome]) -> AfterLoad | None:
+    """After loads that changed data, score with the active model (``SCORE_AFTER_INGEST``): every surface's policy.
+
+    Parameters
+    ----------
+    database : the product's database (scoring commits its own run).
+    settings : ``score_after_ingest`` off, or no active model yet: nothing is scored (None).
+    reports : the loads' reports (or outcomes); scoring follows only when one of them ``succeeded``.
+
+    Returns
+    -------
+    None when nothing was scored, else the run's result, or the reason the model cannot score the data.
+    """
+    if not settings.score_after_ingest or not any(r.status == "succeeded" for r in reports):
+        return None
+    try:
+        return AfterLoad(result=score_all(database, settings))
+    except NoActiveModel:
+        return None
+    except DomainError as exc:
+        return AfterLoad(reason=str(exc))
+
+
+def scoring_answer(after: AfterLoad | None) -> dict[str, Any] | None:
+    """What scoring after a load came to, as the API answers it.
+
+    Returns
+    -------
+    ``{"scored": n, "as_of": date, "tiers": {...}}``, ``{"note": sentence}`` when the model cannot score the data,
+    or None when nothing was scored.
+    """
+    if after is None:
+        return None
+    if after.result is None:
+        return {"note": f"Not scored after the load: {after.reason}"}
+    result = after.result
+    return {"scored": result.n_scored, "as_of": str(result.as_of), "tiers": dict(result.tiers)}
+
+
+def scoring_note(settings: Settings, outcomes: Sequence[FileOutcome], after: AfterLoad | None) -> str:
+    """One sentence saying what was scored after the load, and why nothing was when nothing was."""
+    if after is not None and after.result is not None:
+        r = after.result
+        tiers = ", ".join(f"{n} {t}" for t, n in r.tiers.items())
+        return f"Scored {r.n_scored:,} students as of {r.as_of} with the active model {r.version}: {tiers}."
+    if after is not None:
+        return f"Not scored after the load: {after.reason}"
+    if not any(f.status == "succeeded" for f in outcomes):
+        return "Nothing was scored: no file changed the data."
+    if not settings.score_after_ingest:
+        return "Not scored: scoring after a load is off (SCORE_AFTER_INGEST); the risk list keeps its last run."
+    return "Not scored: there is no active model yet (train one on the model page)."
 
 
 # --------------------------------------------------------------------------- history and rejected rows

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from flask import Response, current_app, jsonify, request
 
-from core.errors import Forbidden, InvalidInput
+from core.errors import Forbidden, InvalidInput, Unavailable
 from dashboard.api import api_bp
 from dashboard.api.schemas import IngestForm, IngestReport
 from dashboard.api.spec import documented
 from dashboard.auth import current_viewer
 from dashboard.deps import SETTINGS_KEY, get_database
 from dashboard.security import client_address
-from services.file_ingest import ingest_upload, score_after_load
+from services import uploads
 
 ADMINS_ONLY = "Only administrators may load files."
 NO_FILE = "Send the export as a multipart/form-data field named file."
@@ -31,7 +31,9 @@ def _force() -> bool:
 def ingest() -> Response:
     """Load one export file (all or nothing) with the same pipeline as studentperf ingest; admins only.
 
-    A bad file (unreadable, a missing column, mostly rejected rows) answers 400 with a sentence and changes nothing.
+    The kinds and the size limit (``UPLOAD_MAX_MB``) are the upload page's (``services.uploads``). A bad file
+    (another kind, unreadable, a missing column, mostly rejected rows) answers 400 with a sentence and changes
+    nothing; a file over the limit answers 413 with a sentence naming it.
     The same bytes loaded before are skipped (``status`` ``skipped``) unless ``force`` is 1. After a load that
     changed data the active model scores everyone (``SCORE_AFTER_INGEST``, as the CLI): ``scoring`` says how many
     were scored per tier, a note when the model cannot score the data, or null (no model yet, or scoring off).
@@ -42,9 +44,15 @@ def ingest() -> Response:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise InvalidInput(NO_FILE)
-    school = (request.form.get("school") or "").strip() or None
-    database = get_database()
-    report = ingest_upload(database, viewer=viewer, file_name=upload.filename, stream=upload.stream,
-                           school=school, force=_force(), address=client_address())
-    scoring = score_after_load(database, current_app.extensions[SETTINGS_KEY], report)
-    return jsonify({**report.to_dict(), "scoring": scoring})
+    settings = current_app.extensions[SETTINGS_KEY]
+    options = uploads.LoadOptions(school=(request.form.get("school") or "").strip() or None, force=_force(),
+                                  via="api", address=client_address())
+    ticket = uploads.save_uploads(viewer=viewer, folder=settings.uploads_dir, files=[(upload.filename, upload.stream)],
+                                  max_bytes=settings.upload_max_bytes)
+    report = uploads.run_upload(get_database(), settings, token=ticket.token, options=options)
+    [outcome] = report.files
+    if outcome.fault:
+        raise Unavailable(outcome.message)
+    if outcome.report is None or outcome.refused:
+        raise InvalidInput(outcome.message)
+    return jsonify({**outcome.report.to_dict(), "scoring": report.scoring})

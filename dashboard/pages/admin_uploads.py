@@ -1,10 +1,13 @@
 """Uploads (``/admin/uploads``, administrators only): drop files, map their columns, load them as a background job.
 
-The files are checked and saved on the server (``services.uploads``); the browser keeps only the upload's random
-ticket. A file that lacks our columns shows its own columns and a form to map each of ours (or a shipped profile or a
+The files are checked and saved on the server (``services.uploads``, which the API's ``POST /ingest`` uses too: the
+same kinds, limit and sentences); the browser keeps only the upload's random ticket. Files over the limit
+(``UPLOAD_MAX_MB``) are refused in the browser before anything is sent (``assets/upload_limit.js``, with
+``dcc.Upload(max_size=...)`` behind it), and a request the server refuses as too large shows its sentence there too. A file that lacks our columns shows its own columns and a form to map each of ours (or a shipped profile or a
 saved mapping), a preview of the first rows as they would load and the scale warnings, before anything is written.
-The load runs as a Dash background callback (``dashboard.jobs``) with a progress bar, then shows the report, the
-rejected rows as a CSV download and the history of ingestion runs.
+The load runs as a Dash background callback (``dashboard.jobs``) with a progress bar, scores with the active model
+as every load does, then shows the report (with what was scored), the rejected rows as a CSV download and the
+history of ingestion runs.
 """
 
 from __future__ import annotations
@@ -75,16 +78,20 @@ def layout(**_query: str) -> html.Div:
     """The upload area, the mapping form, the load button with its progress, the report and the history."""
     if not viewer_is_admin():
         return refused_layout()
-    limit = _settings().upload_max_mb
+    settings = _settings()
     return html.Div(
         [
             html.H2("Uploads"),
             dcc.Upload(
-                html.Div(["Drop .csv, .csv.gz or .xlsx files here, or ", html.A("choose files")]),
-                id=ids.ADMIN_UPLOAD, multiple=True, accept=".csv,.gz,.xlsx", className="admin-upload",
+                html.Div([f"Drop {uploads.KIND_LIST} files here, or ", html.A("choose files")]),
+                id=ids.ADMIN_UPLOAD, multiple=True, accept=uploads.ACCEPT, max_size=settings.upload_max_bytes,
+                className="admin-upload",
                 style={"border": "2px dashed #888", "padding": "1.5rem", "textAlign": "center"},
             ),
-            html.P(f"Up to {limit} MB at a time.", className="text-muted"),
+            html.P(f"Up to {settings.upload_max_mb} MB at a time.", className="text-muted"),
+            html.Div(id=ids.ADMIN_UPLOAD_LIMIT, hidden=True, **{
+                "data-max-bytes": str(settings.upload_max_bytes),
+                "data-sentence": uploads.too_large(settings.upload_max_mb)}),
             html.Div(id=ids.ADMIN_UPLOAD_MESSAGE),
             dcc.Store(id=ids.ADMIN_TICKET),
             _mapping_form(),
@@ -129,7 +136,7 @@ def save_files(contents: Any, names: Any) -> tuple[Any, Any]:
     try:
         ticket = uploads.save_uploads(viewer=current_viewer(), folder=settings.uploads_dir,
                                       files=list(zip(names, contents, strict=False)),
-                                      max_bytes=settings.upload_max_mb * 1_000_000)
+                                      max_bytes=settings.upload_max_bytes)
     except DomainError as exc:
         return None, _alert(str(exc))
     listed = ", ".join(f"{f.name} ({f.size / 1e6:.1f} MB)" for f in ticket.files)
@@ -232,18 +239,17 @@ def save_mapping(_clicks: Any, name: Any, base: Any, *values: Any) -> Any:
     prevent_initial_call=True,
 )
 def load(set_progress: Any, _clicks: Any, token: Any, accept: Any, base: Any, *values: Any) -> dict[str, Any]:
-    """The background job: load every file of the upload with the form's mapping, reporting progress."""
+    """The background job: load every file of the upload with the form's mapping, reporting progress, then score."""
     n = len(KNOWN_COLUMNS)
     if not token:
         return {"error": "Upload a file first."}
     settings = jobs.job_settings()
     try:
+        options = uploads.LoadOptions(spec=_spec(base, values[:n], values[n:]), via="page",
+                                      accept_warnings=isinstance(accept, list) and "yes" in accept)
         with jobs.job_database() as database:
-            report = uploads.run_upload(database, folder=settings.uploads_dir, token=token,
-                                        spec=_spec(base, values[:n], values[n:]),
-                                        accept_warnings=isinstance(accept, list) and "yes" in accept,
-                                        progress=lambda pct, text: set_progress((pct, text)),
-                                        pass_mark=settings.pass_threshold)
+            report = uploads.run_upload(database, settings, token=token, options=options,
+                                        progress=lambda pct, text: set_progress((pct, text)))
     except DomainError as exc:
         return {"error": str(exc)}
     return report.to_dict()
@@ -258,6 +264,8 @@ def _report(result: dict[str, Any]) -> list[Any]:
         counts = (f"{f['rows_read']} rows read, {f['rows_loaded']} loaded ({f['rows_inserted']} new, "
                   f"{f['rows_updated']} updated), {f['rows_rejected']} rejected, {f['duration_s']:.1f} s")
         rows.append(_alert(f"{f['name']}: {f['status']}. {counts}. {f['message']}", color))
+    if result.get("scoring_note"):
+        rows.append(html.P(str(result["scoring_note"]), id=ids.ADMIN_SCORED, className="admin-scored"))
     rows.append(html.P(f"The upload took {result.get('duration_s', 0):.1f} s."))
     return rows
 

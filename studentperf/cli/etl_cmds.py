@@ -170,14 +170,12 @@ def _max_lengths(specs: list[str]) -> dict[str, int]:
 def _audit_uploads(database, reports: list) -> None:  # noqa: ANN001
     """One `upload` entry per file in the audit log: who loaded what, and what it did."""
     from services import audit
+    from services.uploads import FileOutcome, audit_details
 
     with database.begin() as session:
         for r in reports:
-            details = {"run_id": r.run_id, "status": r.status, "sha256": r.sha256, "rows_read": r.rows_read,
-                       "rows_inserted": r.rows_inserted, "rows_updated": r.rows_updated, "rows_rejected": r.rows_rejected}
-            if r.status == "failed":
-                details["error"] = r.message[:500]
-            audit.record(session, action=audit.UPLOAD, actor=cli_actor(), target=r.file_name, details=details)
+            audit.record(session, action=audit.UPLOAD, actor=cli_actor(), target=r.file_name,
+                         details=audit_details(FileOutcome.of(r), via="cli"))
 
 
 def ingest(

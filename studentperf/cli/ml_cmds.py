@@ -71,10 +71,10 @@ def score(
 def score_after_ingest(database, settings, reports: list, *, err: bool = False) -> None:  # noqa: ANN001
     """After a load that changed data, score with the active model (``SCORE_AFTER_INGEST``, default on).
 
-    The policy is :func:`services.file_ingest.score_after_loads`'s. No active model, or a model that cannot score
+    The policy is :func:`services.uploads.score_after_loads`'s. No active model, or a model that cannot score
     this data, leaves the load as it is with a one-line note; ``err`` prints to stderr (when stdout carries JSON).
     """
-    from services.file_ingest import score_after_loads
+    from services.uploads import score_after_loads
 
     outcome = score_after_loads(database, settings, reports)
     if outcome is None:

@@ -1,5 +1,7 @@
 """/admin/uploads in headless Chromium: a file with bad rows loads as a background job with progress, its report and
-rejected rows download; the UCI file's columns are mapped with the scale warnings shown, the mapping saved, then loaded."""
+rejected rows download, and what was scored after the load; the UCI file's columns are mapped with the scale warnings
+shown, the mapping saved, then loaded; a file over the limit is refused in the browser with the sentence naming it, and
+a callback request the server refuses as too large shows that sentence too."""
 
 from __future__ import annotations
 
@@ -33,6 +35,9 @@ UCI = SHARED_DATA / "uci-student-performance" / "student-mat.csv"
 HEADER = "student_id,student_name,date,study_hours,attendance_rate,final_score\n"
 
 
+TOO_LARGE = "The upload is larger than the 1 MB allowed: split it into smaller files or load it with `studentperf ingest`."
+
+
 @dataclass(frozen=True)
 class AdminSite:
     dash_app: object
@@ -40,9 +45,7 @@ class AdminSite:
     folder: Path
 
 
-@pytest.fixture()
-def site(database: Database, settings: Settings, tmp_path: Path) -> Iterator[AdminSite]:
-    """An empty school, an admin, and the app with its own home (uploads and the job cache in a temporary folder)."""
+def _site(database: Database, settings: Settings, tmp_path: Path) -> Iterator[AdminSite]:
     truncate_data(database, ("column_mappings",))
     email = f"uploads-admin-{uuid.uuid4().hex[:6]}@test.school"
     with database.begin() as s:
@@ -50,6 +53,18 @@ def site(database: Database, settings: Settings, tmp_path: Path) -> Iterator[Adm
     server = create_app(settings.with_(secure_cookies=False, home=tmp_path / "home"))
     yield AdminSite(server.extensions[DASH_KEY], email, tmp_path)
     truncate_data(database, ("column_mappings",))
+
+
+@pytest.fixture()
+def site(database: Database, settings: Settings, tmp_path: Path) -> Iterator[AdminSite]:
+    """An empty school, an admin, and the app with its own home (uploads and the job cache in a temporary folder)."""
+    yield from _site(database, settings, tmp_path)
+
+
+@pytest.fixture()
+def small_site(database: Database, settings: Settings, tmp_path: Path) -> Iterator[AdminSite]:
+    """The same with uploads of at most 1 MB."""
+    yield from _site(database, settings.with_(upload_max_mb=1), tmp_path)
 
 
 def _click(dash_duo, component_id: str) -> None:  # noqa: ANN001
@@ -115,6 +130,8 @@ def test_admin_uploads_a_file_with_bad_rows_sees_progress_and_report_and_downloa
 
     report = _load_and_wait(dash_duo)
     assert "week-36.csv: succeeded" in report and "14 rows read, 12 loaded" in report and "2 rejected" in report
+    scored = dash_duo.find_element(f"#{ids.ADMIN_SCORED}").text  # the same post-load scoring as the CLI and the API
+    assert scored.startswith(("Scored ", "Not scored: there is no active model yet")), scored
     bar = dash_duo.find_element(f"#{ids.ADMIN_PROGRESS} .progress-bar")
     assert bar.get_attribute("aria-valuenow") == "100"
     dash_duo.wait_for_contains_text(f"#{ids.ADMIN_HISTORY}", "week-36.csv", timeout=30)
@@ -166,3 +183,36 @@ def test_admin_maps_the_uci_columns_with_the_scale_warnings_saves_the_mapping_an
         failing = s.execute(text("SELECT avg((score < 60)::int) FROM scores")).scalar()
         saved = s.execute(text("SELECT count(*) FROM column_mappings WHERE name = 'uci-maths'")).scalar()
     assert 0.2 < failing < 0.5 and saved == 1  # the file's own share below the pass mark, not everyone
+
+
+def test_a_file_over_the_limit_is_refused_in_the_browser_with_the_sentence(
+        dash_duo, small_site: AdminSite) -> None:  # noqa: ANN001
+    big = small_site.folder / "big.csv"
+    big.write_text(HEADER + "S1,Pupil,2025-09-01,5,0.9,70\n" * 60_000)  # about 1.8 MB
+    log_in(dash_duo, small_site.dash_app, small_site.email, "/admin/uploads")
+    dash_duo.wait_for_element(f"#{ids.ADMIN_UPLOAD} input[type=file]", timeout=30).send_keys(str(big))
+    dash_duo.wait_for_contains_text(f"#{ids.ADMIN_UPLOAD_MESSAGE}", TOO_LARGE, timeout=30)
+    saved = small_site.folder / "home" / "uploads"
+    assert not saved.exists() or not any(p.is_file() for p in saved.rglob("*"))  # nothing was sent
+
+    small = small_site.folder / "small.csv"  # the page still works: a file within the limit is received
+    small.write_text(HEADER + "S1,Pupil,2025-09-01,5,0.9,70\n")
+    dash_duo.find_element(f"#{ids.ADMIN_UPLOAD} input[type=file]").send_keys(str(small))
+    dash_duo.wait_for_contains_text(f"#{ids.ADMIN_UPLOAD_MESSAGE}", "Received small.csv", timeout=30)
+
+
+def test_a_callback_the_server_refuses_as_too_large_shows_the_sentence(
+        dash_duo, small_site: AdminSite) -> None:  # noqa: ANN001
+    log_in(dash_duo, small_site.dash_app, small_site.email, "/admin/uploads")
+    dash_duo.wait_for_element(f"#{ids.ADMIN_UPLOAD}", timeout=30)
+    status = dash_duo.driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const token = document.querySelector('meta[name="csrf-token"]');
+        const body = JSON.stringify({output: "x.children", outputs: {id: "x", property: "children"},
+                                     inputs: [], changedPropIds: [], padding: "a".repeat(3000000)});
+        fetch("/_dash-update-component", {method: "POST", body: body, headers: {
+            "Content-Type": "application/json", "X-CSRF-Token": token ? token.content : ""}})
+          .then(r => done(r.status), e => done(String(e)));
+    """)
+    assert status == 413
+    dash_duo.wait_for_contains_text(f"#{ids.ADMIN_UPLOAD_MESSAGE}", TOO_LARGE, timeout=30)

@@ -100,7 +100,7 @@ def test_ingest_refuses_non_admins_and_bad_files_with_a_sentence(app, empty, use
     exe = tmp_path / "tool.exe"
     exe.write_bytes(b"MZ")
     refused = upload(client, admin, exe)
-    assert refused.status_code == 400 and "CSV export" in refused.get_json()["detail"]
+    assert refused.status_code == 400 and "upload .csv, .tsv, .txt, .csv.gz or .xlsx files" in refused.get_json()["detail"]
     assert n_students(empty) == 0
 
 

@@ -78,6 +78,40 @@ def test_an_old_report_without_groups_says_so(session, admin: Viewer) -> None:
     assert page.feedback == []  # none given yet (counts per version, tier and verdict: tests/services/test_workflow_services.py)
 
 
+OLDER_REPORTS = {
+    "top-level groups, no held-out label": {"groups": {"gender": {"rows": [
+        {"group": "F", "n": 40, "fpr": 0.1, "fnr": 0.3}, {"group": "M", "n": 38, "fpr": 0.2, "fnr": 0.25}]}}},
+    "a bare list of rows": {"model": {"groups": {"gender": [
+        {"group": "F", "n": 40, "fpr": 0.1, "fnr": 0.3}, {"group": "M", "n": 38, "fpr": 0.2, "fnr": 0.25}]}}},
+    "rates by group name": {"model": {"groups": {"gender": {
+        "F": {"n": 40, "fpr": 0.1, "fnr": 0.3}, "M": {"n": 38, "fpr": 0.2, "fnr": 0.25}}}}},
+}
+
+
+@pytest.mark.parametrize("shape", list(OLDER_REPORTS))
+def test_an_older_report_shows_what_it_stored(session, admin: Viewer, shape: str) -> None:
+    session.execute(text("UPDATE model_versions SET is_active = false"))
+    _version(session, f"xgboost-test-older-{len(shape)}", OLDER_REPORTS[shape], True)
+    page = model_admin.model_page(session, viewer=admin)
+    assert [(g["attribute"], g["group"], g["students"], g["false_positive"]) for g in page.groups] == [
+        ("Gender", "F", "40", "10 %"), ("Gender", "M", "38", "20 %")], shape
+    assert "Gender: the false-positive rates differ by 10 points between groups." in page.gaps
+    assert "It has no rates by grade level: retrain to compute them." in page.group_source
+    assert "does not say which rows were held out" in page.group_source
+
+
+def test_rows_without_rates_or_sizes_are_shown_as_far_as_they_go(session, admin: Viewer) -> None:
+    session.execute(text("UPDATE model_versions SET is_active = false"))
+    rows = [{"group": "9", "fpr": 0.1, "fnr": None}, {"group": "10", "fpr": 0.4}, {"group": "11"}]
+    _version(session, "xgboost-test-unsized", {"model": {"groups": {"grade_level": rows, "gender": "junk"}},
+                                               "holdout": {"school_years": ["2023-2024"]}}, True)
+    page = model_admin.model_page(session, viewer=admin)
+    assert [(g["group"], g["students"], g["false_negative"]) for g in page.groups] == [("9", "n/a", "n/a"),
+                                                                                       ("10", "n/a", "n/a")]
+    assert page.gaps == []  # groups of unknown size are not compared
+    assert page.group_source.startswith("Computed on the held-out school year") and "by gender" in page.group_source
+
+
 @pytest.mark.parametrize("role", ["teacher", "staff"])
 def test_non_admins_are_refused(session, role: str) -> None:
     viewer = Viewer(5, "x@test.example", role, frozenset({1}))
