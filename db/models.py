@@ -442,6 +442,11 @@ class Prediction(Base):
     scored_at: Mapped[dt.datetime] = _now()
 
 
+# The at-risk list's default order within a run: its first page is the head of one index range (0017).
+Index("ix_predictions_run_rank", Prediction.scoring_run_id, Prediction.probability.desc().nulls_last(), Prediction.student_id,
+      postgresql_include=["model_version_id", "tier"])
+
+
 DATA_TABLES = (
     "flag_feedback",
     "case_notes",
