@@ -54,8 +54,9 @@ def install_cache(server: Flask, settings: Settings) -> None:
         cache.init_app(server, config={"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": TIMEOUT_S})
 
 
-def cache_key(name: str, viewer: Viewer, filters: Filters, version: str, extra: dict[str, Any]) -> str:
-    """The key of one shared answer: question, scope, filters, extras and data version (hashed, fixed length)."""
+def cache_key(name: str, viewer: Viewer, filters: Filters | None, version: str, extra: dict[str, Any]) -> str:
+    """The key of one shared answer: question, scope, filters (None: a question without), extras and data version
+    (hashed, fixed length)."""
     text = repr((name, viewer.scope_key(), filters, sorted(extra.items()), version))
     return "answer:" + hashlib.sha256(text.encode()).hexdigest()
 
@@ -87,12 +88,24 @@ def code_version(module_name: str) -> str:
     return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
-def shared_answer(service: Callable[..., T], *, session: Session, viewer: Viewer, filters: Filters, **extra: Any) -> T:
-    """``service(session=, viewer=, filters=, **extra)``, from the cache when the same scope asked since the last load."""
+def _answer(service: Callable[..., T], session: Session, viewer: Viewer, filters: Filters | None, extra: dict[str, Any],
+            compute: Callable[[], T]) -> T:
     name = f"{service.__module__}.{service.__qualname__}@{code_version(service.__module__)}"
     key = cache_key(name, viewer, filters, data_version(session), extra)
     value = _get(key)
     if value is _MISS:
-        value = service(session=session, viewer=viewer, filters=filters, **extra)
+        value = compute()
         _set(key, value)
     return value
+
+
+def shared_answer(service: Callable[..., T], *, session: Session, viewer: Viewer, filters: Filters, **extra: Any) -> T:
+    """``service(session=, viewer=, filters=, **extra)``, from the cache when the same scope asked since the last load."""
+    return _answer(service, session, viewer, filters, extra,
+                   lambda: service(session=session, viewer=viewer, filters=filters, **extra))
+
+
+def scoped_answer(service: Callable[..., T], *, session: Session, viewer: Viewer, **extra: Any) -> T:
+    """``service(session=, viewer=, **extra)`` for a question without filters (one student's profile), from the cache
+    when the same scope asked it since the last load. A refusal (``NotFound``) is raised each time, never kept."""
+    return _answer(service, session, viewer, None, extra, lambda: service(session=session, viewer=viewer, **extra))

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Text,
@@ -441,6 +442,11 @@ class Prediction(Base):
     scored_at: Mapped[dt.datetime] = _now()
 
 
+# The at-risk list's default order within a run: its first page is the head of one index range (0017).
+Index("ix_predictions_run_rank", Prediction.scoring_run_id, Prediction.probability.desc().nulls_last(), Prediction.student_id,
+      postgresql_include=["model_version_id", "tier"])
+
+
 DATA_TABLES = (
     "flag_feedback",
     "case_notes",
@@ -467,6 +473,7 @@ teachers keep their class assignments; users, runs and the audit log stay too.""
 
 # --------------------------------------------------------------------------- dashboard performance (0006)
 
+TREND_COLUMNS = ("att_sum", "att_n", "score_sum", "score_n")
 CUMULATIVE_COLUMNS = ("c_att_sum", "c_att_n", "c_study_sum", "c_study_n", "c_sports_sum", "c_sports_n", "c_score_sum",
                       "c_score_n", "latest_score")
 
@@ -490,6 +497,8 @@ class StudentWeekSummary(Base):
 
     __tablename__ = "student_week_summary"
     __table_args__ = (
+        # the day sums the weekly trends add up ride in the key: an index-only scan per matching student (0016)
+        PrimaryKeyConstraint("student_id", "date", name="pk_student_week_summary", postgresql_include=list(TREND_COLUMNS)),
         Index("ix_student_week_summary_date", "date", "student_id", postgresql_include=list(CUMULATIVE_COLUMNS)),
     )
     student_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -36,7 +36,13 @@ BAD_CREDENTIALS = "The email or password is not correct."
 THROTTLED = "Too many failed logins: wait 15 minutes and try again."
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
-_hasher = PasswordHasher()
+# Argon2id at OWASP's first listed minimum (Password Storage Cheat Sheet, "Argon2id": m=19 MiB, t=2, p=1;
+# https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#argon2id). argon2-cffi's
+# defaults (RFC 9106's second recommendation: 64 MiB, t=3, 4 lanes) cost about 7x the CPU per login, which
+# saturated 2 cores when a school logged in at once. Hashes made with other parameters still verify and are
+# rehashed with these on the next successful login (``_check_credentials``).
+PASSWORD_PARAMETERS = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
+_hasher = PasswordHasher(**PASSWORD_PARAMETERS)
 
 
 class TooManyAttempts(DomainError):

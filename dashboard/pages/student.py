@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from core.errors import DomainError, InvalidInput, NotFound
 from dashboard import ids
 from dashboard.auth import current_viewer
+from dashboard.cache import scoped_answer
 from dashboard.components import risk as parts
 from dashboard.components import workflow
 from dashboard.components.list_url import back_href
@@ -65,7 +66,7 @@ def show_student(raw: Any) -> Any:
     viewer = current_viewer()
     with read_session() as session:
         try:
-            profile = student_profile(session=session, viewer=viewer, student_id=student_id)
+            profile = scoped_answer(student_profile, session=session, viewer=viewer, student_id=student_id)
         except NotFound as exc:
             _record_view(session, viewer, student_id, found=False)
             return parts.not_found(str(exc))

@@ -40,6 +40,31 @@ def test_login_success_redirects_to_next_and_is_audited(app, database):
     assert len(entries) == 1 and entries[0]["user_id"] == user.user_id and entries[0]["address"] == "10.200.0.1"
 
 
+def _stored_hash(database, user_id: int) -> str:
+    with database.begin() as s:
+        return s.execute(text("SELECT password_hash FROM users WHERE id = :u"), {"u": user_id}).scalar_one()
+
+
+def test_old_parameters_verify_and_are_rehashed_on_login_only(app, database):
+    """A hash made with argon2-cffi's old defaults (64 MiB, t=3, p=4) still logs in, and is then rehashed with the
+    current parameters; a failed login leaves it alone."""
+    from argon2 import PasswordHasher
+
+    user = make_user(database, _email("rehash"), "staff")
+    old = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=4).hash(PASSWORD)
+    with database.begin() as s:
+        s.execute(text("UPDATE users SET password_hash = :h WHERE id = :u"), {"h": old, "u": user.user_id})
+    assert login(make_client(app), user.email, "not-the-password").status_code == 401
+    assert _stored_hash(database, user.user_id) == old
+    assert login(make_client(app), user.email, PASSWORD).status_code == 302
+    new = _stored_hash(database, user.user_id)
+    params = users_service.PASSWORD_PARAMETERS
+    assert new != old and new.startswith(f"$argon2id$v=19$m={params['memory_cost']},t={params['time_cost']},p={params['parallelism']}$")
+    assert users_service.verify_password(new, PASSWORD)
+    assert login(make_client(app), user.email, PASSWORD).status_code == 302
+    assert _stored_hash(database, user.user_id) == new  # current parameters: not hashed again
+
+
 def test_wrong_password_refused_with_one_sentence_and_audited(app, database):
     user = make_user(database, _email("bad"), "staff")
     client = make_client(app)

@@ -47,3 +47,39 @@ def test_bands_and_boxes_skip_empty_groups() -> None:
                           "mean": [np.nan, 0.88], "var": [np.nan, 0.01]})
     fig = _valid(level_boxes(boxes, title="Attendance", unit="%", scale=100.0))
     assert len(fig.data) == 1 and list(fig.data[0].median) == [90.0]
+
+
+def test_profile_history_stacks_three_panels_on_one_week_axis() -> None:
+    from dashboard.figures.risk import history_figure
+
+    frame = pd.DataFrame({"week": [pd.Timestamp("2025-09-01").date(), pd.Timestamp("2025-09-08").date()],
+                          "attendance": [0.9, np.nan], "study_hours": [3.0, 2.5], "score": [70.0, 71.5],
+                          "class_attendance": [0.88, 0.87], "class_study_hours": [2.0, 2.1], "class_score": [69.0, np.nan]})
+    fig = _valid(history_figure(frame))
+    assert [t.yaxis for t in fig.data] == ["y", "y", "y2", "y2", "y3", "y3"]
+    assert list(fig.data[0].y) == [90.0, None] and list(fig.data[5].y) == [69.0, None]
+    assert [t.showlegend for t in fig.data] == [True, True, False, False, False, False]
+    assert fig.layout.xaxis.matches == "x3" and fig.layout.xaxis3.title.text == "Week" and fig.layout.height == 560
+
+
+def test_contribution_bars_put_the_largest_on_top_coloured_by_effect() -> None:
+    from dashboard.figures.risk import bars_height, contribution_bars
+
+    reasons = [{"text": "Attendance 71 %, class median 90 %: raises risk", "contribution": 0.8},
+               {"text": "score mean 80: lowers", "contribution": -0.3}, {"text": "none", "contribution": None}]
+    fig = _valid(contribution_bars(reasons))
+    bar = fig.data[0]
+    assert list(bar.y) == ["Score mean 80", "Attendance 71 %"] and list(bar.x) == [-0.3, 0.8]
+    assert list(bar.marker.color) == [OKABE_ITO[0], OKABE_ITO[3]] and list(bar.text) == ["lowers risk", "raises risk"]
+    assert fig.layout.shapes[0].x0 == 0 and fig.layout.height == bars_height(2)
+
+
+def test_risk_history_draws_the_threshold_only_when_there_is_one() -> None:
+    from dashboard.figures.risk import risk_history_figure
+
+    args = (["2025-09-01", "2025-10-01"], [0.31, 0.55], [0.2, 0.4], [0.4, 0.7], ["Moderate", "High"], ["31 %", "55 %"])
+    fig = _valid(risk_history_figure(*args, 0.5))
+    assert list(fig.data[2].y) == [31, 55] and list(fig.data[0].y) == [40.0, 70.0] and fig.data[1].fill == "tonexty"
+    assert fig.layout.shapes[0].y0 == 50.0 and fig.layout.annotations[0].text == "decision threshold"
+    bare = _valid(risk_history_figure(*args))
+    assert not bare.layout.shapes and not bare.layout.annotations

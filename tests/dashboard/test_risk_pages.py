@@ -269,6 +269,39 @@ def test_a_teacher_sees_the_same_sentence_for_another_class_and_a_missing_studen
     assert audit_rows(database, audit.STUDENT_VIEW, teacher.user_id)[-3][1]["found"] is False
 
 
+def test_a_profile_is_computed_once_per_scope_and_data_version_and_every_view_audited(
+        risk_school, app, database, users, client_for, dash_post, monkeypatch) -> None:
+    import functools
+
+    import dashboard
+    from dashboard.cache import cache
+
+    calls: list[int] = []
+
+    @functools.wraps(student_profile)
+    def counted(**kwargs):  # noqa: ANN003, ANN202
+        calls.append(kwargs["student_id"])
+        return student_profile(**kwargs)
+
+    page = str(Path(dashboard.__file__).parent / "pages" / "student.py")  # loaded by Dash Pages under its own name
+    modules = [m for m in list(sys.modules.values()) if getattr(m, "__file__", None) == page]
+    assert modules
+    for module in modules:
+        monkeypatch.setattr(module, "student_profile", counted)
+    with app.app_context():
+        cache.clear()
+    admin, outsider = users["admin"], student_in(database, users["teacher2"].class_ids[0])
+    before = len(audit_rows(database, audit.STUDENT_VIEW, admin.user_id))
+    first = profile(client_for("admin"), dash_post, str(outsider))
+    assert profile(client_for("admin"), dash_post, str(outsider)) == first and calls == [outsider]
+    assert len(audit_rows(database, audit.STUDENT_VIEW, admin.user_id)) == before + 2
+    hidden = profile(client_for("teacher"), dash_post, str(outsider))  # another scope: asked again, and refused
+    assert "No such student in your classes." in hidden and calls == [outsider, outsider]
+    with database.begin() as s:  # a load changes the data version: computed afresh
+        s.execute(text("INSERT INTO ingestion_runs (file_name, sha256, status) VALUES ('v.csv', 'x', 'succeeded')"))
+    assert "Why this score" in profile(client_for("admin"), dash_post, str(outsider)) and len(calls) == 3
+
+
 @pytest.mark.parametrize("raw", ["abc", "-1", "1.5", "0", "12 OR 1=1", "99999999999999999999999", "٣", ""])
 def test_bad_ids_give_a_clear_message(risk_school, users, client_for, dash_post, raw) -> None:
     body = profile(client_for("admin"), dash_post, raw)

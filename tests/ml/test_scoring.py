@@ -113,3 +113,35 @@ def test_at_risk_list_is_scoped_filtered_and_paged(scored, session, class_ids) -
         risk_table(session=session, viewer=ADMIN, tier="Severe")
     nobody = Viewer(user_id=3, email="n@example.org", role="teacher")
     assert risk_table(session=session, viewer=nobody).total == 0
+
+
+def _plans_off(session, *kinds: str) -> None:
+    for kind in kinds:
+        session.execute(text(f"SET LOCAL enable_{kind} = off"))
+
+
+def test_first_page_of_the_list_reads_the_run_in_rank_order(scored, session) -> None:
+    """The default page (highest probability first) can come from the head of ``ix_predictions_run_rank`` (0017),
+    with no sort, and it is the page the former plan (a sort of the whole run) gives."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def keep(conn, cursor, statement, params, context, many) -> None:  # noqa: ANN001
+        if "ORDER BY predictions.probability DESC" in statement and "LIMIT" in statement:
+            seen.append(cursor.mogrify(statement, params).decode())
+
+    session.execute(text("SAVEPOINT plans"))
+    _plans_off(session, "seqscan", "bitmapscan", "sort")
+    event.listen(session.connection(), "before_cursor_execute", keep)
+    try:
+        by_index = risk_table(session=session, viewer=ADMIN, limit=20)
+    finally:
+        event.remove(session.connection(), "before_cursor_execute", keep)
+    plan = "\n".join(r[0] for r in session.execute(text("EXPLAIN " + seen[0].replace("%", "%%"))))
+    assert "ix_predictions_run_rank" in plan and "Sort" not in plan, plan
+    session.execute(text("ROLLBACK TO SAVEPOINT plans"))
+    _plans_off(session, "indexscan", "indexonlyscan", "bitmapscan")
+    sorted_run = risk_table(session=session, viewer=ADMIN, limit=20)
+    assert [r.student_id for r in by_index.items] == [r.student_id for r in sorted_run.items]
+    assert by_index.tier_counts == sorted_run.tier_counts and by_index.total == sorted_run.total > 20

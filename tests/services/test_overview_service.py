@@ -110,6 +110,34 @@ def test_trends_from_summary_and_from_events_agree_with_pandas(ws, world, admin,
     assert np.allclose(band.frame["attendance"], want["rate"]) and np.allclose(band.frame["score"], want["score"])
 
 
+def _plan_off(ws, *kinds: str) -> None:
+    for kind in kinds:
+        ws.execute(text(f"SET LOCAL enable_{kind} = off"))
+
+
+def test_trends_per_student_read_only_the_key_and_equal_the_whole_table_plan(ws, admin) -> None:
+    """Study band + attendance trends: an index-only scan of the key (migration 0016) can answer them, and the
+    answer is the one the former plan (the whole table hashed) gives, to the last float bits' order of summation."""
+    from sqlalchemy.dialects import postgresql
+
+    from services.queries import load_rules, student_metrics, student_week_means
+
+    f = Filters(study_band="3-6", min_attendance=0.88)
+    stmt = student_week_means(student_metrics(admin, f, load_rules(ws)).subquery("m"), f)
+    sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    ws.execute(text("SAVEPOINT plans"))
+    _plan_off(ws, "seqscan", "bitmapscan")
+    plan = "\n".join(r[0] for r in ws.execute(text("EXPLAIN " + sql)))
+    assert "Index Only Scan using pk_student_week_summary on student_week_summary" in plan
+    by_key = weekly_trends(session=ws, viewer=admin, filters=f).frame
+    ws.execute(text("ROLLBACK TO SAVEPOINT plans"))
+    _plan_off(ws, "indexscan", "indexonlyscan", "bitmapscan")
+    whole = weekly_trends(session=ws, viewer=admin, filters=f).frame
+    assert len(by_key) > 0 and list(by_key["week"]) == list(whole["week"])
+    for col in ("attendance", "score"):
+        assert by_key[col].tolist() == pytest.approx(whole[col].tolist(), rel=1e-12, abs=0)
+
+
 def _run(ws, model_id: int, as_of: dt.date) -> int:
     values = {"model_version_id": model_id, "as_of": as_of, "high": 0.5, "low": 0.25, "n_scored": 0}
     return ws.scalar(insert(ScoringRun).values(**values).returning(ScoringRun.id))
