@@ -65,10 +65,15 @@ def _viewer() -> Any:
     return viewer
 
 
-def viewer_is_admin() -> bool:
-    """True when the request's viewer (set by the guard) is the district administrator."""
+def refuse_admin_page() -> bool:
+    """True when a logged-in viewer who is not the district administrator asks for a district admin page.
+
+    With nobody logged in, only Dash's layout validation at start-up calls a page (the guard refuses anonymous
+    requests before any layout): the page is then built empty, so its callbacks' ids exist in the validation
+    layout and the browser does not log "ID not found in layout" on every other page.
+    """
     viewer = _viewer()
-    return bool(viewer is not None and viewer.is_admin)
+    return viewer is not None and not viewer.is_admin
 
 
 def refuse_admin_callbacks() -> Response | None:

@@ -13,7 +13,7 @@ from flask import current_app
 
 from core.errors import DomainError
 from dashboard import ids, jobs
-from dashboard.admin import refused_layout, viewer_is_admin
+from dashboard.admin import refuse_admin_page, refused_layout
 from dashboard.auth import current_viewer
 from dashboard.deps import SETTINGS_KEY, read_session
 from dashboard.figures.model import calibration_figure
@@ -39,7 +39,7 @@ def _table(rows: list[dict[str, Any]], columns: list[tuple[str, str]], table_id:
 
 def layout(**_query: str) -> html.Div:
     """The body (filled by a callback), activation and the retrain job with its progress."""
-    if not viewer_is_admin():
+    if refuse_admin_page():
         return refused_layout()
     return html.Div(
         [

@@ -22,7 +22,7 @@ from flask import current_app
 from core.errors import DomainError
 from core.settings import Settings
 from dashboard import ids, jobs
-from dashboard.admin import refused_layout, viewer_is_admin
+from dashboard.admin import refuse_admin_page, refused_layout
 from dashboard.auth import current_viewer
 from dashboard.deps import SETTINGS_KEY, read_session
 from dashboard.security import client_address
@@ -76,7 +76,7 @@ def _mapping_form() -> html.Div:
 
 def layout(**_query: str) -> html.Div:
     """The upload area, the mapping form, the load button with its progress, the report and the history."""
-    if not viewer_is_admin():
+    if refuse_admin_page():
         return refused_layout()
     settings = _settings()
     return html.Div(
