@@ -6,7 +6,8 @@ For a set of students (all of them when no ids are given), inside the caller's t
 2. ``student_week_summary`` gets, for each of those students and each date of ``summary_calendar``
    from their first event on, that date's sums and the running sums (exact ``numeric``), so a date
    range is ``cum(b) - cum(a-)``; other students get carried-forward rows on dates new to the calendar;
-3. ``student_summary`` is read off each student's last running row (means are exact decimals);
+3. ``student_summary`` is read off each student's last running row minus the one before their current school year
+   began (1 August): the means are this year's, exact decimals, for a returning student as for a new one;
 4. ``class_week_summary`` is rebuilt from ``student_week_summary`` for every class any of those
    students has been enrolled in, counting each event in the class the student belonged to in that
    event's school year (a year starts on 1 August) and the week starting on the Monday of its date.
@@ -241,18 +242,31 @@ WITH cur AS (
 ), tot AS (
     SELECT w.* FROM student_week_summary w JOIN summary_ids USING (student_id)
     WHERE w.date = (SELECT max(date) FROM summary_calendar)
+), yr AS (  -- each current school year and the last calendar date before it began (1 August)
+    SELECT y.school_year, (SELECT max(c.date) FROM summary_calendar c
+                           WHERE c.date < make_date(left(y.school_year, 4)::int, 8, 1)) AS before
+    FROM (SELECT DISTINCT school_year FROM cur) y
+), pre AS (  -- a returning student's running sums as the year began: this year's means are tot - pre
+    SELECT w.* FROM cur JOIN yr USING (school_year)
+    JOIN student_week_summary w ON w.student_id = cur.student_id AND w.date = yr.before
 ), sco AS (
     {{scored}}
 ), base AS (
     SELECT st.id AS student_id, st.school_id, cur.class_id, cur.grade_level, cur.school_year, st.gender, st.age,
            coalesce(sco.n_weeks, 0) AS n_weeks, sco.first_date, sco.last_date,
-           (t.c_att_sum / nullif(t.c_att_n, 0))::float8 AS attendance_mean,
-           (t.c_study_sum / nullif(t.c_study_n, 0))::float8 AS study_hours_mean,
-           (t.c_sports_sum::numeric / nullif(t.c_sports_n, 0))::float8 AS sports_rate,
-           (t.c_score_sum / nullif(t.c_score_n, 0))::float8 AS score_mean,
-           CASE WHEN t.c_score_n > 0 THEN t.latest_score END AS latest_score, sco.last_date AS latest_score_date
+           ((t.c_att_sum - coalesce(p.c_att_sum, 0)) / nullif(t.c_att_n - coalesce(p.c_att_n, 0), 0))::float8
+               AS attendance_mean,
+           ((t.c_study_sum - coalesce(p.c_study_sum, 0)) / nullif(t.c_study_n - coalesce(p.c_study_n, 0), 0))::float8
+               AS study_hours_mean,
+           ((t.c_sports_sum - coalesce(p.c_sports_sum, 0))::numeric
+               / nullif(t.c_sports_n - coalesce(p.c_sports_n, 0), 0))::float8 AS sports_rate,
+           ((t.c_score_sum - coalesce(p.c_score_sum, 0)) / nullif(t.c_score_n - coalesce(p.c_score_n, 0), 0))::float8
+               AS score_mean,
+           CASE WHEN t.c_score_n > coalesce(p.c_score_n, 0) THEN t.latest_score END AS latest_score,
+           CASE WHEN t.c_score_n > coalesce(p.c_score_n, 0) THEN sco.last_date END AS latest_score_date
     FROM students st JOIN summary_ids ids ON ids.student_id = st.id
     LEFT JOIN cur ON cur.student_id = st.id LEFT JOIN tot t ON t.student_id = st.id
+    LEFT JOIN pre p ON p.student_id = st.id
     LEFT JOIN sco ON sco.student_id = st.id
 )
 SELECT b.*,

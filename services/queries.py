@@ -204,9 +204,14 @@ def summary_filters(viewer: Viewer, filters: Filters) -> list[ColumnElement[bool
 
 
 def scoped_classes(viewer: Viewer, filters: Filters) -> Select:
-    """Ids of the classes in the viewer's scope matching the school/grade/class filters."""
+    """Ids of the classes in the viewer's scope matching the school/grade/class filters: of each school's current
+    school year unless the filters name a date range (which may reach back into past years) or a class."""
     c = SchoolClass
-    return select(c.id).where(*_class_conditions(viewer, filters, class_id=c.id, school_id=c.school_id, grade=c.grade_level))
+    conds = _class_conditions(viewer, filters, class_id=c.id, school_id=c.school_id, grade=c.grade_level)
+    if not has_date_range(filters) and filters.class_id is None:
+        latest = select(c.school_id, func.max(c.school_year)).group_by(c.school_id)
+        conds.append(tuple_(c.school_id, c.school_year).in_(latest))
+    return select(c.id).where(*conds)
 
 
 def _summary_metrics(viewer: Viewer, filters: Filters) -> Select:
