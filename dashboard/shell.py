@@ -129,7 +129,7 @@ def search_box() -> html.Div:
 
 def bell() -> dbc.NavItem:
     """The alerts link with the number of unread alerts (filled on every navigation)."""
-    return dbc.NavItem(dbc.NavLink([html.Span("🔔", **{"aria-hidden": "true"}), html.Span(" Alerts ", className="shell-bell-word"),
+    return dbc.NavItem(dbc.NavLink([html.Span(className="shell-bell-icon", **{"aria-hidden": "true"}), html.Span(" Alerts ", className="shell-bell-word"),
                                     dbc.Badge("", id=ids.BELL_COUNT, color="danger", pill=True)],
                                    href="/alerts", id=ids.BELL, active="exact"))
 
