@@ -111,45 +111,46 @@ FEATURE_DECIMALS = 9
 """Features are rounded to this many decimals, far below any real difference and far above float noise."""
 
 _FEATURES_SQL = """
-WITH cur AS (
+WITH {snaps}
+cur AS (
     SELECT DISTINCT ON (e.student_id) e.student_id, e.class_id, c.school_id, c.grade_level, e.school_year
     FROM enrollments e JOIN classes c ON c.id = e.class_id
     WHERE e.school_year = :school_year {class_filter}
     ORDER BY e.student_id, e.class_id
 ),
 att AS (
-    SELECT a.student_id,
+    SELECT {key}a.student_id,
            count(*) AS n_weeks,
            avg(a.rate) AS att_rate,
-           avg(a.rate) FILTER (WHERE a.date > :recent_start) AS att_recent,
-           avg(a.rate) FILTER (WHERE a.date <= :recent_start) AS att_before,
+           avg(a.rate) FILTER (WHERE a.date > {recent_start}) AS att_recent,
+           avg(a.rate) FILTER (WHERE a.date <= {recent_start}) AS att_before,
            avg((a.rate < 0.9)::int) AS att_low_share
-    FROM attendance a {event_join}
-    WHERE a.date <= :as_of AND a.date >= :year_start GROUP BY a.student_id
+    FROM attendance a {event_join}{att_snap}
+    WHERE a.date <= :as_of AND a.date >= :year_start GROUP BY {key}a.student_id
 ),
 sh AS (
-    SELECT h.student_id,
+    SELECT {key}h.student_id,
            avg(h.hours) AS study_mean,
-           avg(h.hours) FILTER (WHERE h.date > :recent_start) AS study_recent,
-           avg(h.hours) FILTER (WHERE h.date <= :recent_start) AS study_before
-    FROM study_hours h {event_join}
-    WHERE h.date <= :as_of AND h.date >= :year_start GROUP BY h.student_id
+           avg(h.hours) FILTER (WHERE h.date > {recent_start}) AS study_recent,
+           avg(h.hours) FILTER (WHERE h.date <= {recent_start}) AS study_before
+    FROM study_hours h {event_join}{sh_snap}
+    WHERE h.date <= :as_of AND h.date >= :year_start GROUP BY {key}h.student_id
 ),
 sp AS (
-    SELECT p.student_id, avg(p.participated::int) AS sports_share
-    FROM activity_participation p {event_join}
-    WHERE p.date <= :as_of AND p.date >= :year_start AND p.activity = 'sports' GROUP BY p.student_id
+    SELECT {key}p.student_id, avg(p.participated::int) AS sports_share
+    FROM activity_participation p {event_join}{sp_snap}
+    WHERE p.date <= :as_of AND p.date >= :year_start AND p.activity = 'sports' GROUP BY {key}p.student_id
 ),
 sc AS (
-    SELECT s.student_id,
+    SELECT {key}s.student_id,
            (max(ARRAY[(s.date - DATE '2000-01-01')::float8, s.score]))[2] AS score_latest,
            avg(s.score) AS score_mean,
            min(s.score) AS score_min,
-           regr_slope(s.score, (s.date - CAST(:as_of AS date))::float8 / 7.0) AS score_slope,
-           avg(s.score) FILTER (WHERE s.date > :recent_start) AS score_recent,
-           avg(s.score) FILTER (WHERE s.date <= :recent_start) AS score_before
-    FROM scores s {event_join}
-    WHERE s.date <= :as_of AND s.date >= :year_start GROUP BY s.student_id
+           regr_slope(s.score, (s.date - {as_of})::float8 / 7.0) AS score_slope,
+           avg(s.score) FILTER (WHERE s.date > {recent_start}) AS score_recent,
+           avg(s.score) FILTER (WHERE s.date <= {recent_start}) AS score_before
+    FROM scores s {event_join}{sc_snap}
+    WHERE s.date <= :as_of AND s.date >= :year_start GROUP BY {key}s.student_id
 ),
 prior AS (
     SELECT s.student_id, (max(ARRAY[(s.date - DATE '2000-01-01')::float8, s.score]))[2] AS prior_final
@@ -159,7 +160,7 @@ prior AS (
     GROUP BY s.student_id
 ),
 base AS (
-    SELECT cur.student_id, cur.class_id, cur.school_id, cur.grade_level::float8 AS grade_level,
+    SELECT {base_key}cur.student_id, cur.class_id, cur.school_id, cur.grade_level::float8 AS grade_level,
            st.gender, st.age::float8 AS age,
            coalesce(att.n_weeks, 0)::float8 AS n_weeks,
            att.att_rate, att.att_recent, att.att_recent - att.att_before AS att_trend, att.att_low_share,
@@ -168,16 +169,16 @@ base AS (
            sc.score_latest, sc.score_mean, sc.score_min, sc.score_slope,
            sc.score_recent - sc.score_before AS score_trend,
            prior.prior_final
-    FROM cur
+    FROM cur{snap_cross}
     JOIN students st ON st.id = cur.student_id
-    LEFT JOIN att ON att.student_id = cur.student_id
-    LEFT JOIN sh ON sh.student_id = cur.student_id
-    LEFT JOIN sp ON sp.student_id = cur.student_id
-    LEFT JOIN sc ON sc.student_id = cur.student_id
+    LEFT JOIN att ON att.student_id = cur.student_id{att_key}
+    LEFT JOIN sh ON sh.student_id = cur.student_id{sh_key}
+    LEFT JOIN sp ON sp.student_id = cur.student_id{sp_key}
+    LEFT JOIN sc ON sc.student_id = cur.student_id{sc_key}
     LEFT JOIN prior ON prior.student_id = cur.student_id
 ),
 cls AS (
-    SELECT class_id,
+    SELECT {cls_key}class_id,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY att_rate) AS class_att_rate,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY att_recent) AS class_att_recent,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY att_trend) AS class_att_trend,
@@ -191,7 +192,7 @@ cls AS (
            percentile_cont(0.5) WITHIN GROUP (ORDER BY grade_level) AS class_grade_level,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY n_weeks) AS class_n_weeks,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY prior_final) AS class_prior_final
-    FROM base GROUP BY class_id
+    FROM base GROUP BY {cls_key}class_id
 )
 SELECT base.*,
        base.att_rate - cls.class_att_rate AS att_vs_class,
@@ -200,9 +201,30 @@ SELECT base.*,
        cls.class_att_rate, cls.class_att_recent, cls.class_att_trend, cls.class_study_mean,
        cls.class_study_trend, cls.class_sports_share, cls.class_score_latest, cls.class_score_mean,
        cls.class_score_slope, cls.class_score_trend, cls.class_grade_level, cls.class_n_weeks, cls.class_prior_final
-FROM base JOIN cls ON cls.class_id = base.class_id
-ORDER BY base.student_id
+FROM base JOIN cls ON cls.class_id = base.class_id{final_key}
+ORDER BY {order_key}base.student_id
 """
+"""The feature query, as of one date (``:as_of``, ``_ONE_DATE``) or as of several snapshot dates of one school year
+in one pass (``_SNAPSHOTS``: every event row of the year is read once and counted towards each snapshot on or after
+its date). Both forms are this one text, so a training row and a scored row are defined by the same expressions."""
+
+_ONE_DATE: dict[str, str] = {
+    **dict.fromkeys(("snaps", "key", "base_key", "cls_key", "order_key", "snap_cross", "final_key"), ""),
+    **{f"{name}_snap": "" for name in ("att", "sh", "sp", "sc")},
+    **{f"{name}_key": "" for name in ("att", "sh", "sp", "sc")},
+    "recent_start": ":recent_start", "as_of": "CAST(:as_of AS date)",
+}
+_SNAPSHOTS: dict[str, str] = {
+    "snaps": f"snaps AS (SELECT w AS snapshot_week, d AS as_of, d - {RECENT_DAYS} AS recent_start\n"
+             "          FROM unnest(CAST(:weeks AS int[]), CAST(:dates AS date[])) AS t(w, d)),",
+    "key": "snap.snapshot_week, ", "base_key": "snap.snapshot_week, ", "cls_key": "snapshot_week, ",
+    "order_key": "base.snapshot_week, ", "snap_cross": " CROSS JOIN snaps snap",
+    "final_key": " AND cls.snapshot_week = base.snapshot_week",
+    **{f"{name}_snap": f"JOIN snaps snap ON snap.as_of >= {alias}.date"
+       for name, alias in (("att", "a"), ("sh", "h"), ("sp", "p"), ("sc", "s"))},
+    **{f"{name}_key": f" AND {name}.snapshot_week = snap.snapshot_week" for name in ("att", "sh", "sp", "sc")},
+    "recent_start": "snap.recent_start", "as_of": "snap.as_of",
+}
 
 _LABELS_SQL = """
 SELECT DISTINCT ON (student_id) student_id, score AS final_score, date AS final_date
@@ -262,7 +284,7 @@ def build_features(
                                  "prior_start": year_start(f"{int(school_year[:4]) - 1}-{school_year[:4]}")}
     if class_ids is not None:
         params["class_ids"] = [int(c) for c in class_ids]
-    sql = _FEATURES_SQL.format(class_filter=class_filter, event_join=event_join)
+    sql = _FEATURES_SQL.format(class_filter=class_filter, event_join=event_join, **_ONE_DATE)
     if class_ids is None:
         return _typed(_copy_out(_conn(bind), sql, params))
     result = _conn(bind).execute(text(sql), params)
@@ -317,10 +339,31 @@ def training_frame(
     """
     features = build_features(bind, as_of, school_year=school_year)
     outcomes = final_outcomes(bind, school_year) if outcomes is None else outcomes
+    return _labelled(features, outcomes, as_of, pass_threshold)
+
+
+def _labelled(features: pd.DataFrame, outcomes: pd.DataFrame, as_of: dt.date, pass_threshold: float) -> pd.DataFrame:
+    """Features joined to their year's outcome, the rows whose outcome is not yet known at ``as_of``, with ``at_risk``."""
     frame = features.join(outcomes, how="inner")
     frame = frame[pd.to_datetime(frame["final_date"]) > pd.Timestamp(as_of)]
-    frame = frame.assign(at_risk=(frame["final_score"] < pass_threshold).astype("int64"))
-    return frame
+    return frame.assign(at_risk=(frame["final_score"] < pass_threshold).astype("int64"))
+
+
+def snapshot_features(bind: Connection | Session, school_year: str, dates: dict[int, dt.date]) -> pd.DataFrame:
+    """Features of ``school_year`` as of each snapshot date (``{week: date}``) in one pass over the year's events.
+
+    One row per student and snapshot (index ``student_id``, column ``snapshot_week``), equal to
+    ``build_features(bind, date, school_year=school_year)`` of each date: the same query text, whose aggregates are
+    grouped by snapshot as well as by student (an event counts towards every snapshot on or after its date).
+    """
+    weeks = sorted(dates)
+    params: dict[str, object] = {
+        "weeks": [int(w) for w in weeks], "dates": [dates[w] for w in weeks], "as_of": max(dates.values()),
+        "school_year": school_year, "year_start": year_start(school_year),
+        "prior_start": year_start(f"{int(school_year[:4]) - 1}-{school_year[:4]}"),
+    }
+    sql = _FEATURES_SQL.format(class_filter="", event_join="", **_SNAPSHOTS)
+    return _typed(_copy_out(_conn(bind), sql, params))
 
 
 def year_score_dates(bind: Connection | Session, school_year: str) -> list[dt.date]:
@@ -357,9 +400,15 @@ def training_rows(
     for school_year in chosen:
         if school_year == current:
             raise ValueError(f"{school_year} is the current school year: its outcomes are not known yet")
+        dates = snapshot_dates(bind, school_year, weeks)
+        if not dates:
+            continue
+        # One pass over the year's events for all its snapshots (not one query per snapshot: 12 passes at 100k).
+        features = snapshot_features(bind, school_year, dates)
+        week_of_row = features.pop("snapshot_week").to_numpy()
         outcomes = final_outcomes(bind, school_year)
-        for week, as_of in snapshot_dates(bind, school_year, weeks).items():
-            frame = training_frame(bind, as_of, pass_threshold, school_year=school_year, outcomes=outcomes)
+        for week, as_of in dates.items():
+            frame = _labelled(features[week_of_row == week], outcomes, as_of, pass_threshold)
             frames.append(frame.assign(school_year=school_year, snapshot_week=week, as_of=as_of))
     if not frames:
         return pd.DataFrame(columns=["school_year", "snapshot_week", "as_of", "at_risk"])
