@@ -118,40 +118,7 @@ cur AS (
     WHERE e.school_year = :school_year {class_filter}
     ORDER BY e.student_id, e.class_id
 ),
-att AS (
-    SELECT {key}a.student_id,
-           count(*) AS n_weeks,
-           avg(a.rate) AS att_rate,
-           avg(a.rate) FILTER (WHERE a.date > {recent_start}) AS att_recent,
-           avg(a.rate) FILTER (WHERE a.date <= {recent_start}) AS att_before,
-           avg((a.rate < 0.9)::int) AS att_low_share
-    FROM attendance a {event_join}{att_snap}
-    WHERE a.date <= :as_of AND a.date >= :year_start GROUP BY {key}a.student_id
-),
-sh AS (
-    SELECT {key}h.student_id,
-           avg(h.hours) AS study_mean,
-           avg(h.hours) FILTER (WHERE h.date > {recent_start}) AS study_recent,
-           avg(h.hours) FILTER (WHERE h.date <= {recent_start}) AS study_before
-    FROM study_hours h {event_join}{sh_snap}
-    WHERE h.date <= :as_of AND h.date >= :year_start GROUP BY {key}h.student_id
-),
-sp AS (
-    SELECT {key}p.student_id, avg(p.participated::int) AS sports_share
-    FROM activity_participation p {event_join}{sp_snap}
-    WHERE p.date <= :as_of AND p.date >= :year_start AND p.activity = 'sports' GROUP BY {key}p.student_id
-),
-sc AS (
-    SELECT {key}s.student_id,
-           (max(ARRAY[(s.date - DATE '2000-01-01')::float8, s.score]))[2] AS score_latest,
-           avg(s.score) AS score_mean,
-           min(s.score) AS score_min,
-           regr_slope(s.score, (s.date - {as_of})::float8 / 7.0) AS score_slope,
-           avg(s.score) FILTER (WHERE s.date > {recent_start}) AS score_recent,
-           avg(s.score) FILTER (WHERE s.date <= {recent_start}) AS score_before
-    FROM scores s {event_join}{sc_snap}
-    WHERE s.date <= :as_of AND s.date >= :year_start GROUP BY {key}s.student_id
-),
+{events}
 prior AS (
     SELECT s.student_id, (max(ARRAY[(s.date - DATE '2000-01-01')::float8, s.score]))[2] AS prior_final
     FROM scores s {event_join}
@@ -204,27 +171,98 @@ SELECT base.*,
 FROM base JOIN cls ON cls.class_id = base.class_id{final_key}
 ORDER BY {order_key}base.student_id
 """
-"""The feature query, as of one date (``:as_of``, ``_ONE_DATE``) or as of several snapshot dates of one school year
-in one pass (``_SNAPSHOTS``: every event row of the year is read once and counted towards each snapshot on or after
-its date). Both forms are this one text, so a training row and a scored row are defined by the same expressions."""
+"""The feature query, as of one date (``:as_of``) or as of several snapshot dates of one school year in one pass:
+see ``_feature_sql``. Both forms are built from this one text and ``_EVENTS``, so a training row and a scored row
+are defined by the same expressions."""
+
+_EVENTS: tuple[tuple[str, str, str, tuple[tuple[str, str, str], ...]], ...] = (
+    ("att", "attendance a", "", (
+        ("n_weeks", "count(*)", ""),
+        ("att_rate", "avg(a.rate)", ""),
+        ("att_recent", "avg(a.rate)", "a.date > {recent_start}"),
+        ("att_before", "avg(a.rate)", "a.date <= {recent_start}"),
+        ("att_low_share", "avg((a.rate < 0.9)::int)", ""),
+    )),
+    ("sh", "study_hours h", "", (
+        ("study_mean", "avg(h.hours)", ""),
+        ("study_recent", "avg(h.hours)", "h.date > {recent_start}"),
+        ("study_before", "avg(h.hours)", "h.date <= {recent_start}"),
+    )),
+    ("sp", "activity_participation p", " AND p.activity = 'sports'", (
+        ("sports_share", "avg(p.participated::int)", ""),
+    )),
+    ("sc", "scores s", "", (
+        ("score_latest", "(max(ARRAY[(s.date - DATE '2000-01-01')::float8, s.score]))[2]", ""),
+        ("score_mean", "avg(s.score)", ""),
+        ("score_min", "min(s.score)", ""),
+        ("score_slope", "regr_slope(s.score, (s.date - {as_of})::float8 / 7.0)", ""),
+        ("score_recent", "avg(s.score)", "s.date > {recent_start}"),
+        ("score_before", "avg(s.score)", "s.date <= {recent_start}"),
+    )),
+)
+"""Per event table: its CTE, the table and alias, an extra condition, and each aggregate (column, call, filter);
+``{as_of}`` and ``{recent_start}`` stand for the features' date and the last date before the recent weeks."""
 
 _ONE_DATE: dict[str, str] = {
-    **dict.fromkeys(("snaps", "key", "base_key", "cls_key", "order_key", "snap_cross", "final_key"), ""),
-    **{f"{name}_snap": "" for name in ("att", "sh", "sp", "sc")},
+    **dict.fromkeys(("snaps", "base_key", "cls_key", "order_key", "snap_cross", "final_key"), ""),
     **{f"{name}_key": "" for name in ("att", "sh", "sp", "sc")},
-    "recent_start": ":recent_start", "as_of": "CAST(:as_of AS date)",
 }
 _SNAPSHOTS: dict[str, str] = {
-    "snaps": f"snaps AS (SELECT w AS snapshot_week, d AS as_of, d - {RECENT_DAYS} AS recent_start\n"
-             "          FROM unnest(CAST(:weeks AS int[]), CAST(:dates AS date[])) AS t(w, d)),",
-    "key": "snap.snapshot_week, ", "base_key": "snap.snapshot_week, ", "cls_key": "snapshot_week, ",
+    "snaps": "snaps AS (SELECT w AS snapshot_week FROM unnest(CAST(:weeks AS int[])) AS t(w)),",
+    "base_key": "snap.snapshot_week, ", "cls_key": "snapshot_week, ",
     "order_key": "base.snapshot_week, ", "snap_cross": " CROSS JOIN snaps snap",
     "final_key": " AND cls.snapshot_week = base.snapshot_week",
-    **{f"{name}_snap": f"JOIN snaps snap ON snap.as_of >= {alias}.date"
-       for name, alias in (("att", "a"), ("sh", "h"), ("sp", "p"), ("sc", "s"))},
     **{f"{name}_key": f" AND {name}.snapshot_week = snap.snapshot_week" for name in ("att", "sh", "sp", "sc")},
-    "recent_start": "snap.recent_start", "as_of": "snap.as_of",
 }
+
+
+def _aggregate(call: str, *conditions: str) -> str:
+    """``call`` filtered by ``conditions``; ``(agg(...))[i]`` (an element of an aggregate) keeps its subscript outside."""
+    kept = [c for c in conditions if c]
+    if not kept:
+        return call
+    if call.endswith("]"):
+        cut = call.rindex(")")
+        return f"({call[1:cut]} FILTER (WHERE {' AND '.join(kept)})){call[cut + 1:]}"
+    return f"{call} FILTER (WHERE {' AND '.join(kept)})"
+
+
+def _event_ctes(snapshots: int | None, event_join: str) -> str:
+    """The per-student aggregates of each event table, as of ``:as_of`` (``snapshots`` None) or of each snapshot.
+
+    As of snapshots, each table is read once (not once per snapshot): one row per student holds every snapshot's
+    aggregates (the same calls, each also filtered to the rows up to ``:as_of_<k>``), then unfolds into one row per
+    student and snapshot week.
+    """
+    ctes = []
+    for name, table, extra, aggregates in _EVENTS:
+        alias = table.split()[-1]
+        source = (f"FROM {table} {event_join}\n    WHERE {alias}.date <= :as_of AND {alias}.date >= :year_start{extra} "
+                  f"GROUP BY {alias}.student_id")
+        if snapshots is None:
+            columns = ",\n           ".join(
+                f"{_aggregate(call, cond).format(as_of='CAST(:as_of AS date)', recent_start=':recent_start')} AS {col}"
+                for col, call, cond in aggregates)
+            ctes.append(f"{name} AS (\n    SELECT {alias}.student_id,\n           {columns}\n    {source}\n)")
+            continue
+        columns = ",\n           ".join(
+            _aggregate(call, f"{alias}.date <= {{as_of}}", cond).format(
+                as_of=f"CAST(:as_of_{k} AS date)", recent_start=f"CAST(:recent_start_{k} AS date)") + f" AS {col}_{k}"
+            for k in range(snapshots) for col, call, cond in aggregates)
+        names = [col for col, _, _ in aggregates]
+        rows = ", ".join(f"(:week_{k}, {', '.join(f'x.{col}_{k}' for col in names)})" for k in range(snapshots))
+        ctes.append(f"{name}_by_student AS (\n    SELECT {alias}.student_id,\n           {columns}\n    {source}\n),\n"
+                    f"{name} AS (\n    SELECT x.student_id, w.* FROM {name}_by_student x\n"
+                    f"    CROSS JOIN LATERAL (VALUES {rows}) AS w(snapshot_week, {', '.join(names)})\n)")
+    return ",\n".join(ctes) + ","
+
+
+def _feature_sql(snapshots: int | None = None, *, class_filter: str = "", event_join: str = "") -> str:
+    """The feature query as of ``:as_of``, or as of ``snapshots`` dates ``:as_of_0``, ... in one pass over the events."""
+    keys = _ONE_DATE if snapshots is None else _SNAPSHOTS
+    return _FEATURES_SQL.format(class_filter=class_filter, event_join=event_join,
+                                events=_event_ctes(snapshots, event_join), **keys)
+
 
 _LABELS_SQL = """
 SELECT DISTINCT ON (student_id) student_id, score AS final_score, date AS final_date
@@ -284,7 +322,7 @@ def build_features(
                                  "prior_start": year_start(f"{int(school_year[:4]) - 1}-{school_year[:4]}")}
     if class_ids is not None:
         params["class_ids"] = [int(c) for c in class_ids]
-    sql = _FEATURES_SQL.format(class_filter=class_filter, event_join=event_join, **_ONE_DATE)
+    sql = _feature_sql(class_filter=class_filter, event_join=event_join)
     if class_ids is None:
         return _typed(_copy_out(_conn(bind), sql, params))
     result = _conn(bind).execute(text(sql), params)
@@ -358,11 +396,14 @@ def snapshot_features(bind: Connection | Session, school_year: str, dates: dict[
     """
     weeks = sorted(dates)
     params: dict[str, object] = {
-        "weeks": [int(w) for w in weeks], "dates": [dates[w] for w in weeks], "as_of": max(dates.values()),
+        "weeks": [int(w) for w in weeks], "as_of": max(dates.values()),
         "school_year": school_year, "year_start": year_start(school_year),
         "prior_start": year_start(f"{int(school_year[:4]) - 1}-{school_year[:4]}"),
     }
-    sql = _FEATURES_SQL.format(class_filter="", event_join="", **_SNAPSHOTS)
+    for k, week in enumerate(weeks):
+        params |= {f"week_{k}": int(week), f"as_of_{k}": dates[week],
+                   f"recent_start_{k}": dates[week] - dt.timedelta(days=RECENT_DAYS)}
+    sql = _feature_sql(len(weeks))
     return _typed(_copy_out(_conn(bind), sql, params))
 
 

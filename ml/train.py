@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,6 +99,16 @@ class TrainResult:
         from ml.report import train_summary
 
         return train_summary(self)
+
+
+@contextmanager
+def _stopwatch(seconds: dict[str, float], step: str) -> Iterator[None]:
+    """Add the wall time of the block to ``seconds[step]`` (reported with the metrics: where training time goes)."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[step] = seconds.get(step, 0.0) + time.perf_counter() - start
 
 
 def _check_data(y: np.ndarray) -> None:
@@ -222,19 +234,25 @@ def _logreg_report(spec: FeatureSpec, fit: pd.DataFrame, test: pd.DataFrame, see
     return _report(test, test["at_risk"].to_numpy(dtype=int), calibrator.predict(raw), threshold)
 
 
-def _evaluate(frame: pd.DataFrame, model: str, spec: FeatureSpec, seed: int, pass_threshold: float) -> dict:
+def _evaluate(
+    frame: pd.DataFrame, model: str, spec: FeatureSpec, seed: int, pass_threshold: float, seconds: dict[str, float]
+) -> dict:
     """Tune and calibrate on all but the held-out rows, then report the model and the baselines on those."""
     fit_idx, test_idx, _ = holdout_split(frame, seed)
     fit, test = _fit_sample(frame.iloc[fit_idx], seed), frame.iloc[test_idx]
     y_fit, y_test = fit["at_risk"].to_numpy(dtype=int), test["at_risk"].to_numpy(dtype=int)
     _check_data(y_fit)
-    params, cv = tune(model, spec, fit[spec.columns], y_fit, fit.index.to_numpy(), seed)
-    calibrator, calibration = choose_calibrator(cv["oof"], cv["y"], cv["groups"])
-    threshold = best_f1_threshold(cv["y"], calibrator.predict(cv["oof"]))
-    pipeline = build_pipeline(model, spec.numeric, spec.categorical, params=params, seed=seed).fit(fit[spec.columns], y_fit)
-    proba = calibrator.predict(pipeline.predict_proba(test[spec.columns])[:, 1])
-    report = _report(test, y_test, proba, threshold)
-    rule = _report(test, y_test, rule_baseline(test, pass_threshold), 0.5)
+    with _stopwatch(seconds, "tune"):
+        params, cv = tune(model, spec, fit[spec.columns], y_fit, fit.index.to_numpy(), seed)
+        calibrator, calibration = choose_calibrator(cv["oof"], cv["y"], cv["groups"])
+        threshold = best_f1_threshold(cv["y"], calibrator.predict(cv["oof"]))
+    with _stopwatch(seconds, "held-out fit"):
+        pipeline = build_pipeline(model, spec.numeric, spec.categorical, params=params, seed=seed)
+        pipeline.fit(fit[spec.columns], y_fit)
+    with _stopwatch(seconds, "held-out report"):
+        proba = calibrator.predict(pipeline.predict_proba(test[spec.columns])[:, 1])
+        report = _report(test, y_test, proba, threshold)
+        rule = _report(test, y_test, rule_baseline(test, pass_threshold), 0.5)
     metrics: dict[str, Any] = {
         "model": report, "rule": rule, "cv": {k: v for k, v in cv.items() if k not in ("oof", "y", "groups")},
         "holdout": holdout_label(frame, test_idx), "calibration_method": calibration,
@@ -242,7 +260,8 @@ def _evaluate(frame: pd.DataFrame, model: str, spec: FeatureSpec, seed: int, pas
         "beats_rule": bool((report["roc_auc"] or 0) > (rule["roc_auc"] or 0)), "params": params,
     }
     if model != "logreg":
-        metrics["logreg"] = _logreg_report(spec, fit, test, seed)
+        with _stopwatch(seconds, "logreg baseline"):
+            metrics["logreg"] = _logreg_report(spec, fit, test, seed)
     return metrics
 
 
@@ -255,7 +274,8 @@ def holdout_label(frame: pd.DataFrame, test_idx: np.ndarray) -> dict[str, Any]:
 
 
 def _final_fit(
-    frame: pd.DataFrame, model: str, spec: FeatureSpec, params: dict[str, Any], seed: int, members: int
+    frame: pd.DataFrame, model: str, spec: FeatureSpec, params: dict[str, Any], seed: int, members: int,
+    seconds: dict[str, float],
 ) -> tuple[Pipeline, RiskModel]:
     """The registered model: fitted on every past year, calibrated out-of-fold, with its bootstrap ensemble."""
     def make() -> Pipeline:
@@ -263,14 +283,19 @@ def _final_fit(
 
     frame = _fit_sample(frame, seed)
     x, y, groups = frame[spec.columns], frame["at_risk"].to_numpy(dtype=int), frame.index.to_numpy()
-    oof = _oof(make, x, y, groups, seed)
-    calibrator, calibration = choose_calibrator(oof, y, groups)
-    threshold = best_f1_threshold(y, calibrator.predict(oof))
+    with _stopwatch(seconds, "final out-of-fold"):
+        oof = _oof(make, x, y, groups, seed)
+    with _stopwatch(seconds, "final calibration"):
+        calibrator, calibration = choose_calibrator(oof, y, groups)
+        threshold = best_f1_threshold(y, calibrator.predict(oof))
     if len(y) >= FIT_MAX_ROWS // 2:
         members = min(members, BIG_DATA_MEMBERS)
-    ensemble = bootstrap_members(make, x, y, groups, n=members, seed=seed)
+    with _stopwatch(seconds, "bootstrap members"):
+        ensemble = bootstrap_members(make, x, y, groups, n=members, seed=seed)
     info = {"calibration": calibration, "members": len(ensemble), "rows": int(len(y))}
-    return make().fit(x, y), RiskModel(calibrator=calibrator, members=ensemble, threshold=threshold, info=info)
+    with _stopwatch(seconds, "final fit"):
+        pipeline = make().fit(x, y)
+    return pipeline, RiskModel(calibrator=calibrator, members=ensemble, threshold=threshold, info=info)
 
 
 def fit_and_evaluate(
@@ -289,10 +314,12 @@ def fit_and_evaluate(
     if model not in MODEL_TYPES:
         raise UnknownModel(f"Unknown model type {model!r}: choose one of {', '.join(MODEL_TYPES)}.")
     _check_data(frame["at_risk"].to_numpy(dtype=int))
-    metrics = _evaluate(frame, model, spec, seed, pass_threshold)
+    seconds: dict[str, float] = {}
+    metrics = _evaluate(frame, model, spec, seed, pass_threshold, seconds)
     params = metrics.pop("params")
-    pipeline, risk = _final_fit(frame, model, spec, params, seed, members)
+    pipeline, risk = _final_fit(frame, model, spec, params, seed, members, seconds)
     metrics["registered"] = {"threshold": risk.threshold, **risk.info}
+    metrics["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
     return Evaluation(pipeline=pipeline, threshold=risk.threshold, params=params, metrics=metrics, risk=risk)
 
 
@@ -323,12 +350,15 @@ def train_and_register(
             raise NotEnoughData(
                 "No past school year with known outcomes: the model learns from past years only. Load the exports "
                 "of earlier years (or `studentperf generate --years 3`) first.")
+        start = time.perf_counter()
         frame = training_rows(session, settings.pass_threshold, weeks=weeks)
+        rows_seconds = time.perf_counter() - start
     if frame.empty:
         raise NotEnoughData("The past school years have no scores at the snapshot weeks: nothing to learn from.")
     evaluation = fit_and_evaluate(frame, model, spec, seed=seed, pass_threshold=settings.pass_threshold,
                                   members=members)
     as_of = max(frame["as_of"])
+    evaluation.metrics["seconds"] = {"training rows": round(rows_seconds, 2), **evaluation.metrics["seconds"]}
     metrics = {**evaluation.metrics, "as_of": as_of.isoformat(), "pass_threshold": settings.pass_threshold,
                "training_years": sorted(frame["school_year"].unique().tolist()), "snapshot_weeks": list(weeks)}
     with database.begin() as session:
