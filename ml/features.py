@@ -107,6 +107,9 @@ class FeatureSpec:
         return self.numeric + self.categorical
 
 
+_WORK_MEM = "256MB"
+"""Memory for the hashes and sorts of one whole-population feature query (about 100 MB at 100,000 students)."""
+
 FEATURE_DECIMALS = 9
 """Features are rounded to this many decimals, far below any real difference and far above float noise."""
 
@@ -334,6 +337,10 @@ def _copy_out(conn: Connection, sql: str, params: dict[str, object]) -> pd.DataF
     """Run ``sql`` through ``COPY ... TO STDOUT`` (much faster than row fetching for 100k rows)."""
     raw = conn.connection.dbapi_connection
     with raw.cursor() as cursor:
+        # For this transaction only: the per-student aggregates and class medians hash and sort in memory rather
+        # than spill to disk, and no JIT compilation (it costs seconds here and saves less: the estimates of freshly
+        # loaded event tables are far too high, which is what triggers it).
+        cursor.execute("SELECT set_config('work_mem', %s, true), set_config('jit', 'off', true)", (_WORK_MEM,))
         query = cursor.mogrify(re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql), params).decode()
         buffer = io.StringIO()
         cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)", buffer)
