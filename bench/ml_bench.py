@@ -8,7 +8,7 @@ with logistic regression trained side by side as the baseline), scoring with int
 (issue 9: train under 90 s, score with intervals and reasons under 30 s, one explanation under 100 ms).
 
 Usage: ``nice -n 10 python bench/ml_bench.py [--students 100000] [--loader etl|direct] [--keep] [--load-only]
-[--reuse URL]`` (``DATABASE_URL`` names the server; default ``postgresql://postgres@127.0.0.1:5432/test``).
+[--reuse URL] [--old-rows]`` (``DATABASE_URL`` names the server; default ``postgresql://postgres@127.0.0.1:5432/test``).
 """
 
 from __future__ import annotations
@@ -80,7 +80,30 @@ def _timed(fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
     return value, time.perf_counter() - start
 
 
-def run(database: Database, settings: Settings) -> None:
+def _training_rows(database: Database, settings: Settings, old: bool) -> None:
+    """The training rows in one pass per year; with ``old``, beside the per-snapshot builder (one query per snapshot
+    week, as before) on the latest past year, in the same run."""
+    from ml.features import final_outcomes, past_school_years, snapshot_dates, training_frame, training_rows
+
+    with database.begin() as s:
+        rows, t = _timed(training_rows, s, settings.pass_threshold)
+        _line("training rows", t, f"{len(rows)} rows, one pass per past year")
+        if not old:
+            return
+        year = past_school_years(s)[-1]
+        one, t_new = _timed(training_rows, s, settings.pass_threshold, years=[year])
+
+        def per_snapshot() -> int:
+            outcomes = final_outcomes(s, year)
+            return sum(len(training_frame(s, d, settings.pass_threshold, school_year=year, outcomes=outcomes))
+                       for d in snapshot_dates(s, year).values())
+
+        n_old, t_old = _timed(per_snapshot)
+        _line("  rows of one year, new", t_new, f"{len(one)} rows of {year}")
+        _line("  same, per snapshot (old)", t_old, f"{n_old} rows; old/new time ratio {t_old / t_new:.1f}")
+
+
+def run(database: Database, settings: Settings, old_rows: bool = False) -> None:
     """Time every step on the loaded database and print it beside its target."""
     from ml.explain import contributions
     from ml.features import build_features, default_training_as_of, latest_data_date
@@ -95,11 +118,13 @@ def run(database: Database, settings: Settings) -> None:
         as_of = default_training_as_of(s)
         frame, t = _timed(build_features, s, as_of)
     _line("features (train date)", t, f"{len(frame)} students as of {as_of}")
+    _training_rows(database, settings, old_rows)
     result, t_train = _timed(train_and_register, database, settings, seed=0)
     registered = result.metrics.get("registered", {})
     _line("train", t_train, f"{registered.get('rows', '?')} rows, {registered.get('members', 0)} interval members; "
                             f"xgboost, AUC {result.metrics['model']['roc_auc']:.3f} "
                             f"(rule {result.metrics['rule']['roc_auc']:.3f}, logreg {result.metrics['logreg']['roc_auc']:.3f})")
+    print("  train steps: " + "; ".join(f"{k} {v:.1f}s" for k, v in result.metrics["seconds"].items()), flush=True)
     _, t_logreg = _timed(train_and_register, database, settings, model="logreg", seed=0, activate=False)
     _line("train logreg (baseline)", t_logreg, f"xgboost/logreg time ratio {t_train / t_logreg:.2f}")
     scored, t_score = _timed(score_all, database, settings)
@@ -136,11 +161,13 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the throwaway database")
     parser.add_argument("--load-only", action="store_true", help="load and keep the database, time nothing")
     parser.add_argument("--reuse", metavar="URL", help="time on an already loaded database (kept by --keep)")
+    parser.add_argument("--old-rows", action="store_true",
+                        help="also time the per-snapshot training-row builder (as before) on the latest past year")
     args = parser.parse_args()
     if args.reuse:
         with tempfile.TemporaryDirectory() as tmp:
             print(f"reusing {make_url(args.reuse).database}; cores {os.cpu_count()}", flush=True)
-            run(connect(args.reuse, tmp), Settings(database_url=args.reuse, home=Path(tmp)))
+            run(connect(args.reuse, tmp), Settings(database_url=args.reuse, home=Path(tmp)), args.old_rows)
         return
     base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
     name = f"studentperf_mlbench_{uuid.uuid4().hex[:6]}"
@@ -154,7 +181,7 @@ def main() -> None:
             if args.load_only:
                 print(f"kept: {url}")
                 return
-            run(database, settings)
+            run(database, settings, args.old_rows)
             database.engine.dispose()
     finally:
         if not (args.keep or args.load_only):

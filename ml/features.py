@@ -107,50 +107,21 @@ class FeatureSpec:
         return self.numeric + self.categorical
 
 
+_WORK_MEM = "256MB"
+"""Memory for the hashes and sorts of one whole-population feature query (about 100 MB at 100,000 students)."""
+
 FEATURE_DECIMALS = 9
 """Features are rounded to this many decimals, far below any real difference and far above float noise."""
 
 _FEATURES_SQL = """
-WITH cur AS (
+WITH {snaps}
+cur AS (
     SELECT DISTINCT ON (e.student_id) e.student_id, e.class_id, c.school_id, c.grade_level, e.school_year
     FROM enrollments e JOIN classes c ON c.id = e.class_id
     WHERE e.school_year = :school_year {class_filter}
     ORDER BY e.student_id, e.class_id
 ),
-att AS (
-    SELECT a.student_id,
-           count(*) AS n_weeks,
-           avg(a.rate) AS att_rate,
-           avg(a.rate) FILTER (WHERE a.date > :recent_start) AS att_recent,
-           avg(a.rate) FILTER (WHERE a.date <= :recent_start) AS att_before,
-           avg((a.rate < 0.9)::int) AS att_low_share
-    FROM attendance a {event_join}
-    WHERE a.date <= :as_of AND a.date >= :year_start GROUP BY a.student_id
-),
-sh AS (
-    SELECT h.student_id,
-           avg(h.hours) AS study_mean,
-           avg(h.hours) FILTER (WHERE h.date > :recent_start) AS study_recent,
-           avg(h.hours) FILTER (WHERE h.date <= :recent_start) AS study_before
-    FROM study_hours h {event_join}
-    WHERE h.date <= :as_of AND h.date >= :year_start GROUP BY h.student_id
-),
-sp AS (
-    SELECT p.student_id, avg(p.participated::int) AS sports_share
-    FROM activity_participation p {event_join}
-    WHERE p.date <= :as_of AND p.date >= :year_start AND p.activity = 'sports' GROUP BY p.student_id
-),
-sc AS (
-    SELECT s.student_id,
-           (max(ARRAY[(s.date - DATE '2000-01-01')::float8, s.score]))[2] AS score_latest,
-           avg(s.score) AS score_mean,
-           min(s.score) AS score_min,
-           regr_slope(s.score, (s.date - CAST(:as_of AS date))::float8 / 7.0) AS score_slope,
-           avg(s.score) FILTER (WHERE s.date > :recent_start) AS score_recent,
-           avg(s.score) FILTER (WHERE s.date <= :recent_start) AS score_before
-    FROM scores s {event_join}
-    WHERE s.date <= :as_of AND s.date >= :year_start GROUP BY s.student_id
-),
+{events}
 prior AS (
     SELECT s.student_id, (max(ARRAY[(s.date - DATE '2000-01-01')::float8, s.score]))[2] AS prior_final
     FROM scores s {event_join}
@@ -159,7 +130,7 @@ prior AS (
     GROUP BY s.student_id
 ),
 base AS (
-    SELECT cur.student_id, cur.class_id, cur.school_id, cur.grade_level::float8 AS grade_level,
+    SELECT {base_key}cur.student_id, cur.class_id, cur.school_id, cur.grade_level::float8 AS grade_level,
            st.gender, st.age::float8 AS age,
            coalesce(att.n_weeks, 0)::float8 AS n_weeks,
            att.att_rate, att.att_recent, att.att_recent - att.att_before AS att_trend, att.att_low_share,
@@ -168,16 +139,16 @@ base AS (
            sc.score_latest, sc.score_mean, sc.score_min, sc.score_slope,
            sc.score_recent - sc.score_before AS score_trend,
            prior.prior_final
-    FROM cur
+    FROM cur{snap_cross}
     JOIN students st ON st.id = cur.student_id
-    LEFT JOIN att ON att.student_id = cur.student_id
-    LEFT JOIN sh ON sh.student_id = cur.student_id
-    LEFT JOIN sp ON sp.student_id = cur.student_id
-    LEFT JOIN sc ON sc.student_id = cur.student_id
+    LEFT JOIN att ON att.student_id = cur.student_id{att_key}
+    LEFT JOIN sh ON sh.student_id = cur.student_id{sh_key}
+    LEFT JOIN sp ON sp.student_id = cur.student_id{sp_key}
+    LEFT JOIN sc ON sc.student_id = cur.student_id{sc_key}
     LEFT JOIN prior ON prior.student_id = cur.student_id
 ),
 cls AS (
-    SELECT class_id,
+    SELECT {cls_key}class_id,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY att_rate) AS class_att_rate,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY att_recent) AS class_att_recent,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY att_trend) AS class_att_trend,
@@ -191,7 +162,7 @@ cls AS (
            percentile_cont(0.5) WITHIN GROUP (ORDER BY grade_level) AS class_grade_level,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY n_weeks) AS class_n_weeks,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY prior_final) AS class_prior_final
-    FROM base GROUP BY class_id
+    FROM base GROUP BY {cls_key}class_id
 )
 SELECT base.*,
        base.att_rate - cls.class_att_rate AS att_vs_class,
@@ -200,9 +171,101 @@ SELECT base.*,
        cls.class_att_rate, cls.class_att_recent, cls.class_att_trend, cls.class_study_mean,
        cls.class_study_trend, cls.class_sports_share, cls.class_score_latest, cls.class_score_mean,
        cls.class_score_slope, cls.class_score_trend, cls.class_grade_level, cls.class_n_weeks, cls.class_prior_final
-FROM base JOIN cls ON cls.class_id = base.class_id
-ORDER BY base.student_id
+FROM base JOIN cls ON cls.class_id = base.class_id{final_key}
+ORDER BY {order_key}base.student_id
 """
+"""The feature query, as of one date (``:as_of``) or as of several snapshot dates of one school year in one pass:
+see ``_feature_sql``. Both forms are built from this one text and ``_EVENTS``, so a training row and a scored row
+are defined by the same expressions."""
+
+_EVENTS: tuple[tuple[str, str, str, tuple[tuple[str, str, str], ...]], ...] = (
+    ("att", "attendance a", "", (
+        ("n_weeks", "count(*)", ""),
+        ("att_rate", "avg(a.rate)", ""),
+        ("att_recent", "avg(a.rate)", "a.date > {recent_start}"),
+        ("att_before", "avg(a.rate)", "a.date <= {recent_start}"),
+        ("att_low_share", "avg((a.rate < 0.9)::int)", ""),
+    )),
+    ("sh", "study_hours h", "", (
+        ("study_mean", "avg(h.hours)", ""),
+        ("study_recent", "avg(h.hours)", "h.date > {recent_start}"),
+        ("study_before", "avg(h.hours)", "h.date <= {recent_start}"),
+    )),
+    ("sp", "activity_participation p", " AND p.activity = 'sports'", (
+        ("sports_share", "avg(p.participated::int)", ""),
+    )),
+    ("sc", "scores s", "", (
+        ("score_latest", "(max(ARRAY[(s.date - DATE '2000-01-01')::float8, s.score]))[2]", ""),
+        ("score_mean", "avg(s.score)", ""),
+        ("score_min", "min(s.score)", ""),
+        ("score_slope", "regr_slope(s.score, (s.date - {as_of})::float8 / 7.0)", ""),
+        ("score_recent", "avg(s.score)", "s.date > {recent_start}"),
+        ("score_before", "avg(s.score)", "s.date <= {recent_start}"),
+    )),
+)
+"""Per event table: its CTE, the table and alias, an extra condition, and each aggregate (column, call, filter);
+``{as_of}`` and ``{recent_start}`` stand for the features' date and the last date before the recent weeks."""
+
+_ONE_DATE: dict[str, str] = {
+    **dict.fromkeys(("snaps", "base_key", "cls_key", "order_key", "snap_cross", "final_key"), ""),
+    **{f"{name}_key": "" for name in ("att", "sh", "sp", "sc")},
+}
+_SNAPSHOTS: dict[str, str] = {
+    "snaps": "snaps AS (SELECT w AS snapshot_week FROM unnest(CAST(:weeks AS int[])) AS t(w)),",
+    "base_key": "snap.snapshot_week, ", "cls_key": "snapshot_week, ",
+    "order_key": "base.snapshot_week, ", "snap_cross": " CROSS JOIN snaps snap",
+    "final_key": " AND cls.snapshot_week = base.snapshot_week",
+    **{f"{name}_key": f" AND {name}.snapshot_week = snap.snapshot_week" for name in ("att", "sh", "sp", "sc")},
+}
+
+
+def _aggregate(call: str, *conditions: str) -> str:
+    """``call`` filtered by ``conditions``; ``(agg(...))[i]`` (an element of an aggregate) keeps its subscript outside."""
+    kept = [c for c in conditions if c]
+    if not kept:
+        return call
+    if call.endswith("]"):
+        cut = call.rindex(")")
+        return f"({call[1:cut]} FILTER (WHERE {' AND '.join(kept)})){call[cut + 1:]}"
+    return f"{call} FILTER (WHERE {' AND '.join(kept)})"
+
+
+def _event_ctes(snapshots: int | None, event_join: str) -> str:
+    """The per-student aggregates of each event table, as of ``:as_of`` (``snapshots`` None) or of each snapshot.
+
+    As of snapshots, each table is read once (not once per snapshot): one row per student holds every snapshot's
+    aggregates (the same calls, each also filtered to the rows up to ``:as_of_<k>``), then unfolds into one row per
+    student and snapshot week.
+    """
+    ctes = []
+    for name, table, extra, aggregates in _EVENTS:
+        alias = table.split()[-1]
+        source = (f"FROM {table} {event_join}\n    WHERE {alias}.date <= :as_of AND {alias}.date >= :year_start{extra} "
+                  f"GROUP BY {alias}.student_id")
+        if snapshots is None:
+            columns = ",\n           ".join(
+                f"{_aggregate(call, cond).format(as_of='CAST(:as_of AS date)', recent_start=':recent_start')} AS {col}"
+                for col, call, cond in aggregates)
+            ctes.append(f"{name} AS (\n    SELECT {alias}.student_id,\n           {columns}\n    {source}\n)")
+            continue
+        columns = ",\n           ".join(
+            _aggregate(call, f"{alias}.date <= {{as_of}}", cond).format(
+                as_of=f"CAST(:as_of_{k} AS date)", recent_start=f"CAST(:recent_start_{k} AS date)") + f" AS {col}_{k}"
+            for k in range(snapshots) for col, call, cond in aggregates)
+        names = [col for col, _, _ in aggregates]
+        rows = ", ".join(f"(:week_{k}, {', '.join(f'x.{col}_{k}' for col in names)})" for k in range(snapshots))
+        ctes.append(f"{name}_by_student AS (\n    SELECT {alias}.student_id,\n           {columns}\n    {source}\n),\n"
+                    f"{name} AS (\n    SELECT x.student_id, w.* FROM {name}_by_student x\n"
+                    f"    CROSS JOIN LATERAL (VALUES {rows}) AS w(snapshot_week, {', '.join(names)})\n)")
+    return ",\n".join(ctes) + ","
+
+
+def _feature_sql(snapshots: int | None = None, *, class_filter: str = "", event_join: str = "") -> str:
+    """The feature query as of ``:as_of``, or as of ``snapshots`` dates ``:as_of_0``, ... in one pass over the events."""
+    keys = _ONE_DATE if snapshots is None else _SNAPSHOTS
+    return _FEATURES_SQL.format(class_filter=class_filter, event_join=event_join,
+                                events=_event_ctes(snapshots, event_join), **keys)
+
 
 _LABELS_SQL = """
 SELECT DISTINCT ON (student_id) student_id, score AS final_score, date AS final_date
@@ -262,7 +325,7 @@ def build_features(
                                  "prior_start": year_start(f"{int(school_year[:4]) - 1}-{school_year[:4]}")}
     if class_ids is not None:
         params["class_ids"] = [int(c) for c in class_ids]
-    sql = _FEATURES_SQL.format(class_filter=class_filter, event_join=event_join)
+    sql = _feature_sql(class_filter=class_filter, event_join=event_join)
     if class_ids is None:
         return _typed(_copy_out(_conn(bind), sql, params))
     result = _conn(bind).execute(text(sql), params)
@@ -274,6 +337,10 @@ def _copy_out(conn: Connection, sql: str, params: dict[str, object]) -> pd.DataF
     """Run ``sql`` through ``COPY ... TO STDOUT`` (much faster than row fetching for 100k rows)."""
     raw = conn.connection.dbapi_connection
     with raw.cursor() as cursor:
+        # For this transaction only: the per-student aggregates and class medians hash and sort in memory rather
+        # than spill to disk, and no JIT compilation (it costs seconds here and saves less: the estimates of freshly
+        # loaded event tables are far too high, which is what triggers it).
+        cursor.execute("SELECT set_config('work_mem', %s, true), set_config('jit', 'off', true)", (_WORK_MEM,))
         query = cursor.mogrify(re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql), params).decode()
         buffer = io.StringIO()
         cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)", buffer)
@@ -284,10 +351,13 @@ def _copy_out(conn: Connection, sql: str, params: dict[str, object]) -> pd.DataF
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     numeric = [*NUMERIC_FEATURES, *DEMOGRAPHIC_NUMERIC, *CONTEXT_COLUMNS]
     out = frame.copy()
-    for column in numeric:
-        # Rounded: averages of float columns differ in their last bits with the order PostgreSQL adds the rows in
-        # (a new plan after autoanalyze), and the same data must give the same features, hence the same model.
-        out[column] = pd.to_numeric(out[column], errors="coerce").astype("float64").round(FEATURE_DECIMALS)
+    # Rounded: averages of float columns differ in their last bits with the order PostgreSQL adds the rows in
+    # (a new plan after autoanalyze), and the same data must give the same features, hence the same model.
+    try:  # one conversion of the whole block (floats, Decimals of numeric averages, None): ~20 ms less per class
+        out[numeric] = out[numeric].astype("float64").round(FEATURE_DECIMALS)
+    except (TypeError, ValueError):
+        for column in numeric:
+            out[column] = pd.to_numeric(out[column], errors="coerce").astype("float64").round(FEATURE_DECIMALS)
     out["gender"] = out["gender"].astype(object).where(out["gender"].notna(), "Unknown")
     for column in ("student_id", "class_id", "school_id"):
         out[column] = out[column].astype("int64")
@@ -317,10 +387,34 @@ def training_frame(
     """
     features = build_features(bind, as_of, school_year=school_year)
     outcomes = final_outcomes(bind, school_year) if outcomes is None else outcomes
+    return _labelled(features, outcomes, as_of, pass_threshold)
+
+
+def _labelled(features: pd.DataFrame, outcomes: pd.DataFrame, as_of: dt.date, pass_threshold: float) -> pd.DataFrame:
+    """Features joined to their year's outcome, the rows whose outcome is not yet known at ``as_of``, with ``at_risk``."""
     frame = features.join(outcomes, how="inner")
     frame = frame[pd.to_datetime(frame["final_date"]) > pd.Timestamp(as_of)]
-    frame = frame.assign(at_risk=(frame["final_score"] < pass_threshold).astype("int64"))
-    return frame
+    return frame.assign(at_risk=(frame["final_score"] < pass_threshold).astype("int64"))
+
+
+def snapshot_features(bind: Connection | Session, school_year: str, dates: dict[int, dt.date]) -> pd.DataFrame:
+    """Features of ``school_year`` as of each snapshot date (``{week: date}``) in one pass over the year's events.
+
+    One row per student and snapshot (index ``student_id``, column ``snapshot_week``), equal to
+    ``build_features(bind, date, school_year=school_year)`` of each date: the same query text, whose aggregates are
+    grouped by snapshot as well as by student (an event counts towards every snapshot on or after its date).
+    """
+    weeks = sorted(dates)
+    params: dict[str, object] = {
+        "weeks": [int(w) for w in weeks], "as_of": max(dates.values()),
+        "school_year": school_year, "year_start": year_start(school_year),
+        "prior_start": year_start(f"{int(school_year[:4]) - 1}-{school_year[:4]}"),
+    }
+    for k, week in enumerate(weeks):
+        params |= {f"week_{k}": int(week), f"as_of_{k}": dates[week],
+                   f"recent_start_{k}": dates[week] - dt.timedelta(days=RECENT_DAYS)}
+    sql = _feature_sql(len(weeks))
+    return _typed(_copy_out(_conn(bind), sql, params))
 
 
 def year_score_dates(bind: Connection | Session, school_year: str) -> list[dt.date]:
@@ -357,9 +451,15 @@ def training_rows(
     for school_year in chosen:
         if school_year == current:
             raise ValueError(f"{school_year} is the current school year: its outcomes are not known yet")
+        dates = snapshot_dates(bind, school_year, weeks)
+        if not dates:
+            continue
+        # One pass over the year's events for all its snapshots (not one query per snapshot: 12 passes at 100k).
+        features = snapshot_features(bind, school_year, dates)
+        week_of_row = features.pop("snapshot_week").to_numpy()
         outcomes = final_outcomes(bind, school_year)
-        for week, as_of in snapshot_dates(bind, school_year, weeks).items():
-            frame = training_frame(bind, as_of, pass_threshold, school_year=school_year, outcomes=outcomes)
+        for week, as_of in dates.items():
+            frame = _labelled(features[week_of_row == week], outcomes, as_of, pass_threshold)
             frames.append(frame.assign(school_year=school_year, snapshot_week=week, as_of=as_of))
     if not frames:
         return pd.DataFrame(columns=["school_year", "snapshot_week", "as_of", "at_risk"])

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
+from threadpoolctl import threadpool_limits
 
 from core.errors import InvalidInput
 from core.settings import Settings
@@ -185,12 +186,13 @@ def score_all(
         seconds["features"] = time.perf_counter() - start
         if frame.empty:
             raise NotEnoughData("No current students to score: load a school export first.")
-        start = time.perf_counter()
-        scores = predict_interval(model, frame)
-        seconds["predict"] = time.perf_counter() - start
-        start = time.perf_counter()
-        reasons = batch_reasons(model, frame)
-        seconds["reasons"] = time.perf_counter() - start
+        with threadpool_limits(limits=1):  # one BLAS/OpenMP thread, as in training (ml.train.fit_and_evaluate)
+            start = time.perf_counter()
+            scores = predict_interval(model, frame)
+            seconds["predict"] = time.perf_counter() - start
+            start = time.perf_counter()
+            reasons = batch_reasons(model, frame)
+            seconds["reasons"] = time.perf_counter() - start
         tiers, method, high, low = set_tiers(scores, model.threshold, cutoffs)
         start = time.perf_counter()
         run = record_run(session, model.info, as_of, high, low, len(frame), method=method,

@@ -102,13 +102,15 @@ def bootstrap_members(
     seed: int = 0,
 ) -> list[Pipeline]:
     """``n`` pipelines from ``make()``, each fitted on students drawn with replacement (all rows of a drawn student)."""
-    students = np.unique(groups)
-    rows_of = pd.Series(np.arange(len(groups))).groupby(np.asarray(groups)).apply(np.asarray)
+    order = np.argsort(np.asarray(groups), kind="stable")  # rows grouped by student, each student's in row order
+    students, starts, counts = np.unique(np.asarray(groups)[order], return_index=True, return_counts=True)
     rng = np.random.default_rng([seed, 11])
     members = []
     for _ in range(n):
-        drawn = rng.choice(students, size=len(students), replace=True)
-        idx = np.concatenate([rows_of[s] for s in drawn])
+        drawn = rng.choice(len(students), size=len(students), replace=True)
+        # Every row of each drawn student, in draw order (vectorised: no Python loop over the students).
+        lengths = counts[drawn]
+        idx = order[np.repeat(starts[drawn] - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())]
         if len(np.unique(y[idx])) < 2:
             continue
         members.append(make().fit(x.iloc[idx], y[idx]))

@@ -146,3 +146,15 @@ def test_last_years_final_grade_is_known_from_the_first_day_and_only_from_last_y
     after = build_features(session, AS_OF)
     pd.testing.assert_series_equal(now["prior_final"], after["prior_final"])
     assert (after.loc[returning[:20], "score_min"] == 0).all()
+
+
+def test_one_pass_training_rows_equal_the_rows_built_one_snapshot_at_a_time(school, session) -> None:
+    rows = training_rows(session, 60.0)
+    for school_year in past_school_years(session):
+        outcomes = final_outcomes(session, school_year)
+        expected = pd.concat(
+            training_frame(session, as_of, 60.0, school_year=school_year, outcomes=outcomes)
+            .assign(school_year=school_year, snapshot_week=week, as_of=as_of)
+            for week, as_of in snapshot_dates(session, school_year).items())
+        assert len(expected) > 1000
+        pd.testing.assert_frame_equal(rows[rows["school_year"] == school_year], expected)
