@@ -106,14 +106,26 @@ def _null(source: DaySource) -> str:
     return "NULL::int" if isinstance(source.value.type, Boolean) else "NULL::float8"
 
 
-def _events_days() -> str:
-    """The day sums read from the event tables: one ``UNION ALL`` branch per measure, grouped by student and date."""
+def _events_days(since: bool = False) -> str:
+    """The day sums read from the event tables: one ``UNION ALL`` branch per measure, grouped by student and date.
+
+    ``since``: only the events of the students of ``summary_ids`` from their ``since`` date on, each student's read
+    by a range scan of the table's ``(student_id, date)`` key (a lateral subquery the planner may not flatten into
+    a hash join, which would read the whole table to keep one week of it).
+    """
     branches = []
     for measure, source in DAY_SOURCES.items():
         values = ", ".join(f"{_value(s, s.value.key) if m == measure else _null(s)} AS {m}" for m, s in DAY_SOURCES.items())
         last = "NULL::float8[]" if source.latest_by is None else f"ARRAY[{source.latest_by.key}::float8, {source.value.key}]"
+        name = source.value.table.name
+        if since:
+            condition = f" AND e.{source.condition}" if source.condition else ""
+            branches.append(f"SELECT l.student_id, l.date, {values}, {last} AS last\n    FROM summary_ids i CROSS JOIN "
+                            f"LATERAL (SELECT * FROM {name} e WHERE e.student_id = i.student_id\n"
+                            f"        AND e.date >= coalesce(i.since, '-infinity'){condition} OFFSET 0) l")
+            continue
         where = "{where}" + (f" {{and_}} {source.condition}" if source.condition else "")
-        branches.append(f"SELECT student_id, date, {values}, {last} AS last\n    FROM {source.value.table.name} {where}")
+        branches.append(f"SELECT student_id, date, {values}, {last} AS last\n    FROM {name} {where}")
     sums = ", ".join(f"coalesce(sum({m}), 0) AS {m}_sum, count({m}) AS {m}_n" if f"{m}_sum" in COUNTS
                      else f"sum({m}) AS {m}_sum, count({m}) AS {m}_n" for m in MEASURES)
     union = "\n    UNION ALL\n    ".join(branches)
@@ -139,9 +151,10 @@ def day_sums_of_rows(source: str, column_of: Callable[[Column], str]) -> str:
 
 MONDAY = "({d} - (({d} - DATE '1900-01-01') % 7 + 7) % 7)"  # the Monday of a date's week (1900-01-01 was one)
 IN_IDS = "WHERE student_id IN (SELECT student_id FROM summary_ids)"
-SINCE_IDS = "JOIN summary_ids USING (student_id) WHERE date >= coalesce(since, '-infinity')"
 EVENTS_DAYS_SQL = _events_days()
 """Sums and counts per student and date, read from the event tables (the columns a ``days`` query must give)."""
+SINCE_DAYS_SQL = _events_days(since=True)
+"""``EVENTS_DAYS_SQL`` of the students of ``summary_ids``, from each one's ``since`` date on."""
 DAYS_SQL = """
 CREATE TEMP TABLE summary_days ON COMMIT DROP AS
 SELECT days.*, lag(date) OVER w AS prev,  -- the groups come out in this order: no sort
@@ -269,11 +282,33 @@ SCORED = {
     False: f"""SELECT student_id, count(*) FILTER (WHERE prev_scored IS NULL OR prev_scored < {MONDAY.format(d="date")})
                AS n_weeks, min(date) AS first_date, max(date) AS last_date
     FROM summary_days WHERE score_n > 0 GROUP BY student_id""",
-    # since mode (summary_days holds only the changed days): from the scores themselves
-    True: f"""SELECT s.student_id, count(DISTINCT {MONDAY.format(d="s.date")}) AS n_weeks, min(s.date) AS first_date,
-           max(s.date) AS last_date
-    FROM scores s JOIN summary_ids USING (student_id) GROUP BY s.student_id""",
+    # since mode (summary_days holds only the changed days): the stored figures (``summary_old_scored``) with the
+    # weeks from the Monday of ``since`` on counted again, from the rows of student_week_summary just rebuilt
+    True: """SELECT o.student_id, coalesce(o.n_weeks - o.old_weeks, 0) + n.weeks AS n_weeks,
+           CASE WHEN o.first_date < o.m0 THEN o.first_date ELSE n.first END AS first_date,
+           coalesce(n.last, CASE WHEN o.last_date < o.m0 THEN o.last_date
+                                 ELSE (SELECT max(w.date) FROM student_week_summary w WHERE w.student_id = o.student_id
+                                       AND w.date < o.m0 AND w.score_n > 0) END) AS last_date
+    FROM summary_old_scored o CROSS JOIN LATERAL ({weeks}) n""",
 }
+WEEKS_FROM_M0 = f"""SELECT count(DISTINCT {MONDAY.format(d="w.date")}) AS weeks, min(w.date) AS first, max(w.date) AS last
+    FROM student_week_summary w WHERE w.student_id = {{id}} AND w.date >= {{m0}} AND w.score_n > 0"""
+"""A student's scored weeks whose Monday is ``m0`` or later, and their first and last scored dates."""
+OLD_SCORED_SQL = f"""
+CREATE TEMP TABLE summary_old_scored ON COMMIT DROP AS
+SELECT m.student_id, m.m0, o.n_weeks, o.first_date, o.last_date, n.weeks AS old_weeks
+FROM (SELECT i.student_id, CASE WHEN i.since IS NULL OR NOT EXISTS (SELECT FROM student_summary x
+                                 WHERE x.student_id = i.student_id) THEN DATE '-infinity'
+                                 ELSE {MONDAY.format(d="i.since")} END AS m0
+      FROM summary_ids i) m
+LEFT JOIN student_summary o USING (student_id)
+CROSS JOIN LATERAL ({WEEKS_FROM_M0.format(id="m.student_id", m0="m.m0")}) n
+"""
+"""Since mode, before the rows are rebuilt: each student's stored scored-weeks count, first and last scored dates,
+and how many of those weeks start on the Monday of the week of ``since`` or later (``m0``: ``-infinity`` when the
+student is rebuilt whole or has no stored summary). A week before ``m0`` has all its dates before ``since``: the
+rebuild leaves it as it was, so ``n_weeks`` is the stored count less the old weeks from ``m0`` on plus the new ones.
+"""
 
 EVENT_DAYS = {
     # every student's stored dates with events, and the previous one (kept with them: no window over the class)
@@ -333,13 +368,14 @@ def _read_days(session: Session, everyone: bool, days: str | None = None, since:
         session.execute(text(DAYS_SQL.format(days=days)))
         session.execute(text("ANALYZE summary_days"))
         return
-    where, and_ = ("", "WHERE") if everyone else (SINCE_IDS, "AND") if since else (IN_IDS, "AND")
+    where, and_ = ("", "WHERE") if everyone else (IN_IDS, "AND")
     # 4M groups (estimated at a few thousand): grouping an ordered stream beats a hash table of arrays, and for
     # everyone a Merge Append of the (student_id, date) index scans needs no sort of the 16M event rows.
     toggles = ("enable_hashagg", "enable_sort") if everyone else ("enable_hashagg",)
     for name in toggles:
         session.execute(text(f"SET LOCAL {name} = off"))
-    session.execute(text(DAYS_SQL.format(days=EVENTS_DAYS_SQL.format(where=where, and_=and_))))
+    events = SINCE_DAYS_SQL if since else EVENTS_DAYS_SQL.format(where=where, and_=and_)
+    session.execute(text(DAYS_SQL.format(days=events)))
     for name in toggles:
         session.execute(text(f"RESET {name}"))
     if since:
@@ -358,10 +394,14 @@ def _refresh_running(session: Session, everyone: bool, since: bool = False) -> N
         session.execute(text("DELETE FROM summary_calendar"))
     session.execute(text("DROP TABLE IF EXISTS summary_new_dates"))
     session.execute(text(NEW_DATES_SQL))
+    session.execute(text("ANALYZE summary_new_dates"))  # a date or two: the carried rows are read by the date index
     if not everyone:
         session.execute(text(CARRY_SQL.format(rebuilt=REBUILT[since])))
+        # the earliest since date as a constant: the rows of a weekly upload are found by the date index
+        floor = session.execute(text("SELECT min(coalesce(since, '-infinity'))::text FROM summary_ids")).scalar()
         session.execute(text("DELETE FROM student_week_summary w USING summary_ids i WHERE w.student_id = i.student_id "
-                             "AND w.date >= coalesce(i.since, '-infinity')"))
+                             "AND w.date >= coalesce(i.since, '-infinity') AND w.date >= CAST(:floor AS date)"),
+                        {"floor": floor or "-infinity"})
     session.execute(text("INSERT INTO summary_calendar SELECT date FROM summary_new_dates"))
     running = _running_sql(session, since)
     if not everyone:
@@ -426,6 +466,8 @@ def _refresh_student_weeks(session: Session, student_ids: Students | None, days:
         session.execute(text("DROP TABLE IF EXISTS summary_seed"))
         session.execute(text(SEED_SQL))
         session.execute(text("ANALYZE summary_seed"))
+        session.execute(text("DROP TABLE IF EXISTS summary_old_scored"))
+        session.execute(text(OLD_SCORED_SQL))
     _read_days(session, everyone, days, since)
     _refresh_running(session, everyone, since)
     return everyone, since
@@ -471,7 +513,8 @@ def refresh_summaries(session: Session, student_ids: Students | None = None, day
     """
     everyone, since = _refresh_student_weeks(session, student_ids, days)
     session.execute(text("DELETE FROM student_summary WHERE student_id IN (SELECT student_id FROM summary_ids)"))
-    session.execute(text(STUDENT_SQL.format(scored=SCORED[since])))
+    scored = SCORED[since].format(weeks=WEEKS_FROM_M0.format(id="o.student_id", m0="o.m0"))
+    session.execute(text(STUDENT_SQL.format(scored=scored)))
     refresh_indicators_of_summary_ids(session)  # the early-warning indicators, from the summaries just written
     session.execute(text("DROP TABLE IF EXISTS summary_classes"))
     session.execute(text(CLASSES_SQL[since]))
