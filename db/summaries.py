@@ -23,12 +23,13 @@ column names come from the ORM where a list of them is generated (``DAY_SUMS``, 
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import Boolean, Column, Integer, bindparam, column, table, text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import ARRAY, BIGINT, DATE
+from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
 from sqlalchemy.orm import Session
 
 from db.enrolment import current_enrolment
@@ -343,6 +344,9 @@ Students = Iterable[int] | Mapping[int, dt.date | None]
 """Students to refresh: ids (each rebuilt whole), or ids with the date from which their events changed."""
 
 
+COPY_NULL = "\\N"
+
+
 def _fill_ids(session: Session, student_ids: Students | None) -> bool:
     """Put the students to refresh into the temp table ``summary_ids``; return whether any has a ``since`` date."""
     for sql in IDS_SQL:
@@ -351,10 +355,11 @@ def _fill_ids(session: Session, student_ids: Students | None) -> bool:
         session.execute(text("INSERT INTO summary_ids SELECT id FROM students"))
         return False
     since = dict(student_ids) if isinstance(student_ids, Mapping) else dict.fromkeys(student_ids)
-    ids = sorted({int(i) for i in since})
-    stmt = text("INSERT INTO summary_ids SELECT * FROM unnest(:ids, :since) ON CONFLICT DO NOTHING").bindparams(
-        bindparam("ids", type_=ARRAY(BIGINT)), bindparam("since", type_=ARRAY(DATE)))
-    session.execute(stmt, {"ids": ids, "since": [since[i] for i in ids]})
+    rows = {int(i): d for i, d in since.items()}
+    # COPY, not arrays bound as parameters: 25,000 dates bound one by one cost half a second of a weekly upload
+    payload = "".join(f"{i}\t{COPY_NULL if d is None else d.isoformat()}\n" for i, d in sorted(rows.items()))
+    with session.connection().connection.dbapi_connection.cursor() as cur:
+        cur.copy_expert("COPY summary_ids (student_id, since) FROM STDIN", io.StringIO(payload))
     return any(since.values())
 
 

@@ -393,6 +393,11 @@ def test_later_loads_rebuild_summaries_from_the_changed_date_on(clean_db: Databa
         return real(session, since)
 
     monkeypatch.setattr(db.summaries, "_running_sql", spy)
+    import etl.load
+
+    appends: list[bool] = []
+    real_appends = etl.load._appends
+    monkeypatch.setattr(etl.load, "_appends", lambda s: appends.append(real_appends(s)) or appends[-1])
     df = pd.read_csv(school_csv, dtype=str, keep_default_na=False)
     dates = sorted(df["date"].unique())
     ids = sorted(df["student_id"].unique())
@@ -409,6 +414,7 @@ def test_later_loads_rebuild_summaries_from_the_changed_date_on(clean_db: Databa
     load(df[(df.date > dates[0]) & (df.date <= dates[-3])], "first.csv")
     load(df[df.date == dates[-2]], "week.csv")  # the next week for every student
     assert modes[-2] is True  # the load took the since path (the last call is the full rebuild)
+    assert appends[-1] is True  # and plain inserts: no stored row can have that date
     # that week re-sent with other values, and for some students a second date in the same week (their scored weeks
     # must not count it twice), then a date two days before it (a scored week's first date moves back)
     resent = df[df.date == dates[-2]].copy()
@@ -417,7 +423,7 @@ def test_later_loads_rebuild_summaries_from_the_changed_date_on(clean_db: Databa
     later = resent[resent.student_id.isin(ids[::4])].assign(
         date=(pd.to_datetime(dates[-2]) + pd.Timedelta(days=2)).strftime("%Y-%m-%d"))
     load(pd.concat([resent, later]), "resent.csv")
-    assert modes[-2] is True
+    assert modes[-2] is True and appends[-1] is False
     earlier = resent[resent.student_id.isin(ids[1::4])].assign(
         date=(pd.to_datetime(dates[-2]) - pd.Timedelta(days=2)).strftime("%Y-%m-%d"), final_score="12.5")
     load(earlier, "earlier.csv")
