@@ -237,9 +237,29 @@ WINDOW w AS (PARTITION BY {{k}}.student_id ORDER BY {{k}}.date ROWS UNBOUNDED PR
 LATEST_SQL = """coalesce((max(CASE WHEN d.last IS NOT NULL THEN ARRAY[({k}.date - DATE '2000-01-01')::float8] || d.last END)
                  OVER w)[3], {seed})"""
 
-RULE = """(SELECT r.label FROM derivation_rules r WHERE r.kind = '{kind}'
-           AND (r.lower IS NULL OR {value} >= r.lower) AND (r.upper IS NULL OR {value} < r.upper)
-           ORDER BY r.ordinal LIMIT 1)"""
+LABELS = {"study_bin": "b.study_hours_mean", "sports_level": "b.sports_rate", "performance": "b.latest_score"}
+"""The labels of ``student_summary`` read off ``derivation_rules``: kind -> the value it labels."""
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _labels(session: Session) -> dict[str, str]:
+    """Each kind of ``LABELS`` as a ``CASE`` over its rules (the first by ordinal with ``lower <= v < upper``), the
+    bounds written in as constants: one expression per row instead of a sorted lookup of the rules per row."""
+    rules = session.execute(text("SELECT kind, label, lower, upper FROM derivation_rules WHERE kind IN :kinds "
+                                 "ORDER BY kind, ordinal, id").bindparams(bindparam("kinds", expanding=True)),
+                            {"kinds": list(LABELS)}).all()
+    out = {}
+    for kind, value in LABELS.items():
+        whens = []
+        for _, label, lower, upper in (r for r in rules if r.kind == kind):
+            tests = [f"{value} >= '{float(lower)!r}'::float8" if lower is not None else "",
+                     f"{value} < '{float(upper)!r}'::float8" if upper is not None else ""]
+            whens.append(f"WHEN {' AND '.join(t for t in tests if t) or 'true'} THEN {_sql_text(label)}")
+        out[kind] = f"CASE {' '.join(whens)} END" if whens else "NULL::text"
+    return out
 BELOW = "({value} < (SELECT min(r.upper) FROM derivation_rules r WHERE r.kind = '{kind}'))"
 
 IDS = table("summary_ids", column("student_id"))
@@ -270,9 +290,9 @@ WITH cur AS (
     LEFT JOIN sco ON sco.student_id = st.id
 )
 SELECT b.*,
-       {RULE.format(kind="study_bin", value="b.study_hours_mean")},
-       {RULE.format(kind="sports_level", value="b.sports_rate")},
-       {RULE.format(kind="performance", value="b.latest_score")},
+       {{study_bin}},
+       {{sports_level}},
+       {{performance}},
        {BELOW.format(kind="low_attendance", value="b.attendance_mean")},
        {BELOW.format(kind="chronic_absence", value="b.attendance_mean")}
 FROM base b
@@ -519,7 +539,7 @@ def refresh_summaries(session: Session, student_ids: Students | None = None, day
     everyone, since = _refresh_student_weeks(session, student_ids, days)
     session.execute(text("DELETE FROM student_summary WHERE student_id IN (SELECT student_id FROM summary_ids)"))
     scored = SCORED[since].format(weeks=WEEKS_FROM_M0.format(id="o.student_id", m0="o.m0"))
-    session.execute(text(STUDENT_SQL.format(scored=scored)))
+    session.execute(text(STUDENT_SQL.format(scored=scored, **_labels(session))))
     refresh_indicators_of_summary_ids(session)  # the early-warning indicators, from the summaries just written
     session.execute(text("DROP TABLE IF EXISTS summary_classes"))
     session.execute(text(CLASSES_SQL[since]))
