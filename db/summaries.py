@@ -24,12 +24,15 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Callable, Iterable, Mapping
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import Boolean, Column, Integer, bindparam, column, table, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from db.enrolment import current_enrolment
@@ -45,6 +48,7 @@ from db.models import (
     StudyHours,
 )
 
+log = logging.getLogger(__name__)
 FULL_SHARE = 0.4  # refreshing this share of the students or more rebuilds everyone (see _most_students)
 IDS_SQL = [
     "DROP TABLE IF EXISTS summary_ids",
@@ -521,7 +525,52 @@ SELECT (SELECT count(*) FROM summary_ids WHERE since IS NULL), (SELECT count(*) 
 """Students to rebuild whole, all students, stored rows to rebuild from a ``since`` date on (about), calendar dates."""
 
 
-def refresh_summaries(session: Session, student_ids: Students | None = None, days: str | None = None) -> None:
+def skip_key_checks(session: Session) -> bool:
+    """Turn off the row-by-row foreign-key triggers for the rest of the transaction, if this role may; True if so.
+
+    ``session_replication_role = replica`` needs a superuser (or the SET privilege on it); without it the checks run.
+    """
+    try:
+        with session.begin_nested():
+            session.execute(text("SET LOCAL session_replication_role = replica"))
+    except DBAPIError:
+        log.info("foreign keys checked row by row: this role may not set session_replication_role")
+        return False
+    return True
+
+
+KEY_SHARE_SQL = (
+    "SELECT count(*) FROM (SELECT FROM students WHERE id IN (SELECT student_id FROM summary_ids) FOR KEY SHARE) s",
+    """SELECT count(*) FROM (SELECT FROM schools WHERE id IN (SELECT school_id FROM students
+       WHERE id IN (SELECT student_id FROM summary_ids)) FOR KEY SHARE) s""",
+    """SELECT count(*) FROM (SELECT FROM classes WHERE id IN (SELECT class_id FROM enrollments
+       WHERE student_id IN (SELECT student_id FROM summary_ids)) FOR KEY SHARE) c""",
+)
+"""The rows the refreshed students' summaries refer to (``student_summary``: student, school, class;
+``student_indicators``: student; ``class_week_summary``: the classes of their enrolments), locked as the
+foreign-key checks would lock them row by row."""
+
+
+@contextmanager
+def _key_checks_set_based(session: Session, enabled: bool) -> Iterator[None]:
+    """Within the block, the summary tables' foreign keys are checked set-based: the rows they refer to are locked
+    ``FOR KEY SHARE`` in three statements, then the row-by-row checks are off (when the role may; otherwise they
+    run). A weekly upload writes 25,000 rows of ``student_summary`` (three foreign keys) and of
+    ``student_indicators``: 100,000 checks otherwise. Every summary row is built by a join with the rows it refers
+    to, in this transaction, and those rows stay locked until it ends.
+    """
+    skipped = False
+    if enabled:
+        for sql in KEY_SHARE_SQL:
+            session.execute(text(sql))
+        skipped = skip_key_checks(session)
+    yield
+    if skipped:
+        session.execute(text("SET LOCAL session_replication_role = origin"))
+
+
+def refresh_summaries(session: Session, student_ids: Students | None = None, days: str | None = None,
+                      set_based_keys: bool = False) -> None:
     """Recompute every summary table for these students (None: everyone).
 
     Runs in the caller's transaction and never commits.
@@ -535,15 +584,18 @@ def refresh_summaries(session: Session, student_ids: Students | None = None, day
     days : a query giving, one row per student and date, exactly what ``EVENTS_DAYS_SQL`` would read from the
         event tables for these students (same columns and types). A first load into empty event tables passes
         its deduplicated staging rows here, which saves reading back and regrouping every event it just wrote.
+    set_based_keys : check the foreign keys of the summary rows written set-based (``_key_checks_set_based``), as a
+        load does for its event rows.
     """
     everyone, since = _refresh_student_weeks(session, student_ids, days)
-    session.execute(text("DELETE FROM student_summary WHERE student_id IN (SELECT student_id FROM summary_ids)"))
-    scored = SCORED[since].format(weeks=WEEKS_FROM_M0.format(id="o.student_id", m0="o.m0"))
-    session.execute(text(STUDENT_SQL.format(scored=scored, **_labels(session))))
-    refresh_indicators_of_summary_ids(session)  # the early-warning indicators, from the summaries just written
-    session.execute(text("DROP TABLE IF EXISTS summary_classes"))
-    session.execute(text(CLASSES_SQL[since]))
-    _rebuild_classes(session, from_days=everyone)
+    with _key_checks_set_based(session, set_based_keys):
+        session.execute(text("DELETE FROM student_summary WHERE student_id IN (SELECT student_id FROM summary_ids)"))
+        scored = SCORED[since].format(weeks=WEEKS_FROM_M0.format(id="o.student_id", m0="o.m0"))
+        session.execute(text(STUDENT_SQL.format(scored=scored, **_labels(session))))
+        refresh_indicators_of_summary_ids(session)  # the early-warning indicators, from the summaries just written
+        session.execute(text("DROP TABLE IF EXISTS summary_classes"))
+        session.execute(text(CLASSES_SQL[since]))
+        _rebuild_classes(session, from_days=everyone)
 
 
 CLASSES_SQL = {

@@ -29,11 +29,10 @@ import numpy as np
 import pandas as pd
 import psycopg2
 from sqlalchemy import Column, text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from db.models import ActivityParticipation, Attendance, Score, StudyHours
-from db.summaries import NO_EVENTS_SQL, day_sums_of_rows
+from db.summaries import NO_EVENTS_SQL, day_sums_of_rows, skip_key_checks
 from etl.clean import STAGE_COLUMNS, latest_per_student_year
 
 log = logging.getLogger(__name__)
@@ -422,18 +421,6 @@ def _wants_bulk(session: Session, rows: int) -> bool:
     return rows >= (existing or 0)
 
 
-def _skip_key_checks(session: Session) -> bool:
-    """Turn off the row-by-row foreign-key triggers for the rest of the transaction, if this role may; True if so.
-
-    ``session_replication_role = replica`` needs a superuser (or the SET privilege on it); without it the checks run.
-    """
-    try:
-        with session.begin_nested():
-            session.execute(text("SET LOCAL session_replication_role = replica"))
-    except DBAPIError:
-        log.info("foreign keys checked row by row: this role may not set session_replication_role")
-        return False
-    return True
 
 
 @dataclass(frozen=True)
@@ -466,7 +453,7 @@ def _bulk_mode(session: Session, rows: int) -> Iterator[Mode]:
     empty = bool(session.execute(text(EMPTY_SQL)).scalar())
     for sql in KEY_SHARE_SQL:
         session.execute(text(sql))
-    skipped = _skip_key_checks(session)
+    skipped = skip_key_checks(session)
     yield Mode(plain=appends or empty, empty=empty)
     if skipped:
         session.execute(text("SET LOCAL session_replication_role = origin"))

@@ -254,7 +254,8 @@ def _load(session: Session, path: Path, fmt: FileFormat, opts: IngestOptions, re
     report.rows_duplicate = counts.duplicates
     refreshing = time.perf_counter()
     # after a fresh load the day sums come from the staged rows instead of the event tables just written
-    refresh_summaries(session, touched_students(session), days=STAGED_DAYS_SQL if counts.fresh else None)
+    refresh_summaries(session, touched_students(session), days=STAGED_DAYS_SQL if counts.fresh else None,
+                      set_based_keys=True)
     refresh_class_weeks(session, left_classes(session))
     report.summaries_s = time.perf_counter() - refreshing
     report.status = "dry_run" if opts.dry_run else "succeeded"
