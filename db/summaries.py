@@ -395,6 +395,9 @@ def _read_days(session: Session, everyone: bool, days: str | None = None, since:
     session.execute(text("DROP TABLE IF EXISTS summary_days"))
     if days is not None:
         session.execute(text(DAYS_SQL.format(days=days)))
+        if since:
+            session.execute(text("UPDATE summary_days d SET prev = s.prev_event FROM summary_seed s "
+                                 "WHERE s.student_id = d.student_id AND d.prev IS NULL"))
         session.execute(text("ANALYZE summary_days"))
         return
     where, and_ = ("", "WHERE") if everyone else (IN_IDS, "AND")
@@ -483,13 +486,16 @@ def refresh_student_weeks(session: Session, student_ids: Students | None = None,
     return _refresh_student_weeks(session, student_ids, days)[0]
 
 
-def _refresh_student_weeks(session: Session, student_ids: Students | None, days: str | None) -> tuple[bool, bool]:
+def _refresh_student_weeks(session: Session, student_ids: Students | None, days: str | None,
+                           days_since: bool = False) -> tuple[bool, bool]:
     """``refresh_student_weeks``; returns whether everyone was rebuilt and whether only rows from ``since`` dates on."""
     for sql in SETTINGS_SQL:
         session.execute(text(sql))
     since = _fill_ids(session, student_ids)
     everyone = student_ids is None or _most_students(session)
-    since = since and not everyone and days is None
+    if days_since and everyone:
+        days = None  # ``days`` holds only the days from each student's since date on: not enough to rebuild everyone
+    since = since and not everyone and (days is None or days_since)
     session.execute(text("ANALYZE summary_ids"))
     if since:
         session.execute(text("DROP TABLE IF EXISTS summary_seed"))
@@ -570,7 +576,7 @@ def _key_checks_set_based(session: Session, enabled: bool) -> Iterator[None]:
 
 
 def refresh_summaries(session: Session, student_ids: Students | None = None, days: str | None = None,
-                      set_based_keys: bool = False) -> None:
+                      set_based_keys: bool = False, days_since: bool = False) -> None:
     """Recompute every summary table for these students (None: everyone).
 
     Runs in the caller's transaction and never commits.
@@ -584,10 +590,12 @@ def refresh_summaries(session: Session, student_ids: Students | None = None, day
     days : a query giving, one row per student and date, exactly what ``EVENTS_DAYS_SQL`` would read from the
         event tables for these students (same columns and types). A first load into empty event tables passes
         its deduplicated staging rows here, which saves reading back and regrouping every event it just wrote.
+    days_since : ``days`` gives, for each student with a since date, exactly their days from that date on (a load
+        whose rows all came after every stored event: they are its staged rows); for the others, all their days.
     set_based_keys : check the foreign keys of the summary rows written set-based (``_key_checks_set_based``), as a
         load does for its event rows.
     """
-    everyone, since = _refresh_student_weeks(session, student_ids, days)
+    everyone, since = _refresh_student_weeks(session, student_ids, days, days_since)
     with _key_checks_set_based(session, set_based_keys):
         session.execute(text("DELETE FROM student_summary WHERE student_id IN (SELECT student_id FROM summary_ids)"))
         scored = SCORED[since].format(weeks=WEEKS_FROM_M0.format(id="o.student_id", m0="o.m0"))

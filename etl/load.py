@@ -204,6 +204,7 @@ class LoadCounts:
     inserted: int = 0
     updated: int = 0
     fresh: bool = False  # every event table was empty: the events are exactly ``etl_rows`` (see STAGED_DAYS_SQL)
+    appended: bool = False  # every staged row came after every stored event (``_appends``), none was empty
 
     @property
     def duplicates(self) -> int:
@@ -479,6 +480,7 @@ def load_staged(session: Session, run_id: int) -> LoadCounts:
             session.execute(text(IMPUTE_SQL.format(col=col)))
     with _bulk_mode(session, counts.unique) as mode:
         counts.fresh = mode.empty
+        counts.appended = mode.plain and not mode.empty
         if mode.plain:  # plain inserts return nothing: every student of the file gets new rows from their first date
             since = "NULL::date" if mode.empty else "min(date)"
             session.execute(text(f"INSERT INTO etl_touched SELECT student_id, {since} FROM etl_rows WHERE NOT new_student "
@@ -489,6 +491,17 @@ def load_staged(session: Session, run_id: int) -> LoadCounts:
         counts.inserted, _ = _upsert(session, SCORES, run_id, mode.plain)
     counts.updated = session.execute(text("SELECT count(*) FROM (SELECT DISTINCT student_id, date FROM etl_changed) c")).scalar_one()
     return counts
+
+
+STAGED_SINCE_SQL = """SELECT NOT EXISTS (SELECT FROM etl_touched t WHERE t.since IS NULL
+                                         AND t.student_id NOT IN (SELECT id FROM etl_new_students))"""
+
+
+def staged_days_suffice(session: Session, counts: LoadCounts) -> bool:
+    """Whether ``STAGED_DAYS_SQL`` gives each touched student's days from their since date on (``refresh_summaries``'
+    ``days_since``): the load appended rows after every stored event, so a student's events from the first date
+    of their rows on are those rows, and no student already stored is rebuilt whole (a class move)."""
+    return counts.appended and bool(session.execute(text(STAGED_SINCE_SQL)).scalar())
 
 
 def left_classes(session: Session) -> list[int]:

@@ -444,6 +444,16 @@ def test_later_loads_rebuild_summaries_from_the_changed_date_on(clean_db: Databa
     assert modes[-2] is True
     with clean_db.begin() as s:
         assert s.execute(text("SELECT count(*) FROM student_summary")).scalar() == 65
+    # a week after every stored one, for some students and one new: plain inserts, and the day sums of the refresh
+    # are the staged rows (those students' events from their since date on), not read back from the event tables
+    staged: list[bool] = []
+    real_staged = pipeline.staged_days_suffice
+    monkeypatch.setattr(pipeline, "staged_days_suffice", lambda s, c: staged.append(real_staged(s, c)) or staged[-1])
+    after = df[(df.date == dates[-1]) & df.student_id.isin(ids[::7])].assign(
+        date=(pd.to_datetime(dates[-1]) + pd.Timedelta(days=7)).strftime("%Y-%m-%d"), final_score="41.5")
+    newcomer = after.iloc[[0]].assign(student_id="NEW1", student_name="New Comer")
+    load(pd.concat([after, newcomer]), "after.csv")
+    assert appends[-1] is True and staged == [True] and modes[-2] is True
 
 
 def test_loads_run_one_at_a_time(clean_db: Database, school_csv: Path, tmp_path: Path) -> None:
