@@ -246,6 +246,7 @@ LABELS = {"study_bin": "b.study_hours_mean", "sports_level": "b.sports_rate", "p
 
 
 def _sql_text(value: str) -> str:
+    """A SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
 
 
@@ -264,6 +265,8 @@ def _labels(session: Session) -> dict[str, str]:
             whens.append(f"WHEN {' AND '.join(t for t in tests if t) or 'true'} THEN {_sql_text(label)}")
         out[kind] = f"CASE {' '.join(whens)} END" if whens else "NULL::text"
     return out
+
+
 BELOW = "({value} < (SELECT min(r.upper) FROM derivation_rules r WHERE r.kind = '{kind}'))"
 
 IDS = table("summary_ids", column("student_id"))
