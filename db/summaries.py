@@ -24,12 +24,16 @@ column names come from the ORM where a list of them is generated (``DAY_SUMS``, 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+import io
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import Boolean, Column, Integer, bindparam, column, table, text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import ARRAY, BIGINT, DATE
+from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from db.enrolment import current_enrolment
@@ -45,6 +49,7 @@ from db.models import (
     StudyHours,
 )
 
+log = logging.getLogger(__name__)
 FULL_SHARE = 0.4  # refreshing this share of the students or more rebuilds everyone (see _most_students)
 IDS_SQL = [
     "DROP TABLE IF EXISTS summary_ids",
@@ -107,14 +112,26 @@ def _null(source: DaySource) -> str:
     return "NULL::int" if isinstance(source.value.type, Boolean) else "NULL::float8"
 
 
-def _events_days() -> str:
-    """The day sums read from the event tables: one ``UNION ALL`` branch per measure, grouped by student and date."""
+def _events_days(since: bool = False) -> str:
+    """The day sums read from the event tables: one ``UNION ALL`` branch per measure, grouped by student and date.
+
+    ``since``: only the events of the students of ``summary_ids`` from their ``since`` date on, each student's read
+    by a range scan of the table's ``(student_id, date)`` key (a lateral subquery the planner may not flatten into
+    a hash join, which would read the whole table to keep one week of it).
+    """
     branches = []
     for measure, source in DAY_SOURCES.items():
         values = ", ".join(f"{_value(s, s.value.key) if m == measure else _null(s)} AS {m}" for m, s in DAY_SOURCES.items())
         last = "NULL::float8[]" if source.latest_by is None else f"ARRAY[{source.latest_by.key}::float8, {source.value.key}]"
+        name = source.value.table.name
+        if since:
+            condition = f" AND e.{source.condition}" if source.condition else ""
+            branches.append(f"SELECT l.student_id, l.date, {values}, {last} AS last\n    FROM summary_ids i CROSS JOIN "
+                            f"LATERAL (SELECT * FROM {name} e WHERE e.student_id = i.student_id\n"
+                            f"        AND e.date >= coalesce(i.since, '-infinity'){condition} OFFSET 0) l")
+            continue
         where = "{where}" + (f" {{and_}} {source.condition}" if source.condition else "")
-        branches.append(f"SELECT student_id, date, {values}, {last} AS last\n    FROM {source.value.table.name} {where}")
+        branches.append(f"SELECT student_id, date, {values}, {last} AS last\n    FROM {name} {where}")
     sums = ", ".join(f"coalesce(sum({m}), 0) AS {m}_sum, count({m}) AS {m}_n" if f"{m}_sum" in COUNTS
                      else f"sum({m}) AS {m}_sum, count({m}) AS {m}_n" for m in MEASURES)
     union = "\n    UNION ALL\n    ".join(branches)
@@ -140,9 +157,10 @@ def day_sums_of_rows(source: str, column_of: Callable[[Column], str]) -> str:
 
 MONDAY = "({d} - (({d} - DATE '1900-01-01') % 7 + 7) % 7)"  # the Monday of a date's week (1900-01-01 was one)
 IN_IDS = "WHERE student_id IN (SELECT student_id FROM summary_ids)"
-SINCE_IDS = "JOIN summary_ids USING (student_id) WHERE date >= coalesce(since, '-infinity')"
 EVENTS_DAYS_SQL = _events_days()
 """Sums and counts per student and date, read from the event tables (the columns a ``days`` query must give)."""
+SINCE_DAYS_SQL = _events_days(since=True)
+"""``EVENTS_DAYS_SQL`` of the students of ``summary_ids``, from each one's ``since`` date on."""
 DAYS_SQL = """
 CREATE TEMP TABLE summary_days ON COMMIT DROP AS
 SELECT days.*, lag(date) OVER w AS prev,  -- the groups come out in this order: no sort
@@ -224,9 +242,32 @@ WINDOW w AS (PARTITION BY {{k}}.student_id ORDER BY {{k}}.date ROWS UNBOUNDED PR
 LATEST_SQL = """coalesce((max(CASE WHEN d.last IS NOT NULL THEN ARRAY[({k}.date - DATE '2000-01-01')::float8] || d.last END)
                  OVER w)[3], {seed})"""
 
-RULE = """(SELECT r.label FROM derivation_rules r WHERE r.kind = '{kind}'
-           AND (r.lower IS NULL OR {value} >= r.lower) AND (r.upper IS NULL OR {value} < r.upper)
-           ORDER BY r.ordinal LIMIT 1)"""
+LABELS = {"study_bin": "b.study_hours_mean", "sports_level": "b.sports_rate", "performance": "b.latest_score"}
+"""The labels of ``student_summary`` read off ``derivation_rules``: kind -> the value it labels."""
+
+
+def _sql_text(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _labels(session: Session) -> dict[str, str]:
+    """Each kind of ``LABELS`` as a ``CASE`` over its rules (the first by ordinal with ``lower <= v < upper``), the
+    bounds written in as constants: one expression per row instead of a sorted lookup of the rules per row."""
+    rules = session.execute(text("SELECT kind, label, lower, upper FROM derivation_rules WHERE kind IN :kinds "
+                                 "ORDER BY kind, ordinal, id").bindparams(bindparam("kinds", expanding=True)),
+                            {"kinds": list(LABELS)}).all()
+    out = {}
+    for kind, value in LABELS.items():
+        whens = []
+        for _, label, lower, upper in (r for r in rules if r.kind == kind):
+            tests = [f"{value} >= '{float(lower)!r}'::float8" if lower is not None else "",
+                     f"{value} < '{float(upper)!r}'::float8" if upper is not None else ""]
+            whens.append(f"WHEN {' AND '.join(t for t in tests if t) or 'true'} THEN {_sql_text(label)}")
+        out[kind] = f"CASE {' '.join(whens)} END" if whens else "NULL::text"
+    return out
+
+
 BELOW = "({value} < (SELECT min(r.upper) FROM derivation_rules r WHERE r.kind = '{kind}'))"
 
 IDS = table("summary_ids", column("student_id"))
@@ -270,9 +311,9 @@ WITH cur AS (
     LEFT JOIN sco ON sco.student_id = st.id
 )
 SELECT b.*,
-       {RULE.format(kind="study_bin", value="b.study_hours_mean")},
-       {RULE.format(kind="sports_level", value="b.sports_rate")},
-       {RULE.format(kind="performance", value="b.latest_score")},
+       {{study_bin}},
+       {{sports_level}},
+       {{performance}},
        {BELOW.format(kind="low_attendance", value="b.attendance_mean")},
        {BELOW.format(kind="chronic_absence", value="b.attendance_mean")}
 FROM base b
@@ -283,11 +324,33 @@ SCORED = {
     False: f"""SELECT student_id, count(*) FILTER (WHERE prev_scored IS NULL OR prev_scored < {MONDAY.format(d="date")})
                AS n_weeks, min(date) AS first_date, max(date) AS last_date
     FROM summary_days WHERE score_n > 0 GROUP BY student_id""",
-    # since mode (summary_days holds only the changed days): from the scores themselves
-    True: f"""SELECT s.student_id, count(DISTINCT {MONDAY.format(d="s.date")}) AS n_weeks, min(s.date) AS first_date,
-           max(s.date) AS last_date
-    FROM scores s JOIN summary_ids USING (student_id) GROUP BY s.student_id""",
+    # since mode (summary_days holds only the changed days): the stored figures (``summary_old_scored``) with the
+    # weeks from the Monday of ``since`` on counted again, from the rows of student_week_summary just rebuilt
+    True: """SELECT o.student_id, coalesce(o.n_weeks - o.old_weeks, 0) + n.weeks AS n_weeks,
+           CASE WHEN o.first_date < o.m0 THEN o.first_date ELSE n.first END AS first_date,
+           coalesce(n.last, CASE WHEN o.last_date < o.m0 THEN o.last_date
+                                 ELSE (SELECT max(w.date) FROM student_week_summary w WHERE w.student_id = o.student_id
+                                       AND w.date < o.m0 AND w.score_n > 0) END) AS last_date
+    FROM summary_old_scored o CROSS JOIN LATERAL ({weeks}) n""",
 }
+WEEKS_FROM_M0 = f"""SELECT count(DISTINCT {MONDAY.format(d="w.date")}) AS weeks, min(w.date) AS first, max(w.date) AS last
+    FROM student_week_summary w WHERE w.student_id = {{id}} AND w.date >= {{m0}} AND w.score_n > 0"""
+"""A student's scored weeks whose Monday is ``m0`` or later, and their first and last scored dates."""
+OLD_SCORED_SQL = f"""
+CREATE TEMP TABLE summary_old_scored ON COMMIT DROP AS
+SELECT m.student_id, m.m0, o.n_weeks, o.first_date, o.last_date, n.weeks AS old_weeks
+FROM (SELECT i.student_id, CASE WHEN i.since IS NULL OR NOT EXISTS (SELECT FROM student_summary x
+                                 WHERE x.student_id = i.student_id) THEN DATE '-infinity'
+                                 ELSE {MONDAY.format(d="i.since")} END AS m0
+      FROM summary_ids i) m
+LEFT JOIN student_summary o USING (student_id)
+CROSS JOIN LATERAL ({WEEKS_FROM_M0.format(id="m.student_id", m0="m.m0")}) n
+"""
+"""Since mode, before the rows are rebuilt: each student's stored scored-weeks count, first and last scored dates,
+and how many of those weeks start on the Monday of the week of ``since`` or later (``m0``: ``-infinity`` when the
+student is rebuilt whole or has no stored summary). A week before ``m0`` has all its dates before ``since``: the
+rebuild leaves it as it was, so ``n_weeks`` is the stored count less the old weeks from ``m0`` on plus the new ones.
+"""
 
 EVENT_DAYS = {
     # every student's stored dates with events, and the previous one (kept with them: no window over the class)
@@ -322,6 +385,9 @@ Students = Iterable[int] | Mapping[int, dt.date | None]
 """Students to refresh: ids (each rebuilt whole), or ids with the date from which their events changed."""
 
 
+COPY_NULL = "\\N"
+
+
 def _fill_ids(session: Session, student_ids: Students | None) -> bool:
     """Put the students to refresh into the temp table ``summary_ids``; return whether any has a ``since`` date."""
     for sql in IDS_SQL:
@@ -330,10 +396,11 @@ def _fill_ids(session: Session, student_ids: Students | None) -> bool:
         session.execute(text("INSERT INTO summary_ids SELECT id FROM students"))
         return False
     since = dict(student_ids) if isinstance(student_ids, Mapping) else dict.fromkeys(student_ids)
-    ids = sorted({int(i) for i in since})
-    stmt = text("INSERT INTO summary_ids SELECT * FROM unnest(:ids, :since) ON CONFLICT DO NOTHING").bindparams(
-        bindparam("ids", type_=ARRAY(BIGINT)), bindparam("since", type_=ARRAY(DATE)))
-    session.execute(stmt, {"ids": ids, "since": [since[i] for i in ids]})
+    rows = {int(i): d for i, d in since.items()}
+    # COPY, not arrays bound as parameters: 25,000 dates bound one by one cost half a second of a weekly upload
+    payload = "".join(f"{i}\t{COPY_NULL if d is None else d.isoformat()}\n" for i, d in sorted(rows.items()))
+    with session.connection().connection.dbapi_connection.cursor() as cur:
+        cur.copy_expert("COPY summary_ids (student_id, since) FROM STDIN", io.StringIO(payload))
     return any(since.values())
 
 
@@ -345,15 +412,19 @@ def _read_days(session: Session, everyone: bool, days: str | None = None, since:
     session.execute(text("DROP TABLE IF EXISTS summary_days"))
     if days is not None:
         session.execute(text(DAYS_SQL.format(days=days)))
+        if since:
+            session.execute(text("UPDATE summary_days d SET prev = s.prev_event FROM summary_seed s "
+                                 "WHERE s.student_id = d.student_id AND d.prev IS NULL"))
         session.execute(text("ANALYZE summary_days"))
         return
-    where, and_ = ("", "WHERE") if everyone else (SINCE_IDS, "AND") if since else (IN_IDS, "AND")
+    where, and_ = ("", "WHERE") if everyone else (IN_IDS, "AND")
     # 4M groups (estimated at a few thousand): grouping an ordered stream beats a hash table of arrays, and for
     # everyone a Merge Append of the (student_id, date) index scans needs no sort of the 16M event rows.
     toggles = ("enable_hashagg", "enable_sort") if everyone else ("enable_hashagg",)
     for name in toggles:
         session.execute(text(f"SET LOCAL {name} = off"))
-    session.execute(text(DAYS_SQL.format(days=EVENTS_DAYS_SQL.format(where=where, and_=and_))))
+    events = SINCE_DAYS_SQL if since else EVENTS_DAYS_SQL.format(where=where, and_=and_)
+    session.execute(text(DAYS_SQL.format(days=events)))
     for name in toggles:
         session.execute(text(f"RESET {name}"))
     if since:
@@ -372,10 +443,14 @@ def _refresh_running(session: Session, everyone: bool, since: bool = False) -> N
         session.execute(text("DELETE FROM summary_calendar"))
     session.execute(text("DROP TABLE IF EXISTS summary_new_dates"))
     session.execute(text(NEW_DATES_SQL))
+    session.execute(text("ANALYZE summary_new_dates"))  # a date or two: the carried rows are read by the date index
     if not everyone:
         session.execute(text(CARRY_SQL.format(rebuilt=REBUILT[since])))
+        # the earliest since date as a constant: the rows of a weekly upload are found by the date index
+        floor = session.execute(text("SELECT min(coalesce(since, '-infinity'))::text FROM summary_ids")).scalar()
         session.execute(text("DELETE FROM student_week_summary w USING summary_ids i WHERE w.student_id = i.student_id "
-                             "AND w.date >= coalesce(i.since, '-infinity')"))
+                             "AND w.date >= coalesce(i.since, '-infinity') AND w.date >= CAST(:floor AS date)"),
+                        {"floor": floor or "-infinity"})
     session.execute(text("INSERT INTO summary_calendar SELECT date FROM summary_new_dates"))
     running = _running_sql(session, since)
     if not everyone:
@@ -428,18 +503,23 @@ def refresh_student_weeks(session: Session, student_ids: Students | None = None,
     return _refresh_student_weeks(session, student_ids, days)[0]
 
 
-def _refresh_student_weeks(session: Session, student_ids: Students | None, days: str | None) -> tuple[bool, bool]:
+def _refresh_student_weeks(session: Session, student_ids: Students | None, days: str | None,
+                           days_since: bool = False) -> tuple[bool, bool]:
     """``refresh_student_weeks``; returns whether everyone was rebuilt and whether only rows from ``since`` dates on."""
     for sql in SETTINGS_SQL:
         session.execute(text(sql))
     since = _fill_ids(session, student_ids)
     everyone = student_ids is None or _most_students(session)
-    since = since and not everyone and days is None
+    if days_since and everyone:
+        days = None  # ``days`` holds only the days from each student's since date on: not enough to rebuild everyone
+    since = since and not everyone and (days is None or days_since)
     session.execute(text("ANALYZE summary_ids"))
     if since:
         session.execute(text("DROP TABLE IF EXISTS summary_seed"))
         session.execute(text(SEED_SQL))
         session.execute(text("ANALYZE summary_seed"))
+        session.execute(text("DROP TABLE IF EXISTS summary_old_scored"))
+        session.execute(text(OLD_SCORED_SQL))
     _read_days(session, everyone, days, since)
     _refresh_running(session, everyone, since)
     return everyone, since
@@ -468,7 +548,52 @@ SELECT (SELECT count(*) FROM summary_ids WHERE since IS NULL), (SELECT count(*) 
 """Students to rebuild whole, all students, stored rows to rebuild from a ``since`` date on (about), calendar dates."""
 
 
-def refresh_summaries(session: Session, student_ids: Students | None = None, days: str | None = None) -> None:
+def skip_key_checks(session: Session) -> bool:
+    """Turn off the row-by-row foreign-key triggers for the rest of the transaction, if this role may; True if so.
+
+    ``session_replication_role = replica`` needs a superuser (or the SET privilege on it); without it the checks run.
+    """
+    try:
+        with session.begin_nested():
+            session.execute(text("SET LOCAL session_replication_role = replica"))
+    except DBAPIError:
+        log.info("foreign keys checked row by row: this role may not set session_replication_role")
+        return False
+    return True
+
+
+KEY_SHARE_SQL = (
+    "SELECT count(*) FROM (SELECT FROM students WHERE id IN (SELECT student_id FROM summary_ids) FOR KEY SHARE) s",
+    """SELECT count(*) FROM (SELECT FROM schools WHERE id IN (SELECT school_id FROM students
+       WHERE id IN (SELECT student_id FROM summary_ids)) FOR KEY SHARE) s""",
+    """SELECT count(*) FROM (SELECT FROM classes WHERE id IN (SELECT class_id FROM enrollments
+       WHERE student_id IN (SELECT student_id FROM summary_ids)) FOR KEY SHARE) c""",
+)
+"""The rows the refreshed students' summaries refer to (``student_summary``: student, school, class;
+``student_indicators``: student; ``class_week_summary``: the classes of their enrolments), locked as the
+foreign-key checks would lock them row by row."""
+
+
+@contextmanager
+def _key_checks_set_based(session: Session, enabled: bool) -> Iterator[None]:
+    """Within the block, the summary tables' foreign keys are checked set-based: the rows they refer to are locked
+    ``FOR KEY SHARE`` in three statements, then the row-by-row checks are off (when the role may; otherwise they
+    run). A weekly upload writes 25,000 rows of ``student_summary`` (three foreign keys) and of
+    ``student_indicators``: 100,000 checks otherwise. Every summary row is built by a join with the rows it refers
+    to, in this transaction, and those rows stay locked until it ends.
+    """
+    skipped = False
+    if enabled:
+        for sql in KEY_SHARE_SQL:
+            session.execute(text(sql))
+        skipped = skip_key_checks(session)
+    yield
+    if skipped:
+        session.execute(text("SET LOCAL session_replication_role = origin"))
+
+
+def refresh_summaries(session: Session, student_ids: Students | None = None, days: str | None = None,
+                      set_based_keys: bool = False, days_since: bool = False) -> None:
     """Recompute every summary table for these students (None: everyone).
 
     Runs in the caller's transaction and never commits.
@@ -482,14 +607,20 @@ def refresh_summaries(session: Session, student_ids: Students | None = None, day
     days : a query giving, one row per student and date, exactly what ``EVENTS_DAYS_SQL`` would read from the
         event tables for these students (same columns and types). A first load into empty event tables passes
         its deduplicated staging rows here, which saves reading back and regrouping every event it just wrote.
+    days_since : ``days`` gives, for each student with a since date, exactly their days from that date on (a load
+        whose rows all came after every stored event: they are its staged rows); for the others, all their days.
+    set_based_keys : check the foreign keys of the summary rows written set-based (``_key_checks_set_based``), as a
+        load does for its event rows.
     """
-    everyone, since = _refresh_student_weeks(session, student_ids, days)
-    session.execute(text("DELETE FROM student_summary WHERE student_id IN (SELECT student_id FROM summary_ids)"))
-    session.execute(text(STUDENT_SQL.format(scored=SCORED[since])))
-    refresh_indicators_of_summary_ids(session)  # the early-warning indicators, from the summaries just written
-    session.execute(text("DROP TABLE IF EXISTS summary_classes"))
-    session.execute(text(CLASSES_SQL[since]))
-    _rebuild_classes(session, from_days=everyone)
+    everyone, since = _refresh_student_weeks(session, student_ids, days, days_since)
+    with _key_checks_set_based(session, set_based_keys):
+        session.execute(text("DELETE FROM student_summary WHERE student_id IN (SELECT student_id FROM summary_ids)"))
+        scored = SCORED[since].format(weeks=WEEKS_FROM_M0.format(id="o.student_id", m0="o.m0"))
+        session.execute(text(STUDENT_SQL.format(scored=scored, **_labels(session))))
+        refresh_indicators_of_summary_ids(session)  # the early-warning indicators, from the summaries just written
+        session.execute(text("DROP TABLE IF EXISTS summary_classes"))
+        session.execute(text(CLASSES_SQL[since]))
+        _rebuild_classes(session, from_days=everyone)
 
 
 CLASSES_SQL = {

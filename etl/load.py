@@ -6,8 +6,9 @@ value of a column formatted once) by a background thread while pandas prepares t
 Upserts only touch rows whose values differ (an anti-join drops unchanged rows, then
 ``ON CONFLICT ... DO UPDATE ... WHERE (...) IS DISTINCT FROM (...)``), so re-loading the same data
 changes nothing; ``RETURNING (xmax = 0)`` tells inserted rows from updated ones. A big load into
-empty event tables (first load, ``--truncate``) inserts without indexes or foreign keys and builds
-and validates them once at the end. The students whose data changed are kept in ``etl_touched``,
+empty event tables (first load, ``--truncate``), or a load whose rows are all new to them (a weekly
+upload of a new week), takes plain inserts, with the foreign keys' row locks taken set-based instead of
+row by row (``_bulk_mode``). The students whose data changed are kept in ``etl_touched``,
 with the date from which their events changed, so that only their summaries, and only from that date on,
 are refreshed.
 """
@@ -28,11 +29,10 @@ import numpy as np
 import pandas as pd
 import psycopg2
 from sqlalchemy import Column, text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from db.models import ActivityParticipation, Attendance, Score, StudyHours
-from db.summaries import NO_EVENTS_SQL, day_sums_of_rows
+from db.summaries import NO_EVENTS_SQL, day_sums_of_rows, skip_key_checks
 from etl.clean import STAGE_COLUMNS, latest_per_student_year
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ CREATE TEMP TABLE etl_stage_students (
     sports boolean, score double precision
 ) ON COMMIT DROP;
 CREATE TEMP TABLE etl_new_students (id bigint PRIMARY KEY) ON COMMIT DROP;
+CREATE TEMP TABLE etl_new_assessments (id bigint PRIMARY KEY) ON COMMIT DROP;
 CREATE TEMP TABLE etl_touched (student_id bigint, since date) ON COMMIT DROP;  -- since: see touched_students
 CREATE TEMP TABLE etl_left_classes (class_id integer) ON COMMIT DROP;
 """
@@ -112,8 +113,10 @@ SETUP_SQL = [
     """CREATE TEMP TABLE etl_weeks ON COMMIT DROP AS
        SELECT s.school, sc.id AS school_id, s.date, 'Week of ' || s.date AS name
        FROM (SELECT DISTINCT school, date FROM etl_stage) s JOIN schools sc ON sc.name = s.school""",
-    """INSERT INTO assessments (school_id, name, kind, date) SELECT school_id, name, 'weekly', date FROM etl_weeks
-       ON CONFLICT (school_id, name) DO NOTHING""",
+    """WITH r AS (
+         INSERT INTO assessments (school_id, name, kind, date) SELECT school_id, name, 'weekly', date FROM etl_weeks
+         ON CONFLICT (school_id, name) DO NOTHING RETURNING id)
+       INSERT INTO etl_new_assessments SELECT id FROM r""",
     # one small row per student and per week, so the big join below is two hash joins on the staged keys
     """CREATE TEMP TABLE etl_ids ON COMMIT DROP AS
        SELECT sc.name AS school, e.source_id, st.id, n.id IS NOT NULL AS new_student
@@ -201,6 +204,7 @@ class LoadCounts:
     inserted: int = 0
     updated: int = 0
     fresh: bool = False  # every event table was empty: the events are exactly ``etl_rows`` (see STAGED_DAYS_SQL)
+    appended: bool = False  # every staged row came after every stored event (``_appends``), none was empty
 
     @property
     def duplicates(self) -> int:
@@ -358,20 +362,36 @@ def _in_rows(expr: str) -> str:
     return f"r.{expr}" if expr.isidentifier() and expr != "false" else expr
 
 
-def _upsert(session: Session, table: str, run_id: int, fresh: bool) -> tuple[int, int]:
+APPENDS_SQL = {
+    # a table keyed by date: every staged date is after the last stored one
+    **{t: f"SELECT coalesce((SELECT min(date) FROM etl_rows) > (SELECT max(date) FROM {t}), true)"
+       for t in (Attendance.__tablename__, StudyHours.__tablename__, ActivityParticipation.__tablename__)},
+    # scores, keyed by assessment: every assessment of the file was created by this load (no score has it yet)
+    Score.__tablename__: "SELECT NOT EXISTS (SELECT FROM etl_week_ids w WHERE w.id NOT IN (SELECT id FROM etl_new_assessments))",
+}
+"""Per event table, SQL true when no staged row can conflict with a stored one (a weekly upload of a new week)."""
+
+
+def _appends(session: Session) -> bool:
+    """Whether every staged row is new to every event table: then each is a plain INSERT (no anti-join, no ON
+    CONFLICT, no RETURNING), as on the fresh path. Each check reads one end of an index or a few rows."""
+    return all(session.execute(text(sql)).scalar() for sql in APPENDS_SQL.values())
+
+
+def _upsert(session: Session, table: str, run_id: int, plain: bool) -> tuple[int, int]:
     """Upsert one event table from ``etl_rows``; return (inserted, updated).
 
     Rows of students created by this load cannot conflict: they take a plain INSERT (no
     RETURNING); only rows of existing students go through ON CONFLICT and count their updates,
     and of those only the ones an anti-join finds new or different (one set-based pass over the
     table instead of one index probe per unchanged row).
-    On the fresh path (every event table empty) nothing can conflict: every row is a plain INSERT.
+    ``plain`` (``Mode.plain``: nothing can conflict): every row is a plain INSERT.
     """
     key, cols, src_key, src_cols, imp, where = TARGETS[table]
     fields = {"table": table, "key": key, "cols": ", ".join(cols), "src_key": src_key,
-              "src_cols": ", ".join(src_cols), "imp": imp, "where": where if fresh else f"{where} AND new_student"}
+              "src_cols": ", ".join(src_cols), "imp": imp, "where": where if plain else f"{where} AND new_student"}
     fresh_rows = _timed(session, INSERT_NEW_SQL.format(**fields), {"run_id": run_id}, step=f"insert {table}").rowcount
-    if fresh:
+    if plain:
         return fresh_rows, 0
     same_key = " AND ".join(f"t.{k} = {_in_rows(s)}" for k, s in zip(key.split(", "), src_key.split(", "), strict=True))
     sql = UPSERT_SQL.format(
@@ -402,23 +422,20 @@ def _wants_bulk(session: Session, rows: int) -> bool:
     return rows >= (existing or 0)
 
 
-def _skip_key_checks(session: Session) -> bool:
-    """Turn off the row-by-row foreign-key triggers for the rest of the transaction, if this role may; True if so.
 
-    ``session_replication_role = replica`` needs a superuser (or the SET privilege on it); without it the checks run.
-    """
-    try:
-        with session.begin_nested():
-            session.execute(text("SET LOCAL session_replication_role = replica"))
-    except DBAPIError:
-        log.info("foreign keys checked row by row: this role may not set session_replication_role")
-        return False
-    return True
+
+@dataclass(frozen=True)
+class Mode:
+    """How the staged rows go into the event tables."""
+
+    plain: bool = False  # no staged row can conflict with a stored one: plain inserts of every row
+    empty: bool = False  # and every event table was empty (first load, ``--truncate``)
 
 
 @contextmanager
-def _bulk_mode(session: Session, rows: int) -> Iterator[bool]:
-    """For a big load, skip the event tables' row-by-row foreign-key checks; yield whether they were all empty.
+def _bulk_mode(session: Session, rows: int) -> Iterator[Mode]:
+    """For a big load, or one whose rows are all new (``_appends``), skip the event tables' row-by-row foreign-key
+    checks; yield how the rows go in.
 
     PostgreSQL checks a foreign key row by row on insert (about 80 % of the insert time here). Every event row is
     built from a join with ``students`` and ``assessments`` in this transaction, so its keys exist; the referenced
@@ -426,17 +443,19 @@ def _bulk_mode(session: Session, rows: int) -> Iterator[bool]:
     are turned off (``session_replication_role``) for the inserts only. Nothing is dropped or altered and no table
     lock stronger than the inserts' own is taken: the dashboard keeps reading the tables while the load runs (an
     ``ALTER TABLE`` or ``DROP INDEX`` would hold an ACCESS EXCLUSIVE lock, and every reader, until the commit).
-    When every event table is empty (first load, ``--truncate``) nothing can conflict: plain inserts (the
-    context yields True). Loads are serialised by the pipeline's advisory lock, so the emptiness cannot change.
+    When every event table is empty (first load, ``--truncate``), or every staged row is new to them (a weekly
+    upload of a new week), nothing can conflict: plain inserts. Loads are serialised by the pipeline's advisory
+    lock, so neither can change while this one runs.
     """
-    if not _wants_bulk(session, rows):
-        yield False
+    appends = _appends(session)
+    if not appends and not _wants_bulk(session, rows):
+        yield Mode()
         return
-    fresh = bool(session.execute(text(EMPTY_SQL)).scalar())
+    empty = bool(session.execute(text(EMPTY_SQL)).scalar())
     for sql in KEY_SHARE_SQL:
         session.execute(text(sql))
-    skipped = _skip_key_checks(session)
-    yield fresh
+    skipped = skip_key_checks(session)
+    yield Mode(plain=appends or empty, empty=empty)
     if skipped:
         session.execute(text("SET LOCAL session_replication_role = origin"))
 
@@ -459,16 +478,30 @@ def load_staged(session: Session, run_id: int) -> LoadCounts:
     for col, n in nulls.items():
         if n:
             session.execute(text(IMPUTE_SQL.format(col=col)))
-    with _bulk_mode(session, counts.unique) as fresh:
-        counts.fresh = fresh
-        if fresh:  # plain inserts return nothing: every student of the file gets new rows
-            session.execute(text("INSERT INTO etl_touched SELECT DISTINCT student_id, NULL::date FROM etl_rows WHERE NOT new_student"))
+    with _bulk_mode(session, counts.unique) as mode:
+        counts.fresh = mode.empty
+        counts.appended = mode.plain and not mode.empty
+        if mode.plain:  # plain inserts return nothing: every student of the file gets new rows from their first date
+            since = "NULL::date" if mode.empty else "min(date)"
+            session.execute(text(f"INSERT INTO etl_touched SELECT student_id, {since} FROM etl_rows WHERE NOT new_student "
+                                 "GROUP BY student_id"))
         for table in EVENT_TABLES:
             if table != SCORES:
-                _upsert(session, table, run_id, fresh)
-        counts.inserted, _ = _upsert(session, SCORES, run_id, fresh)
+                _upsert(session, table, run_id, mode.plain)
+        counts.inserted, _ = _upsert(session, SCORES, run_id, mode.plain)
     counts.updated = session.execute(text("SELECT count(*) FROM (SELECT DISTINCT student_id, date FROM etl_changed) c")).scalar_one()
     return counts
+
+
+STAGED_SINCE_SQL = """SELECT NOT EXISTS (SELECT FROM etl_touched t WHERE t.since IS NULL
+                                         AND t.student_id NOT IN (SELECT id FROM etl_new_students))"""
+
+
+def staged_days_suffice(session: Session, counts: LoadCounts) -> bool:
+    """Whether ``STAGED_DAYS_SQL`` gives each touched student's days from their since date on (``refresh_summaries``'
+    ``days_since``): the load appended rows after every stored event, so a student's events from the first date
+    of their rows on are those rows, and no student already stored is rebuilt whole (a class move)."""
+    return counts.appended and bool(session.execute(text(STAGED_SINCE_SQL)).scalar())
 
 
 def left_classes(session: Session) -> list[int]:

@@ -49,6 +49,7 @@ from etl.load import (
     save_rejects,
     stage_chunk,
     stage_rejects,
+    staged_days_suffice,
     touched_students,
 )
 from etl.mapping import Mapping, apply, prepare, sample, scale_warnings
@@ -253,8 +254,11 @@ def _load(session: Session, path: Path, fmt: FileFormat, opts: IngestOptions, re
     report.rows_inserted, report.rows_updated = counts.inserted, counts.updated
     report.rows_duplicate = counts.duplicates
     refreshing = time.perf_counter()
-    # after a fresh load the day sums come from the staged rows instead of the event tables just written
-    refresh_summaries(session, touched_students(session), days=STAGED_DAYS_SQL if counts.fresh else None)
+    # after a fresh load, or one that appended rows after every stored event, the day sums come from the staged
+    # rows instead of the event tables just written
+    appended = staged_days_suffice(session, counts)
+    refresh_summaries(session, touched_students(session), days=STAGED_DAYS_SQL if counts.fresh or appended else None,
+                      set_based_keys=True, days_since=appended)
     refresh_class_weeks(session, left_classes(session))
     report.summaries_s = time.perf_counter() - refreshing
     report.status = "dry_run" if opts.dry_run else "succeeded"

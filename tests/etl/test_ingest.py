@@ -368,7 +368,8 @@ def comparable_summaries(database: Database) -> dict[str, list[tuple]]:
 
     out = {}
     with database.begin() as s:
-        for table in ("student_summary", "student_week_summary", "class_week_summary", "summary_calendar"):
+        for table in ("student_summary", "student_week_summary", "class_week_summary", "summary_calendar",
+                      "student_indicators"):
             result = s.execute(text(f"SELECT * FROM {table}"))
             keep = [i for i, c in enumerate(result.keys()) if c != "updated_at"]
             rows = [tuple(round(float(r[i]), 9) if isinstance(r[i], Decimal | float) else r[i] for i in keep)
@@ -392,6 +393,11 @@ def test_later_loads_rebuild_summaries_from_the_changed_date_on(clean_db: Databa
         return real(session, since)
 
     monkeypatch.setattr(db.summaries, "_running_sql", spy)
+    import etl.load
+
+    appends: list[bool] = []
+    real_appends = etl.load._appends
+    monkeypatch.setattr(etl.load, "_appends", lambda s: appends.append(real_appends(s)) or appends[-1])
     df = pd.read_csv(school_csv, dtype=str, keep_default_na=False)
     dates = sorted(df["date"].unique())
     ids = sorted(df["student_id"].unique())
@@ -408,6 +414,20 @@ def test_later_loads_rebuild_summaries_from_the_changed_date_on(clean_db: Databa
     load(df[(df.date > dates[0]) & (df.date <= dates[-3])], "first.csv")
     load(df[df.date == dates[-2]], "week.csv")  # the next week for every student
     assert modes[-2] is True  # the load took the since path (the last call is the full rebuild)
+    assert appends[-1] is True  # and plain inserts: no stored row can have that date
+    # that week re-sent with other values, and for some students a second date in the same week (their scored weeks
+    # must not count it twice), then a date two days before it (a scored week's first date moves back)
+    resent = df[df.date == dates[-2]].copy()
+    resent["final_score"] = resent["final_score"].astype(float).add(7.25).clip(upper=100).astype(str)
+    resent["attendance_rate"] = "0.61"
+    later = resent[resent.student_id.isin(ids[::4])].assign(
+        date=(pd.to_datetime(dates[-2]) + pd.Timedelta(days=2)).strftime("%Y-%m-%d"))
+    load(pd.concat([resent, later]), "resent.csv")
+    assert modes[-2] is True and appends[-1] is False
+    earlier = resent[resent.student_id.isin(ids[1::4])].assign(
+        date=(pd.to_datetime(dates[-2]) - pd.Timedelta(days=2)).strftime("%Y-%m-%d"), final_score="12.5")
+    load(earlier, "earlier.csv")
+    assert modes[-2] is True
     some = df[(df.date == dates[-1]) & df.student_id.isin(ids[::3])]
     renamed = df[(df.date == dates[4]) & (df.student_id == ids[1])].assign(student_name="Renamed Student")
     # the last week for a third of them: the others' rows are carried to the new date, the renamed one's too
@@ -424,6 +444,16 @@ def test_later_loads_rebuild_summaries_from_the_changed_date_on(clean_db: Databa
     assert modes[-2] is True
     with clean_db.begin() as s:
         assert s.execute(text("SELECT count(*) FROM student_summary")).scalar() == 65
+    # a week after every stored one, for some students and one new: plain inserts, and the day sums of the refresh
+    # are the staged rows (those students' events from their since date on), not read back from the event tables
+    staged: list[bool] = []
+    real_staged = pipeline.staged_days_suffice
+    monkeypatch.setattr(pipeline, "staged_days_suffice", lambda s, c: staged.append(real_staged(s, c)) or staged[-1])
+    after = df[(df.date == dates[-1]) & df.student_id.isin(ids[::7])].assign(
+        date=(pd.to_datetime(dates[-1]) + pd.Timedelta(days=7)).strftime("%Y-%m-%d"), final_score="41.5")
+    newcomer = after.iloc[[0]].assign(student_id="NEW1", student_name="New Comer")
+    load(pd.concat([after, newcomer]), "after.csv")
+    assert appends[-1] is True and staged == [True] and modes[-2] is True
 
 
 def test_loads_run_one_at_a_time(clean_db: Database, school_csv: Path, tmp_path: Path) -> None:
