@@ -155,7 +155,9 @@ def _stream(name: str, contents: Any) -> BinaryIO:
         return io.BytesIO(contents)
     if isinstance(contents, str) or contents is None:
         return io.BytesIO(decode_contents(name, contents))
-    return contents
+    if callable(getattr(contents, "read", None)):
+        return contents
+    raise InvalidInput(f"{name[:80]} did not arrive as a file: upload it again.")  # a forged callback value
 
 
 def _copy(stream: BinaryIO, path: Path, budget: int, max_bytes: int) -> int:

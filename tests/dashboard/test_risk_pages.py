@@ -272,8 +272,9 @@ def test_a_teacher_sees_the_same_sentence_for_another_class_and_a_missing_studen
 def test_a_profile_is_computed_once_per_scope_and_data_version_and_every_view_audited(
         risk_school, app, database, users, client_for, dash_post, monkeypatch) -> None:
     import functools
+    import inspect
 
-    import dashboard
+    from dashboard.app import DASH_KEY
     from dashboard.cache import cache
 
     calls: list[int] = []
@@ -283,11 +284,17 @@ def test_a_profile_is_computed_once_per_scope_and_data_version_and_every_view_au
         calls.append(kwargs["student_id"])
         return student_profile(**kwargs)
 
-    page = str(Path(dashboard.__file__).parent / "pages" / "student.py")  # loaded by Dash Pages under its own name
-    modules = [m for m in list(sys.modules.values()) if getattr(m, "__file__", None) == page]
-    assert modules
-    for module in modules:
-        monkeypatch.setattr(module, "student_profile", counted)
+    # The page module is loaded by Dash Pages under its own name, and again by each app a test session builds: patch
+    # the globals of the callbacks this app really runs (unwrapped from Dash's decorators), not a module by name.
+    dash = app.extensions[DASH_KEY]
+    found = {}
+    for spec in dash.callback_map.values():
+        module_globals = getattr(inspect.unwrap(spec.get("callback", len)), "__globals__", {})  # clientside: none
+        if module_globals.get("student_profile") is student_profile:
+            found[id(module_globals)] = module_globals
+    assert found
+    for module_globals in found.values():
+        monkeypatch.setitem(module_globals, "student_profile", counted)
     with app.app_context():
         cache.clear()
     admin, outsider = users["admin"], student_in(database, users["teacher2"].class_ids[0])
