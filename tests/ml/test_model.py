@@ -41,6 +41,8 @@ def test_model_is_evaluated_on_the_latest_past_year_and_beats_the_rule(trained) 
     summary = trained.summary()
     assert "beats the rule baseline" in summary and "held out: school year 2024-2025" in summary
     assert "ROC AUC by week" in summary and "expected calibration error" in summary
+    assert "training rows from every class" in summary
+    assert all(y["classes"] == y["classes_total"] for y in trained.metrics["training_classes"])
 
 
 def test_held_out_year_is_calibrated(trained) -> None:
