@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -84,10 +85,16 @@ def _training_rows(database: Database, settings: Settings, old: bool) -> None:
     """The training rows in one pass per year; with ``old``, beside the per-snapshot builder (one query per snapshot
     week, as before) on the latest past year, in the same run."""
     from ml.features import final_outcomes, past_school_years, snapshot_dates, training_frame, training_rows
+    from ml.train import training_students
 
     with database.begin() as s:
         rows, t = _timed(training_rows, s, settings.pass_threshold)
-        _line("training rows", t, f"{len(rows)} rows, one pass per past year")
+        _line("training rows (all)", t, f"{len(rows)} rows, one pass per past year, every class")
+        cap = training_students(len(past_school_years(s)), 6)
+        sampled, t_s = _timed(training_rows, s, settings.pass_threshold, max_students=cap)
+        used = "; ".join(f"{y['school_year']} {y['classes']}/{y['classes_total']} classes "
+                         f"{y['students']}/{y['students_total']} students" for y in sampled.attrs["classes"])
+        _line("training rows (sampled)", t_s, f"{len(sampled)} rows ({used}); all/sampled time ratio {t / t_s:.2f}")
         if not old:
             return
         year = past_school_years(s)[-1]
@@ -134,10 +141,15 @@ def run(database: Database, settings: Settings, old_rows: bool = False) -> None:
     with database.begin() as s:
         model = load_model(s)
         features = build_features(s, latest_data_date(s))
-    start = time.perf_counter()
-    contrib = contributions(model, features)
-    reasons = top_reasons(contrib.values, features)
-    _line("batch reasons", time.perf_counter() - start, f"{len(reasons)} students x 3 reasons (SHAP + words)")
+    threads = os.cpu_count() or 1
+    with threadpool_limits(limits=1):  # as in score_all
+        for label, n in (("1 thread", 1), (f"{threads} threads", threads), ("1 thread again", 1)):
+            start = time.perf_counter()
+            contrib = contributions(model, features, threads=n)
+            t_shap = time.perf_counter() - start
+            reasons = top_reasons(contrib.values, features)
+            _line(f"batch reasons, {label}", time.perf_counter() - start,
+                  f"{len(reasons)} students x 3 reasons; SHAP {t_shap:.2f}s, words {time.perf_counter() - start - t_shap:.2f}s")
     _explanations(database, features.index.to_list(), Viewer(user_id=0, email="bench@example.org", role="admin"),
                   explain_student)
     print(scored.summary())

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 from sqlalchemy.orm import Session
+from threadpoolctl import threadpool_limits
 
 from db.enrolment import current_class
 from ml.errors import NotEnoughData
@@ -41,8 +42,11 @@ def _to_raw(matrix: np.ndarray, mapping: list[str], columns: list[str]) -> np.nd
     return out
 
 
-def contributions(model: LoadedModel, frame: pd.DataFrame) -> Contributions:
-    """Exact per-feature contributions for every row of ``frame`` (one-hot columns summed back)."""
+def contributions(model: LoadedModel, frame: pd.DataFrame, *, threads: int = 1) -> Contributions:
+    """Exact per-feature contributions for every row of ``frame`` (one-hot columns summed back).
+
+    ``threads``: XGBoost's TreeSHAP threads (a copy of the booster runs them; the loaded model stays on one thread).
+    """
     x = require_columns(model, frame)
     prep = model.pipeline.named_steps["prep"]
     estimator = model.pipeline.named_steps["model"]
@@ -50,7 +54,14 @@ def contributions(model: LoadedModel, frame: pd.DataFrame) -> Contributions:
     mapping = output_feature_map(model.pipeline, model.spec.numeric, model.spec.categorical)
     kind = model.info.model_type
     if kind == "xgboost":
-        matrix = estimator.get_booster().predict(xgb.DMatrix(xt), pred_contribs=True)
+        booster = estimator.get_booster()
+        if threads > 1:  # a copy: the shared loaded model keeps its one thread (and no limits lookup per explanation)
+            booster = booster.copy()
+            booster.set_param({"nthread": threads})
+            with threadpool_limits(limits=threads, user_api="openmp"):  # lift a caller's one-thread limit
+                matrix = booster.predict(xgb.DMatrix(xt, nthread=threads), pred_contribs=True)
+        else:
+            matrix = booster.predict(xgb.DMatrix(xt), pred_contribs=True)
         base, raw, space = float(matrix[0, -1]) if len(matrix) else 0.0, matrix[:, :-1], "log-odds"
     elif kind == "logreg":
         raw = xt * estimator.coef_[0]

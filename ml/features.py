@@ -397,12 +397,68 @@ def _labelled(features: pd.DataFrame, outcomes: pd.DataFrame, as_of: dt.date, pa
     return frame.assign(at_risk=(frame["final_score"] < pass_threshold).astype("int64"))
 
 
-def snapshot_features(bind: Connection | Session, school_year: str, dates: dict[int, dt.date]) -> pd.DataFrame:
+_PRIMARY_CLASS_FILTER = """AND e.class_id = ANY(:class_ids) AND NOT EXISTS (
+        SELECT 1 FROM enrollments o
+        WHERE o.student_id = e.student_id AND o.school_year = e.school_year AND o.class_id < e.class_id)"""
+"""The students whose class (their lowest class id of the year, as ``cur`` picks it) is one of ``:class_ids``: the
+rows of those classes exactly as the whole population's query gives them."""
+
+_CLASS_SIZES_SQL = """
+SELECT class_id, count(*) AS students FROM (
+    SELECT DISTINCT ON (student_id) student_id, class_id FROM enrollments
+    WHERE school_year = :school_year ORDER BY student_id, class_id
+) p GROUP BY class_id ORDER BY class_id
+"""
+
+
+@dataclass(frozen=True)
+class ClassSample:
+    """The classes of one school year whose students give training rows (all of them unless the year is big)."""
+
+    school_year: str
+    class_ids: list[int] | None
+    """The sampled classes; None for every class."""
+    classes: int
+    classes_total: int
+    students: int
+    students_total: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {"school_year": self.school_year, "classes": self.classes, "classes_total": self.classes_total,
+                "students": self.students, "students_total": self.students_total}
+
+
+def sample_classes(
+    bind: Connection | Session, school_year: str, max_students: int | None, seed: int = 0
+) -> ClassSample:
+    """Whole classes of ``school_year`` of at least ``max_students`` students in all, or every class if fewer.
+
+    Classes are taken in an order shuffled by ``seed`` and ``school_year`` (the same data and seed give the same
+    classes) until they hold ``max_students`` students; whole classes keep every class median exact. A student
+    belongs to their lowest class id of the year, as in the feature query.
+    """
+    sizes = _conn(bind).execute(text(_CLASS_SIZES_SQL), {"school_year": school_year}).fetchall()
+    ids = np.array([int(r[0]) for r in sizes], dtype=np.int64)
+    counts = np.array([int(r[1]) for r in sizes], dtype=np.int64)
+    total = int(counts.sum())
+    if max_students is None or total <= max_students:
+        return ClassSample(school_year, None, len(ids), len(ids), total, total)
+    order = np.random.default_rng([seed, int(school_year[:4]), 7]).permutation(len(ids))
+    taken = int(np.searchsorted(np.cumsum(counts[order]), max_students)) + 1  # first prefix reaching the cap
+    chosen = np.sort(ids[order[:taken]])
+    return ClassSample(school_year, chosen.tolist(), taken, len(ids), int(counts[order[:taken]].sum()), total)
+
+
+def snapshot_features(
+    bind: Connection | Session, school_year: str, dates: dict[int, dt.date], *,
+    class_ids: Sequence[int] | None = None,
+) -> pd.DataFrame:
     """Features of ``school_year`` as of each snapshot date (``{week: date}``) in one pass over the year's events.
 
     One row per student and snapshot (index ``student_id``, column ``snapshot_week``), equal to
     ``build_features(bind, date, school_year=school_year)`` of each date: the same query text, whose aggregates are
     grouped by snapshot as well as by student (an event counts towards every snapshot on or after its date).
+    With ``class_ids``, only the students of those classes (see ``sample_classes``): their rows are the same.
     """
     weeks = sorted(dates)
     params: dict[str, object] = {
@@ -413,7 +469,11 @@ def snapshot_features(bind: Connection | Session, school_year: str, dates: dict[
     for k, week in enumerate(weeks):
         params |= {f"week_{k}": int(week), f"as_of_{k}": dates[week],
                    f"recent_start_{k}": dates[week] - dt.timedelta(days=RECENT_DAYS)}
-    sql = _feature_sql(len(weeks))
+    if class_ids is None:
+        sql = _feature_sql(len(weeks))
+    else:  # the sampled students' events only (joined first): the aggregates read a fraction of the year
+        params["class_ids"] = [int(c) for c in class_ids]
+        sql = _feature_sql(len(weeks), class_filter=_PRIMARY_CLASS_FILTER, event_join="JOIN cur USING (student_id)")
     return _typed(_copy_out(_conn(bind), sql, params))
 
 
@@ -434,7 +494,7 @@ def snapshot_dates(
 
 def training_rows(
     bind: Connection | Session, pass_threshold: float, *, weeks: Sequence[int] = SNAPSHOT_WEEKS,
-    years: Sequence[str] | None = None,
+    years: Sequence[str] | None = None, max_students: int | None = None, seed: int = 0,
 ) -> pd.DataFrame:
     """Training rows of past school years: features as of each snapshot week, labelled with that year's outcome.
 
@@ -444,18 +504,24 @@ def training_rows(
     pass_threshold : a final grade below this is the positive label ``at_risk``.
     weeks : the snapshot weeks of each year (default ``SNAPSHOT_WEEKS``).
     years : the school years to use (default: every past year); the current year is always refused.
+    max_students : per year, the rows of whole classes of about this many students only (``sample_classes``,
+        drawn with ``seed``); None (default) or a smaller year: every class.
+
+    ``frame.attrs["classes"]`` lists, per year, how many classes and students of how many gave rows.
     """
     current = current_school_year(bind)
     chosen = list(years) if years is not None else past_school_years(bind)
-    frames = []
+    frames, samples = [], []
     for school_year in chosen:
         if school_year == current:
             raise ValueError(f"{school_year} is the current school year: its outcomes are not known yet")
         dates = snapshot_dates(bind, school_year, weeks)
         if not dates:
             continue
+        sample = sample_classes(bind, school_year, max_students, seed)
+        samples.append(sample.as_dict())
         # One pass over the year's events for all its snapshots (not one query per snapshot: 12 passes at 100k).
-        features = snapshot_features(bind, school_year, dates)
+        features = snapshot_features(bind, school_year, dates, class_ids=sample.class_ids)
         week_of_row = features.pop("snapshot_week").to_numpy()
         outcomes = final_outcomes(bind, school_year)
         for week, as_of in dates.items():
@@ -463,7 +529,9 @@ def training_rows(
             frames.append(frame.assign(school_year=school_year, snapshot_week=week, as_of=as_of))
     if not frames:
         return pd.DataFrame(columns=["school_year", "snapshot_week", "as_of", "at_risk"])
-    return pd.concat(frames)
+    out = pd.concat(frames)
+    out.attrs["classes"] = samples
+    return out
 
 
 def score_dates(bind: Connection | Session) -> list[dt.date]:

@@ -55,6 +55,18 @@ def group_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def class_sample_lines(m: dict) -> list[str]:
+    """Which classes gave training rows: every class, or a sample of whole classes of big past years."""
+    years = m.get("training_classes") or []
+    if not years:
+        return []
+    if all(y["classes"] == y["classes_total"] for y in years):
+        return [f"training rows from every class ({sum(y['students'] for y in years)} students)"]
+    parts = [f"{y['school_year']} {y['classes']} of {y['classes_total']} classes ({y['students']} of "
+             f"{y['students_total']} students)" for y in years]
+    return [f"training rows from whole classes sampled by seed: {'; '.join(parts)}"]
+
+
 def train_summary(result: TrainResult) -> str:
     """The training report: metrics beside the baselines, calibration, confusion, groups, verdict."""
     m = result.metrics
@@ -73,6 +85,7 @@ def train_summary(result: TrainResult) -> str:
         f"cross-validated ROC AUC {cv.get('auc_mean', float('nan')):.3f} ± {cv.get('auc_std', float('nan')):.3f} "
         f"({cv.get('folds')} folds by student on {cv.get('rows')} rows); calibration {calibration.get('method', '?')} "
         f"(lower Brier); threshold {model['threshold']:.3f} (best F1 out-of-fold)",
+        *class_sample_lines(m),
         *metric_table(m),
         *week_lines(m),
         f"confusion at threshold: TP {c['tp']}  FP {c['fp']}  FN {c['fn']}  TN {c['tn']}",

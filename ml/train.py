@@ -15,10 +15,12 @@ Rows are ``ml.features.training_rows``: features of past school years as of snap
 * The registered model is then refitted with the same parameters on every past year; its calibrator
   and threshold come from out-of-fold predictions over those years, and a bootstrap ensemble
   (``ml.uncertainty``) gives every student an interval. All of it is saved in one artifact.
-* Big data: above ``FIT_MAX_ROWS`` training rows the fits use a sample of students of about that many rows
-  (``BIG_DATA_MEMBERS`` bootstrap members once the fits use half of it or more), so a district of 100,000
-  students trains in minutes. Tuning uses about ``TUNE_MAX_ROWS`` rows in three folds, the logistic-regression
-  baseline about ``LOGREG_MAX_ROWS``; the held-out year is always scored whole. Everything runs on one thread
+* Big data: past years far bigger than the fits need give rows for a sample of whole classes only
+  (``training_students``; the metrics' ``training_classes`` say how many of how many). Above ``FIT_MAX_ROWS``
+  training rows the fits use a sample of students of about that many rows (``BIG_DATA_MEMBERS`` bootstrap
+  members once the fits use half of it or more), so a district of 100,000 students trains in minutes. Tuning
+  uses about ``TUNE_MAX_ROWS`` rows in three folds, the logistic-regression baseline about ``LOGREG_MAX_ROWS``;
+  the held-out year's rows (all of its sampled classes) are always scored whole. Everything runs on one thread
   (XGBoost ``n_jobs=1`` and one BLAS/OpenMP thread), and ``metrics["seconds"]`` says where the time went.
 """
 
@@ -59,6 +61,9 @@ FIT_MAX_ROWS = 150_000
 """Above this many training rows, the fits use a sample of students of about this many rows (all rows of each);
 the held-out year is still scored whole. A model of 17 features learns no more from a million rows than from this
 many, and a big district's training stays within minutes."""
+ROWS_MARGIN = 2
+"""On big data the training rows are built for whole classes of about ``ROWS_MARGIN * FIT_MAX_ROWS`` rows in all
+(``training_students``), not for every student: the fits would sample them down to ``FIT_MAX_ROWS`` anyway."""
 LOGREG_MAX_ROWS = 40_000
 """The logistic regression baseline is fitted (folds and final fit) on a sample of students of about this many rows
 and scored on the whole held-out year: 17 coefficients are pinned down by far fewer rows (its held-out AUC moves in
@@ -180,6 +185,18 @@ def _student_sample(groups: np.ndarray, max_rows: int, seed: int) -> np.ndarray:
     keep_students = np.random.default_rng([seed, 5]).choice(
         students, size=max(2, int(len(students) * max_rows / len(groups))), replace=False)
     return np.flatnonzero(np.isin(groups, keep_students))
+
+
+def training_students(years: int, weeks: int) -> int:
+    """Students per past year whose rows are built: whole classes of about this many (``ml.features.sample_classes``).
+
+    ``ROWS_MARGIN * FIT_MAX_ROWS`` rows over every past year (each student has about one row per snapshot week), so
+    that with two past years the fitted year alone still fills ``FIT_MAX_ROWS`` and the held-out year is scored on
+    as many rows again. Building rows is most of a big district's training (about 50 s a year at 100,000 students),
+    and rows beyond what the fits sample add nothing to the model. A school smaller than this uses every class
+    (same rows, same model as before).
+    """
+    return int(np.ceil(ROWS_MARGIN * FIT_MAX_ROWS / (max(1, weeks) * max(1, years))))
 
 
 def _tuning_sample(
@@ -383,8 +400,10 @@ def train_and_register(
                 "No past school year with known outcomes: the model learns from past years only. Load the exports "
                 "of earlier years (or `studentperf generate --years 3`) first.")
         start = time.perf_counter()
-        frame = training_rows(session, settings.pass_threshold, weeks=weeks)
+        max_students = training_students(len(past_school_years(session)), len(weeks))
+        frame = training_rows(session, settings.pass_threshold, weeks=weeks, max_students=max_students, seed=seed)
         rows_seconds = time.perf_counter() - start
+    classes = frame.attrs.get("classes", [])
     if frame.empty:
         raise NotEnoughData("The past school years have no scores at the snapshot weeks: nothing to learn from.")
     evaluation = fit_and_evaluate(frame, model, spec, seed=seed, pass_threshold=settings.pass_threshold,
@@ -392,7 +411,8 @@ def train_and_register(
     as_of = max(frame["as_of"])
     evaluation.metrics["seconds"] = {"training rows": round(rows_seconds, 2), **evaluation.metrics["seconds"]}
     metrics = {**evaluation.metrics, "as_of": as_of.isoformat(), "pass_threshold": settings.pass_threshold,
-               "training_years": sorted(frame["school_year"].unique().tolist()), "snapshot_weeks": list(weeks)}
+               "training_years": sorted(frame["school_year"].unique().tolist()), "snapshot_weeks": list(weeks),
+               "training_classes": classes}
     with database.begin() as session:
         info = save_model(
             session, settings.models_dir, pipeline=evaluation.pipeline, spec=spec, threshold=evaluation.threshold,

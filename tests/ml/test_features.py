@@ -14,6 +14,7 @@ from ml.features import (
     current_school_year,
     final_outcomes,
     past_school_years,
+    sample_classes,
     snapshot_dates,
     training_frame,
     training_rows,
@@ -158,3 +159,28 @@ def test_one_pass_training_rows_equal_the_rows_built_one_snapshot_at_a_time(scho
             for week, as_of in snapshot_dates(session, school_year).items())
         assert len(expected) > 1000
         pd.testing.assert_frame_equal(rows[rows["school_year"] == school_year], expected)
+
+
+def test_a_small_school_builds_training_rows_from_every_class(school, session) -> None:
+    from ml.train import training_students
+
+    cap = training_students(len(past_school_years(session)), len(SNAPSHOT_WEEKS))
+    rows = training_rows(session, 60.0, max_students=cap)
+    pd.testing.assert_frame_equal(rows, training_rows(session, 60.0))
+    for year in rows.attrs["classes"]:
+        assert year["classes"] == year["classes_total"] and year["students"] == year["students_total"]
+
+
+def test_a_tiny_cap_samples_whole_classes_with_the_full_builders_rows(school, session) -> None:
+    full = training_rows(session, 60.0)
+    rows = training_rows(session, 60.0, max_students=50, seed=3)
+    assert training_rows(session, 60.0, max_students=50, seed=3).equals(rows)  # the seed decides the classes
+    for year in rows.attrs["classes"]:
+        assert year["classes"] < year["classes_total"] and 50 <= year["students"] < year["students_total"]
+    for school_year in past_school_years(session):
+        sample = sample_classes(session, school_year, 50, seed=3)
+        assert sample.class_ids is not None
+        mine = rows[rows["school_year"] == school_year]
+        assert set(mine["class_id"]) == set(sample.class_ids)  # whole classes: every student of each chosen class
+        same = full[(full["school_year"] == school_year) & full["class_id"].isin(sample.class_ids)]
+        pd.testing.assert_frame_equal(mine, same)  # class medians and all: the rows of the whole population

@@ -4,6 +4,7 @@ intervals, monotone directions, reproducible, round-trips, exact SHAP, refusals.
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import joblib
 import numpy as np
@@ -41,6 +42,8 @@ def test_model_is_evaluated_on_the_latest_past_year_and_beats_the_rule(trained) 
     summary = trained.summary()
     assert "beats the rule baseline" in summary and "held out: school year 2024-2025" in summary
     assert "ROC AUC by week" in summary and "expected calibration error" in summary
+    assert "training rows from every class" in summary
+    assert all(y["classes"] == y["classes_total"] for y in trained.metrics["training_classes"])
 
 
 def test_held_out_year_is_calibrated(trained) -> None:
@@ -131,6 +134,11 @@ def test_shap_contributions_plus_base_equal_margin(school, trained, session) -> 
     np.testing.assert_allclose(contrib.values.sum(axis=1) + contrib.base_value, margin, atol=1e-4)
     np.testing.assert_allclose(probability_from_margin(contrib.margin, contrib.space),
                                model.pipeline.predict_proba(features[model.columns])[:, 1], atol=1e-5)
+    shared = model.pipeline.named_steps["model"].get_booster()
+    before = json.loads(shared.save_config())["learner"]["generic_param"]["nthread"]
+    threaded = contributions(model, features, threads=2)  # the batch reasons' threads: the same values
+    np.testing.assert_allclose(threaded.values.to_numpy(), contrib.values.to_numpy(), atol=1e-6)
+    assert json.loads(shared.save_config())["learner"]["generic_param"]["nthread"] == before  # shared model untouched
 
 
 def test_logreg_contributions_are_exact_too(frame) -> None:
