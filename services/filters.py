@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
 from db.models import ClassWeekSummary, School, SchoolClass
-from services.queries import Band, study_bands
+from services.queries import Band, current_classes, study_bands
 from services.scope import Filters, Viewer
 
 KEYS = {
@@ -199,7 +199,8 @@ def study_band_options(session: Session) -> tuple[Option, ...]:
 
 
 def filter_options(*, session: Session, viewer: Viewer, filters: Filters) -> FilterOptions:
-    """The schools, grades and classes this viewer may pick, narrowed by the school and grade chosen.
+    """The schools, grades and classes (of the current school year) this viewer may pick, narrowed by the school and
+    grade chosen.
 
     Parameters
     ----------
@@ -210,7 +211,8 @@ def filter_options(*, session: Session, viewer: Viewer, filters: Filters) -> Fil
     filters:
         The current filters; ``school_id`` narrows grades and classes, ``grade_level`` narrows classes.
     """
-    scoped = select(SchoolClass).where(viewer.class_clause(SchoolClass.id)).subquery()
+    # this year's classes: a past class holds no student on roll (its students are counted in this year's class)
+    scoped = select(SchoolClass).where(viewer.class_clause(SchoolClass.id), current_classes()).subquery()
     schools = session.execute(
         select(School.id, School.name).where(School.id.in_(select(scoped.c.school_id))).order_by(School.name)
     ).all()

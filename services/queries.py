@@ -176,14 +176,23 @@ def _class_conditions(viewer: Viewer, filters: Filters, *, class_id, school_id, 
     return conds
 
 
+def _latest_years() -> Select:
+    """Each school's current school year: its latest year with classes (rows school_id, school_year)."""
+    return select(SchoolClass.school_id, func.max(SchoolClass.school_year)).group_by(SchoolClass.school_id)
+
+
 def current_students() -> ColumnElement[bool]:
     """``student_summary`` rows of each school's current school year (its latest year with classes).
 
     A school with a history keeps last year's leavers and graduates in ``student_summary`` (their latest year is a
     past one); today's figures, lists and alerts are about the students on roll now.
     """
-    latest = select(SchoolClass.school_id, func.max(SchoolClass.school_year)).group_by(SchoolClass.school_id)
-    return or_(SS.school_year.is_(None), tuple_(SS.school_id, SS.school_year).in_(latest))  # no year: no history known
+    return or_(SS.school_year.is_(None), tuple_(SS.school_id, SS.school_year).in_(_latest_years()))  # no year: no history
+
+
+def current_classes(classes=SchoolClass) -> ColumnElement[bool]:  # noqa: ANN001 (a class table or its alias)
+    """``classes`` rows of each school's current school year (the classes the filter bar offers)."""
+    return tuple_(classes.school_id, classes.school_year).in_(_latest_years())
 
 
 def scoped_summary(viewer: Viewer, filters: Filters) -> list[ColumnElement[bool]]:
@@ -209,8 +218,7 @@ def scoped_classes(viewer: Viewer, filters: Filters) -> Select:
     c = SchoolClass
     conds = _class_conditions(viewer, filters, class_id=c.id, school_id=c.school_id, grade=c.grade_level)
     if not has_date_range(filters) and filters.class_id is None:
-        latest = select(c.school_id, func.max(c.school_year)).group_by(c.school_id)
-        conds.append(tuple_(c.school_id, c.school_year).in_(latest))
+        conds.append(current_classes())
     return select(c.id).where(*conds)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from db.database import Database
 from etl.generate import write_school
 from etl.pipeline import ingest_file
+from services.filters import filter_options
 from services.overview import kpi_summary, weekly_trends
 from services.scope import Filters, Viewer
 from services.students import get_student, list_students
@@ -69,3 +70,10 @@ def test_trends_show_this_years_weeks_unless_a_range_reaches_back(history, sessi
     earlier = Filters(date_from=history["start"] - dt.timedelta(days=365), date_to=history["start"] + dt.timedelta(days=60))
     reaching = [pd.Timestamp(w).date() for w in weekly_trends(session=session, viewer=ADMIN, filters=earlier).frame["week"]]
     assert min(reaching) < history["start"] - dt.timedelta(days=6)
+
+
+def test_the_class_filter_offers_this_years_classes(history, session) -> None:
+    """A past class holds no student on roll: it is not offered (at 100k students, 4,000 options fewer)."""
+    offered = {o.value for o in filter_options(session=session, viewer=ADMIN, filters=Filters()).classes}
+    this_year = set(session.execute(text("SELECT id FROM classes WHERE school_year = :y"), {"y": history["year"]}).scalars())
+    assert offered == this_year and session.execute(text("SELECT count(*) FROM classes")).scalar_one() > len(this_year)
