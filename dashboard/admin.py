@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dash import html
 from flask import Flask, Response, g, request
 from flask_login import current_user
 
@@ -58,22 +57,17 @@ def _is_admin_id(component_id: str) -> bool:
     return component_id in ADMIN_IDS or any(component_id.startswith(p) for p in ADMIN_IDS if p.endswith("-"))
 
 
-def _viewer() -> Any:
+def viewer_or_none() -> Any:
+    """The request's viewer (set by the guard), or None when nobody is logged in.
+
+    An admin page's layout meets None only in Dash's layout validation at start-up (the guard refuses anonymous
+    requests before any layout): the page is then built empty, so its callbacks' ids exist in the validation layout
+    and the browser does not log "ID not found in layout" on every other page.
+    """
     viewer = g.get("viewer")
     if viewer is None and getattr(current_user, "is_authenticated", False):
         viewer = current_user.viewer
     return viewer
-
-
-def refuse_admin_page() -> bool:
-    """True when a logged-in viewer who is not the district administrator asks for a district admin page.
-
-    With nobody logged in, only Dash's layout validation at start-up calls a page (the guard refuses anonymous
-    requests before any layout): the page is then built empty, so its callbacks' ids exist in the validation
-    layout and the browser does not log "ID not found in layout" on every other page.
-    """
-    viewer = _viewer()
-    return viewer is not None and not viewer.is_admin
 
 
 def refuse_admin_callbacks() -> Response | None:
@@ -84,7 +78,7 @@ def refuse_admin_callbacks() -> Response | None:
     outputs = _admin_outputs(request.get_json(silent=True))
     if not outputs:
         return None
-    viewer = _viewer()
+    viewer = viewer_or_none()
     school_page = all(i in SCHOOL_ADMIN_IDS for i in outputs)
     allowed = viewer is not None and (viewer.is_admin or (school_page and viewer.administers))
     return None if allowed else error_json(REFUSED, 403)
@@ -93,11 +87,3 @@ def refuse_admin_callbacks() -> Response | None:
 def install_admin_guard(server: Flask) -> None:
     """Run :func:`refuse_admin_callbacks` after the request guard."""
     server.before_request(refuse_admin_callbacks)
-
-
-def refused_layout() -> html.Div:
-    """What a non-administrator sees at an admin address: the same page as for an address with no page."""
-    return html.Div(
-        [html.H2("Page not found"), html.P("There is no page at this address."), html.A("Back to the overview", href="/")],
-        className="not-found",
-    )

@@ -190,9 +190,9 @@ def current_students() -> ColumnElement[bool]:
     return or_(SS.school_year.is_(None), tuple_(SS.school_id, SS.school_year).in_(_latest_years()))  # no year: no history
 
 
-def current_classes(classes=SchoolClass) -> ColumnElement[bool]:  # noqa: ANN001 (a class table or its alias)
+def current_classes() -> ColumnElement[bool]:
     """``classes`` rows of each school's current school year (the classes the filter bar offers)."""
-    return tuple_(classes.school_id, classes.school_year).in_(_latest_years())
+    return tuple_(SchoolClass.school_id, SchoolClass.school_year).in_(_latest_years())
 
 
 def scoped_summary(viewer: Viewer, filters: Filters) -> list[ColumnElement[bool]]:

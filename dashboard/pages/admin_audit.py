@@ -15,8 +15,9 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dash_table, dcc, html
 from dash.exceptions import PreventUpdate
 
-from core.errors import Forbidden, InvalidInput
+from core.errors import InvalidInput
 from dashboard import ids
+from dashboard.admin import viewer_or_none
 from dashboard.auth import current_viewer
 from dashboard.components.refused import not_found_view
 from dashboard.deps import read_session
@@ -24,7 +25,6 @@ from dashboard.security import client_address
 from services import audit
 from services.audit import AuditEntry
 from services.audit_search import PER_PAGE, action_names, export_audit_csv, parse_query, search_audit
-from services.scope import Viewer
 from services.user_admin import require_admin
 
 PATH = "/admin/audit"
@@ -37,16 +37,9 @@ SEARCH_FIELDS = [State(ids.AUDIT_USER, "value"), State(ids.AUDIT_ACTION, "value"
                  State(ids.AUDIT_DATES, "start_date"), State(ids.AUDIT_DATES, "end_date")]
 
 
-def _viewer_or_none() -> Viewer | None:
-    try:
-        return current_viewer()
-    except Forbidden:
-        return None  # only Dash's layout validation at start-up: the guard refuses anonymous requests
-
-
 def layout(**_query: str) -> html.Div:
     """The search fields, the table and the export button; the not-found view for anyone but administrators."""
-    viewer = _viewer_or_none()
+    viewer = viewer_or_none()
     if viewer is not None and not viewer.administers:
         return not_found_view()
     actions: list[str] = []

@@ -13,8 +13,9 @@ from flask import current_app
 
 from core.errors import DomainError
 from dashboard import ids, jobs
-from dashboard.admin import refuse_admin_page, refused_layout
+from dashboard.admin import viewer_or_none
 from dashboard.auth import current_viewer
+from dashboard.components.refused import not_found_view
 from dashboard.deps import SETTINGS_KEY, read_session
 from dashboard.figures.model import calibration_figure
 from dashboard.figures.theme import GRAPH_CONFIG
@@ -39,8 +40,9 @@ def _table(rows: list[dict[str, Any]], columns: list[tuple[str, str]], table_id:
 
 def layout(**_query: str) -> html.Div:
     """The body (filled by a callback), activation and the retrain job with its progress."""
-    if refuse_admin_page():
-        return refused_layout()
+    viewer = viewer_or_none()
+    if viewer is not None and not viewer.is_admin:
+        return not_found_view()
     return html.Div(
         [
             html.H2("Model"),

@@ -22,8 +22,9 @@ from flask import current_app
 from core.errors import DomainError
 from core.settings import Settings
 from dashboard import ids, jobs
-from dashboard.admin import refuse_admin_page, refused_layout
+from dashboard.admin import viewer_or_none
 from dashboard.auth import current_viewer
+from dashboard.components.refused import not_found_view
 from dashboard.deps import SETTINGS_KEY, read_session
 from dashboard.security import client_address
 from services import uploads
@@ -76,8 +77,9 @@ def _mapping_form() -> html.Div:
 
 def layout(**_query: str) -> html.Div:
     """The upload area, the mapping form, the load button with its progress, the report and the history."""
-    if refuse_admin_page():
-        return refused_layout()
+    viewer = viewer_or_none()
+    if viewer is not None and not viewer.is_admin:
+        return not_found_view()
     settings = _settings()
     return html.Div(
         [

@@ -17,8 +17,9 @@ from dash import Input, Output, State, callback, ctx, dash_table, dcc, html
 from dash.exceptions import PreventUpdate
 from flask import current_app, request
 
-from core.errors import Forbidden, InvalidInput, Unavailable
+from core.errors import InvalidInput, Unavailable
 from dashboard import ids
+from dashboard.admin import viewer_or_none
 from dashboard.auth import current_viewer
 from dashboard.components.refused import not_found_view
 from dashboard.deps import SETTINGS_KEY, read_session
@@ -87,10 +88,7 @@ def layout(**_query: str) -> html.Div:
     With nobody logged in (only Dash's layout validation at start-up: the guard refuses anonymous requests)
     the forms are built empty, so every callback id exists in a layout.
     """
-    try:
-        viewer: Viewer | None = current_viewer()
-    except Forbidden:
-        viewer = None
+    viewer: Viewer | None = viewer_or_none()
     if viewer is not None and not viewer.administers:
         return not_found_view()
     schools: list[user_admin.Choice] = []
